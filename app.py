@@ -1,0 +1,30 @@
+"""medcore home page: what the dashboard is for, and the models it ships."""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+
+import streamlit as st  # noqa: E402
+
+from medcore import ui_cache  # noqa: E402
+from medcore.cards import NOTICE, models_table  # noqa: E402
+
+st.set_page_config(page_title="medcore", page_icon="🩺", layout="wide")
+st.title("medcore: clinical decision support")
+st.warning(NOTICE)
+st.markdown(
+    "Upload a medical image, type a patient's symptoms or pick a patient's history and get "
+    "a model's answer with **calibrated probabilities**, **an explanation** of what drove it, "
+    "and **the evidence** of how good the model is. Everything runs on this machine: no "
+    "patient data leaves it and nothing you upload is written to disk."
+)
+st.subheader("Models")
+cards = ui_cache.model_cards()
+if not cards:
+    st.info("No model bundles were found. Train one with `python -m medcore train MODEL --data PATH`.")
+    st.stop()
+st.dataframe(models_table(cards), hide_index=True)
+st.caption(
+    "Metrics are on each model's validation split (data it never trained on). Open a page on the left to use a model."
+)

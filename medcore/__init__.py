@@ -1,0 +1,34 @@
+"""medcore: trained clinical models with calibrated probabilities, explanations and cards.
+
+    import medcore
+    medcore.list_models()                          # cards of every shipped bundle
+    model = medcore.load_model("pneumonia-cxr")    # verified, loaded once per process
+    model.predict_proba(images)                    # (N, len(model.labels)), rows sum to 1
+    model.explain(image)                           # Grad-CAM heatmap in [0, 1]
+
+Decision support, not a diagnosis.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+
+from medcore.errors import BundleIntegrityError, InvalidInputError, MedcoreError, ModelNotFoundError  # noqa: E402
+from medcore.registry import list_models, load_model, read_card, read_evaluation  # noqa: E402
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BundleIntegrityError",
+    "InvalidInputError",
+    "MedcoreError",
+    "ModelNotFoundError",
+    "list_models",
+    "load_model",
+    "read_card",
+    "read_evaluation",
+    "__version__",
+]

@@ -1,0 +1,162 @@
+"""``python -m medcore models|train|evaluate|predict``: the command line over the same API.
+
+Errors that medcore raises on purpose are printed as one line on stderr (exit 2); nothing
+prints a traceback for bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from medcore.cards import headline_metric
+from medcore.errors import InvalidInputError, MedcoreError
+
+__all__ = ["main"]
+
+
+def _cmd_models(args) -> int:
+    from medcore.registry import list_models
+
+    cards = list_models()
+    if args.json:
+        print(
+            json.dumps(
+                [
+                    {"name": c["name"], "task": c["task"], "version": c["version"], "metrics": c["metrics"]}
+                    for c in cards
+                ],
+                indent=1,
+            )
+        )
+        return 0
+    if not cards:
+        print("No models found. Train one with `python -m medcore train MODEL --data PATH`.")
+    for card in cards:
+        print(f"{card['name']:<20} {card['task']}\n{'':<20} {headline_metric(card)}")
+    return 0
+
+
+def _cmd_train(args) -> int:
+    from medcore.train_image import IMAGE_RECIPES, train_image_model
+
+    data = args.data or os.environ.get("MEDCORE_DATA_DIR")
+    if not data:
+        raise InvalidInputError("No training data: pass --data PATH (or set MEDCORE_DATA_DIR).")
+    command = "python -m medcore " + " ".join(sys.argv[1:]) if sys.argv[1:2] == ["train"] else ""
+    if args.model in IMAGE_RECIPES:
+        path = train_image_model(
+            args.model,
+            Path(data),
+            epochs=args.epochs,
+            seed=args.seed,
+            out_dir=args.out,
+            members=args.members,
+            command=command,
+        )
+    else:
+        raise InvalidInputError(f"Unknown model '{args.model}'; trainable: {sorted(IMAGE_RECIPES)}.")
+    from medcore.registry import _read_json
+
+    card = _read_json(path / "card.json")
+    print(f"wrote {path}\n{headline_metric(card)}")
+    return 0
+
+
+def _cmd_evaluate(args) -> int:
+    from medcore import load_model
+    from medcore.evaluate import evaluate, load_labelled
+
+    model = load_model(args.model)
+    inputs, names, y_true = load_labelled(model, args.path, args.split)
+    result = evaluate(model, inputs, y_true, names)
+    headline = {k: result[k] for k in ("model", "n", "accuracy", "auc", "macro_f1", "ece", "brier")}
+    if args.json:
+        headline.update(confusion_matrix=result["confusion_matrix"], per_class=result["per_class"])
+        print(json.dumps(headline))
+    else:
+        for key, value in headline.items():
+            print(f"{key:<10} {value:.4f}" if isinstance(value, float) else f"{key:<10} {value}")
+    return 0
+
+
+def _cmd_predict(args) -> int:
+    from medcore import load_model
+
+    model = load_model(args.model)
+    if model.kind != "image":
+        raise InvalidInputError(f"Prediction for '{model.kind}' models is not available yet.")
+    files = []
+    for item in args.inputs:
+        path = Path(item)
+        if not path.is_file():
+            raise InvalidInputError(f"No file at '{item}'. Pass paths of PNG, JPEG or DICOM files.")
+        files.append((path.name, path.read_bytes()))
+    rows = []
+    for result in model.analyse(files):
+        rows.append(
+            {
+                "input": result.name,
+                "probabilities": result.probabilities,
+                "decision": result.decision,
+                "warnings": result.warnings,
+                "error": result.error,
+            }
+        )
+    if args.json:
+        print(json.dumps(rows if len(rows) > 1 else rows[0]))
+    else:
+        for row in rows:
+            if row["error"]:
+                print(f"{row['input']}: ERROR {row['error']}")
+                continue
+            probabilities = ", ".join(f"{k} {v:.3f}" for k, v in row["probabilities"].items())
+            print(f"{row['input']}: {row['decision']} ({probabilities})")
+            for note in row["warnings"]:
+                print(f"  warning: {note}")
+    return 1 if any(row["error"] for row in rows) else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for tests and documentation)."""
+    parser = argparse.ArgumentParser(prog="python -m medcore", description="medcore: clinical decision-support models.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    models = commands.add_parser("models", help="list shipped models with their headline metrics")
+    models.add_argument("--json", action="store_true")
+    models.set_defaults(run=_cmd_models)
+
+    train = commands.add_parser("train", help="rebuild a model bundle from data")
+    train.add_argument("model")
+    train.add_argument("--data", help="data file or folder (default: $MEDCORE_DATA_DIR)")
+    train.add_argument("--epochs", type=int)
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--members", type=int, help="ensemble size (image models)")
+    train.add_argument("--out", type=Path, help="bundle folder (default: models/MODEL)")
+    train.set_defaults(run=_cmd_train)
+
+    evaluate = commands.add_parser("evaluate", help="metrics on a labelled file")
+    evaluate.add_argument("model")
+    evaluate.add_argument("path")
+    evaluate.add_argument("--split", default="test", help="split of a MedMNIST .npz (train|val|test)")
+    evaluate.add_argument("--json", action="store_true", help="print one JSON object")
+    evaluate.set_defaults(run=_cmd_evaluate)
+
+    predict = commands.add_parser("predict", help="predictions for files or texts")
+    predict.add_argument("model")
+    predict.add_argument("inputs", nargs="+")
+    predict.add_argument("--json", action="store_true")
+    predict.set_defaults(run=_cmd_predict)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; returns the exit status (2 for input errors)."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except MedcoreError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2

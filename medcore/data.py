@@ -1,0 +1,105 @@
+"""Loaders for the labelled layouts medcore trains and evaluates on.
+
+Images: a MedMNIST ``.npz`` (``<split>_images`` / ``<split>_labels``, as the official files
+and ../shared/data/medmnist), or a folder with one sub-folder of PNG/JPEG/DICOM files per
+class, named after the model's labels (or their indices).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+
+from medcore.errors import InvalidInputError
+
+__all__ = ["sha256_file", "load_medmnist_npz", "load_image_folder"]
+
+_IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".dcm", ".dicom"}
+
+
+def sha256_file(path: Path | str) -> str:
+    """Hex sha256 of a file, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def load_medmnist_npz(path: Path | str, split: str) -> tuple[np.ndarray, np.ndarray]:
+    """Images and labels of one split of a MedMNIST-style ``.npz``.
+
+    Args:
+        path: the ``.npz`` file.
+        split: ``train``, ``val`` or ``test``.
+
+    Returns:
+        ``(images, labels)``: uint8 (N, H, W) or (N, H, W, 3), and int (N,).
+
+    Raises:
+        InvalidInputError: missing file, not an npz, or no such split (the message lists
+            the splits present).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InvalidInputError(f"No file at '{path}'. Pass the path of a MedMNIST-style .npz file.")
+    try:
+        archive = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as err:
+        raise InvalidInputError(f"'{path.name}' is not a readable .npz archive ({err}).") from None
+    with archive:
+        keys = set(archive.files)
+        if f"{split}_images" not in keys or f"{split}_labels" not in keys:
+            present = sorted({k.rsplit("_", 1)[0] for k in keys if k.endswith(("_images", "_labels"))})
+            raise InvalidInputError(
+                f"'{path.name}' has no '{split}' split (arrays '{split}_images' and '{split}_labels'); "
+                f"splits present: {present or 'none'}. Pass --split with one of them."
+            )
+        try:
+            images = np.asarray(archive[f"{split}_images"])
+            labels = np.asarray(archive[f"{split}_labels"]).reshape(-1)
+        except ValueError as err:  # object arrays need pickle, which is never allowed
+            raise InvalidInputError(f"'{path.name}' holds arrays medcore cannot read safely ({err}).") from None
+    if len(images) != len(labels):
+        raise InvalidInputError(f"'{path.name}': {len(images)} images but {len(labels)} labels in split '{split}'.")
+    if not np.issubdtype(labels.dtype, np.integer):
+        raise InvalidInputError(f"'{path.name}': labels must be integers; got {labels.dtype}.")
+    return images, labels.astype(int)
+
+
+def load_image_folder(path: Path | str, labels: list[str]) -> tuple[list[bytes], list[str], np.ndarray]:
+    """Read a folder of class sub-folders of images.
+
+    Args:
+        path: the folder; each sub-folder is named after a label (or its index).
+        labels: the model's labels, in order.
+
+    Returns:
+        ``(file_bytes, file_names, label_indices)``.
+
+    Raises:
+        InvalidInputError: no such folder, a sub-folder that is not a known label, or no images.
+    """
+    root = Path(path)
+    if not root.is_dir():
+        raise InvalidInputError(f"No folder at '{root}'. Pass a folder with one sub-folder per class.")
+    lookup = {label.lower(): i for i, label in enumerate(labels)}
+    lookup.update({str(i): i for i in range(len(labels))})
+    contents, names, targets = [], [], []
+    for folder in sorted(p for p in root.iterdir() if p.is_dir()):
+        index = lookup.get(folder.name.lower())
+        if index is None:
+            raise InvalidInputError(
+                f"Sub-folder '{folder.name}' is not one of this model's labels {labels} (or 0-{len(labels) - 1}). "
+                "Rename it or leave it out."
+            )
+        for file in sorted(folder.iterdir()):
+            if file.suffix.lower() in _IMAGE_SUFFIXES and file.is_file():
+                contents.append(file.read_bytes())
+                names.append(f"{folder.name}/{file.name}")
+                targets.append(index)
+    if not contents:
+        raise InvalidInputError(f"'{root}' has no PNG, JPEG or DICOM files in class sub-folders.")
+    return contents, names, np.array(targets, dtype=int)

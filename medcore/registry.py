@@ -1,0 +1,129 @@
+"""Model bundles: find them, read their cards, verify them and load each once per process.
+
+A bundle is ``<models dir>/<name>/`` holding ``card.json`` (which lists the sha256 of every
+other file), the model file(s), ``evaluation.json`` and ``README.md``. ``load_model`` checks
+every sha256 before anything is deserialised and refuses a bundle that does not match.
+Loaded models are kept in a process-wide cache guarded by a lock, so concurrent sessions
+share one object.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+from typing import Any
+
+from medcore.data import sha256_file
+from medcore.errors import BundleIntegrityError, ModelNotFoundError
+from medcore.settings import models_dir
+
+__all__ = ["bundle_path", "read_card", "read_evaluation", "list_models", "verify_bundle", "load_model"]
+
+_CACHE: dict[tuple[str, str], Any] = {}
+_LOCK = threading.Lock()
+
+# card["kind"] -> "module:function" that builds the model object from a bundle folder.
+_LOADERS = {
+    "image": "medcore.image_model:load_image_model",
+}
+
+
+def bundle_path(name: str) -> Path:
+    """The bundle folder of model ``name``.
+
+    Raises:
+        ModelNotFoundError: no bundle of that name; the message lists the models present.
+    """
+    root = models_dir()
+    path = root / name
+    if not name or "/" in name or "\\" in name or name.startswith(".") or not (path / "card.json").is_file():
+        available = [card["name"] for card in list_models()]
+        raise ModelNotFoundError(
+            f"No model named '{name}' in {root}. Available: {', '.join(available) or 'none'}. "
+            "Run `python -m medcore models` to list them."
+        )
+    return path
+
+
+def read_card(name: str) -> dict:
+    """The parsed ``card.json`` of model ``name``."""
+    return _read_json(bundle_path(name) / "card.json")
+
+
+def read_evaluation(name: str) -> dict:
+    """The parsed ``evaluation.json`` of model ``name`` (verified against the card first)."""
+    path = bundle_path(name)
+    verify_bundle(path)
+    return _read_json(path / "evaluation.json")
+
+
+def list_models() -> list[dict]:
+    """The cards of every bundle in the models folder, sorted by name (unreadable ones skipped)."""
+    root = models_dir()
+    cards = []
+    if root.is_dir():
+        for card_file in sorted(root.glob("*/card.json")):
+            try:
+                cards.append(_read_json(card_file))
+            except BundleIntegrityError:
+                continue
+    return cards
+
+
+def verify_bundle(path: Path) -> dict:
+    """Check every file listed in the card against its sha256.
+
+    Returns:
+        The card.
+
+    Raises:
+        BundleIntegrityError: a listed file is missing or its sha256 differs.
+    """
+    card = _read_json(path / "card.json")
+    files = card.get("files") or {}
+    if not files:
+        raise BundleIntegrityError(f"The card of '{path.name}' lists no files and their sha256; retrain the bundle.")
+    for file_name, expected in files.items():
+        file_path = path / file_name
+        if not file_path.is_file():
+            raise BundleIntegrityError(
+                f"Model '{path.name}' is incomplete: '{file_name}' is missing. Restore the bundle "
+                f"from the repository or rebuild it with `python -m medcore train {path.name}`."
+            )
+        actual = sha256_file(file_path)
+        if actual != expected:
+            raise BundleIntegrityError(
+                f"Model '{path.name}' refused: '{file_name}' does not match the sha256 in its card "
+                f"(expected {expected[:12]}..., found {actual[:12]}...). The file was changed or "
+                f"corrupted; restore it or rebuild it with `python -m medcore train {path.name}`."
+            )
+    return card
+
+
+def load_model(name: str):
+    """The model ``name``, verified and loaded once per process (thread-safe).
+
+    Raises:
+        ModelNotFoundError: no such bundle.
+        BundleIntegrityError: the bundle does not match its card.
+    """
+    path = bundle_path(name)
+    key = (str(path.resolve()), name)
+    with _LOCK:
+        if key not in _CACHE:
+            card = verify_bundle(path)
+            module_name, function = _LOADERS[card["kind"]].split(":")
+            import importlib
+
+            _CACHE[key] = getattr(importlib.import_module(module_name), function)(path, card)
+        return _CACHE[key]
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise BundleIntegrityError(
+            f"'{path}' could not be read as JSON ({err}); restore or rebuild the bundle."
+        ) from None

@@ -1,0 +1,36 @@
+"""Settings: where models live and the limits every input is checked against.
+
+One table (``LIMITS``) holds every limit, so pages, the CLI and the API refuse the same
+things with the same words. ``MEDCORE_MODELS_DIR`` points medcore at another models folder.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+__all__ = ["PROJECT_ROOT", "LIMITS", "models_dir"]
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+LIMITS: dict[str, int] = {
+    # One uploaded or read file, in bytes (Streamlit's server.maxUploadSize is 50 MB too).
+    "max_file_bytes": 50 * 1024 * 1024,
+    # Pixels one decoded image may declare (width x height x frames); larger is refused
+    # before decoding, as a decompression-bomb guard.
+    "max_image_pixels": 64 * 1024 * 1024,
+    # Smallest side we accept at all; smaller images carry no usable detail.
+    "min_image_side": 8,
+    # Files handled in one batch (page upload or CLI call).
+    "max_batch_files": 200,
+}
+
+
+def models_dir() -> Path:
+    """The folder holding one sub-folder (bundle) per model.
+
+    Returns:
+        ``$MEDCORE_MODELS_DIR`` when set, else ``models/`` in the project.
+    """
+    configured = os.environ.get("MEDCORE_MODELS_DIR")
+    return Path(configured).expanduser() if configured else PROJECT_ROOT / "models"

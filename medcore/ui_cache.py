@@ -1,0 +1,26 @@
+"""The only module that imports streamlit: process-wide cached model loading for the pages.
+
+Pages call ``ui_cache.get_model(name)`` (through the module, so tests can patch it). The
+model object is shared by every session (``st.cache_resource``); medcore models hold no
+per-request state, so that is safe.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+import medcore
+
+__all__ = ["get_model", "model_cards"]
+
+
+@st.cache_resource(show_spinner="Loading and verifying the model...")
+def get_model(name: str):
+    """The verified model ``name`` (raises ``medcore.MedcoreError`` subclasses)."""
+    return medcore.load_model(name)
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def model_cards() -> list[dict]:
+    """Every bundle's card (refreshed at most once a minute)."""
+    return medcore.list_models()

@@ -1,0 +1,55 @@
+"""Shared fixtures: quiet TensorFlow, tiny in-code images, real-data and bundle locations."""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+PROJECT = Path(__file__).resolve().parent.parent
+IMAGE_MODELS = ("pneumonia-cxr", "breast-ultrasound", "retina-dr")
+
+
+def png_bytes(array: np.ndarray, **save_args) -> bytes:
+    """Encode a uint8/uint16 array as PNG bytes."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format="PNG", **save_args)
+    return buffer.getvalue()
+
+
+def jpeg_bytes(array: np.ndarray) -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format="JPEG", quality=90)
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(42)
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    """The real data folder from MEDCORE_DATA_DIR; skips the test when it is absent."""
+    configured = os.environ.get("MEDCORE_DATA_DIR")
+    if not configured or not Path(configured, "medmnist").is_dir():
+        pytest.skip("real data not available: set MEDCORE_DATA_DIR to the shared data folder (CI: ../shared/data)")
+    return Path(configured)
+
+
+@pytest.fixture(scope="session")
+def ct_small() -> bytes:
+    """pydicom's bundled CT_small.dcm (MONOCHROME2, 128x128, int16)."""
+    from pydicom.data import get_testdata_file
+
+    return Path(get_testdata_file("CT_small.dcm")).read_bytes()

@@ -1,0 +1,142 @@
+"""Real-browser tests: start the app, drive Debian's Chromium with Playwright, look at pages.
+
+Marked ``browser``. Chromium comes from ``apt-get install chromium`` (never ``playwright
+install``); without it these tests skip with that reason, unless MEDCORE_REQUIRE_BROWSER=1
+(set by CI), where a missing browser fails. Screenshots go to tests/screenshots/.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.conftest import PROJECT, png_bytes
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+SHOTS = PROJECT / "tests" / "screenshots"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server():
+    """A real `streamlit run app.py` on 127.0.0.1 and a free port; stopped after the module."""
+    if not CHROMIUM.exists():
+        if os.environ.get("MEDCORE_REQUIRE_BROWSER") == "1":
+            pytest.fail("MEDCORE_REQUIRE_BROWSER=1 but /usr/bin/chromium is missing: apt-get install -y chromium")
+        pytest.skip("Chromium not installed: `apt-get install -y chromium` to run the browser tests")
+    port = _free_port()
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", TF_ENABLE_ONEDNN_OPTS="0")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app.py",
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--server.headless",
+            "true",
+            "--server.fileWatcherType",
+            "none",
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        cwd=PROJECT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    break
+        except OSError:
+            time.sleep(0.3)
+    else:
+        process.kill()
+        pytest.fail(f"the app did not answer /_stcore/health within 60 s: {process.stdout.read().decode()[-2000:]}")
+    yield url
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1800})
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def _assert_no_exception(page) -> None:
+    assert page.locator("[data-testid='stException']").count() == 0, "the page shows an exception"
+
+
+def test_home_page_shows_the_models(server, page):
+    page.goto(server)
+    page.get_by_text("Decision support, not a diagnosis").first.wait_for(timeout=60_000)
+    page.get_by_text("pneumonia-cxr").first.wait_for(timeout=30_000)
+    _assert_no_exception(page)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "home.png"), full_page=True)
+
+
+def test_upload_png_and_dicom_shows_probabilities_and_heatmap(server, page, tmp_path, ct_small):
+    rng = np.random.default_rng(0)
+    xray = tmp_path / "chest.png"
+    xray.write_bytes(png_bytes(rng.integers(0, 256, (200, 180), dtype=np.uint8)))
+    dicom = tmp_path / "CT_small.dcm"
+    dicom.write_bytes(ct_small)
+    page.goto(f"{server}/Image_Diagnosis")
+    page.get_by_text("Upload an image to see").wait_for(timeout=60_000)
+    page.locator("input[type='file']").set_input_files([str(xray), str(dicom)])
+    page.get_by_text("Results for 2 files").wait_for(timeout=60_000)
+    page.get_by_text("Result:").first.wait_for(timeout=60_000)
+    page.get_by_text("Grad-CAM: evidence for").first.wait_for(timeout=60_000)
+    assert page.locator(".js-plotly-plot").count() >= 2  # probability bars and the heatmap overlay
+    _assert_no_exception(page)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "image_diagnosis.png"), full_page=True)

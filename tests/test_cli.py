@@ -1,0 +1,71 @@
+"""``python -m medcore``: listing, prediction, evaluation and errors without tracebacks."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from medcore.cli import main
+from tests.conftest import PROJECT, png_bytes
+
+
+def test_models_lists_each_shipped_model(capsys):
+    assert main(["models"]) == 0
+    out = capsys.readouterr().out
+    for name in ("pneumonia-cxr", "breast-ultrasound", "retina-dr"):
+        assert name in out
+    assert "auc" in out
+
+
+def test_predict_json_for_png_and_bad_file(tmp_path, rng, capsys):
+    good = tmp_path / "xray.png"
+    good.write_bytes(png_bytes(rng.integers(0, 256, (64, 64), dtype=np.uint8)))
+    bad = tmp_path / "notes.png"
+    bad.write_text("not an image")
+    code = main(["predict", "pneumonia-cxr", str(good), str(bad), "--json"])
+    rows = json.loads(capsys.readouterr().out)
+    assert code == 1  # one file failed
+    assert rows[0]["decision"] in ("normal", "pneumonia")
+    assert sum(rows[0]["probabilities"].values()) == pytest.approx(1.0)
+    assert "text file" in rows[1]["error"]
+
+
+def test_evaluate_json_on_an_npz_matches_sklearn(tmp_path, rng, capsys):
+    from sklearn.metrics import accuracy_score, roc_auc_score
+
+    import medcore
+
+    images = rng.integers(0, 256, (50, 28, 28), dtype=np.uint8)
+    labels = rng.integers(0, 2, (50, 1)).astype(np.uint8)
+    path = tmp_path / "mine.npz"
+    np.savez(path, test_images=images, test_labels=labels)
+    assert main(["evaluate", "breast-ultrasound", str(path), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    proba = medcore.load_model("breast-ultrasound").predict_proba(images)
+    assert result["n"] == 50
+    assert result["auc"] == pytest.approx(roc_auc_score(labels.ravel(), proba[:, 1]))
+    assert result["accuracy"] == pytest.approx(accuracy_score(labels.ravel(), proba.argmax(1)))
+
+
+def test_evaluate_reports_a_missing_split(tmp_path, capsys):
+    path = tmp_path / "mine.npz"
+    np.savez(path, val_images=np.zeros((2, 28, 28), np.uint8), val_labels=np.zeros((2, 1), np.uint8))
+    assert main(["evaluate", "breast-ultrasound", str(path)]) == 2
+    assert "no 'test' split" in capsys.readouterr().err
+
+
+def test_unknown_model_exits_2_with_a_message_and_no_traceback():
+    completed = subprocess.run(
+        [sys.executable, "-m", "medcore", "predict", "no-such-model", "x.png"],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert completed.returncode == 2
+    assert "No model named 'no-such-model'" in completed.stderr
+    assert "Traceback" not in completed.stderr
