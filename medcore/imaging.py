@@ -174,7 +174,7 @@ def _checked(image: DecodedImage) -> DecodedImage:
 def as_image_list(inputs, names: list[str] | None = None) -> list[DecodedImage]:
     """Normalise the API's accepted inputs to a list of ``DecodedImage``.
 
-    Accepted: an array (H, W) (one image), (N, H, W) or (N, H, W, C) with C in {1, 3, 4},
+    Accepted: an array (H, W) or (H, W, 3) (one image), (N, H, W) or (N, H, W, C) with C in {1, 3, 4},
     uint8 in [0, 255] or float in [0, 1] or [0, 255]; a PIL image; bytes of a PNG/JPEG/DICOM
     file; or a list of any of those.
 
@@ -182,7 +182,9 @@ def as_image_list(inputs, names: list[str] | None = None) -> list[DecodedImage]:
         InvalidInputError: empty input, wrong type or shape, NaN/inf, or too many images.
     """
     if isinstance(inputs, np.ndarray):
-        items = [inputs] if inputs.ndim == 2 else list(_split_batch(inputs))
+        # (H, W, 3|4) is one colour image: a batch of images 3 or 4 pixels wide is refused anyway.
+        single = inputs.ndim == 2 or (inputs.ndim == 3 and inputs.shape[-1] in (3, 4))
+        items = [inputs] if single else list(_split_batch(inputs))
     elif isinstance(inputs, (list, tuple)):
         items = list(inputs)
     else:

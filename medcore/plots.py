@@ -9,7 +9,17 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-__all__ = ["probability_bars", "heatmap_overlay", "DISPLAY_SIDE"]
+__all__ = [
+    "DISPLAY_SIDE",
+    "probability_bars",
+    "heatmap_overlay",
+    "confusion_matrix_figure",
+    "roc_figure",
+    "pr_figure",
+    "reliability_figure",
+    "history_figure",
+    "highlight_html",
+]
 
 DISPLAY_SIDE = 512  # images are drawn at most this many pixels a side
 
@@ -59,16 +69,30 @@ def probability_bars(
     return figure
 
 
-def _display_size(image: np.ndarray) -> tuple[int, int]:
+def _display_size(image: np.ndarray, side: int) -> tuple[int, int]:
     height, width = image.shape[:2]
-    scale = min(1.0, DISPLAY_SIDE / max(height, width))
+    scale = min(1.0, side / max(height, width))
     return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def _png_data_uri(pixels: np.ndarray) -> str:
+    import base64
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
 def heatmap_overlay(
     image: np.ndarray, heatmap: np.ndarray | None, opacity: float = 0.45, title: str | None = None
 ) -> go.Figure:
     """The image with a Grad-CAM heatmap over it.
+
+    The image travels as one PNG (at most ``DISPLAY_SIDE`` pixels a side) and the heatmap
+    as a grid of at most 128 cells a side, so the figure stays small for any input size.
 
     Args:
         image: uint8 (H, W) or (H, W, 3).
@@ -78,18 +102,22 @@ def heatmap_overlay(
     """
     from PIL import Image
 
-    width, height = _display_size(image)
+    width, height = _display_size(image, DISPLAY_SIDE)
     shown = np.asarray(Image.fromarray(image).resize((width, height), Image.Resampling.BILINEAR))
-    if shown.ndim == 2:
-        shown = np.repeat(shown[..., None], 3, axis=2)
-    figure = go.Figure(go.Image(z=shown, hoverinfo="skip"))
+    figure = go.Figure(go.Image(source=_png_data_uri(shown), x0=0, y0=0, dx=1, dy=1, hoverinfo="skip"))
     if heatmap is not None and opacity > 0:
-        small = np.asarray(
-            Image.fromarray(heatmap.astype(np.float32)).resize((width, height), Image.Resampling.BILINEAR)
+        grid_w, grid_h = _display_size(heatmap, 128)
+        grid = np.asarray(
+            Image.fromarray(heatmap.astype(np.float32)).resize((grid_w, grid_h), Image.Resampling.BILINEAR)
         )
+        dx, dy = width / grid_w, height / grid_h
         figure.add_trace(
             go.Heatmap(
-                z=np.clip(small, 0, 1),
+                z=np.round(np.clip(grid, 0, 1), 3),
+                x0=dx / 2 - 0.5,
+                dx=dx,
+                y0=dy / 2 - 0.5,
+                dy=dy,
                 colorscale="Jet",
                 zmin=0,
                 zmax=1,
@@ -98,7 +126,150 @@ def heatmap_overlay(
                 hovertemplate="attention %{z:.2f}<extra></extra>",
             )
         )
-    figure.update_xaxes(visible=False)
-    figure.update_yaxes(visible=False, autorange="reversed", scaleanchor="x")
-    figure.update_layout(title=title, height=min(520, height + 80), margin=dict(l=0, r=0, t=40 if title else 0, b=0))
+    figure.update_xaxes(visible=False, range=[-0.5, width - 0.5])
+    figure.update_yaxes(visible=False, range=[height - 0.5, -0.5], scaleanchor="x")
+    figure.update_layout(title=title, height=min(560, height + 80), margin=dict(l=0, r=0, t=40 if title else 0, b=0))
     return figure
+
+
+def confusion_matrix_figure(matrix: list[list[int]], labels: list[str], normalise: bool = False) -> go.Figure:
+    """Confusion matrix heatmap: rows true classes, columns predicted; counts or row fractions."""
+    counts = np.asarray(matrix, dtype=float)
+    values = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1) if normalise else counts
+    text = [[f"{v:.0%}" if normalise else f"{int(v)}" for v in row] for row in values]
+    figure = go.Figure(
+        go.Heatmap(
+            z=values,
+            x=labels,
+            y=labels,
+            text=text,
+            texttemplate="%{text}",
+            colorscale="Blues",
+            hovertemplate="true %{y}<br>predicted %{x}<br>%{text}<extra></extra>",
+            showscale=False,
+        )
+    )
+    figure.update_yaxes(autorange="reversed", title="true")
+    figure.update_xaxes(title="predicted")
+    side = 140 + 38 * len(labels)
+    figure.update_layout(
+        title="Confusion matrix" + (" (row-normalised)" if normalise else " (counts)"),
+        height=min(900, side),
+        margin=dict(l=10, r=10, t=40, b=10),
+    )
+    return figure
+
+
+def roc_figure(curves: list[dict]) -> go.Figure:
+    """ROC curves (one-vs-rest), each ``{"label", "fpr", "tpr", "auc"}``, with the chance line."""
+    figure = go.Figure()
+    for curve in curves:
+        figure.add_trace(
+            go.Scatter(x=curve["fpr"], y=curve["tpr"], mode="lines", name=f"{curve['label']} (AUC {curve['auc']:.3f})")
+        )
+    figure.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line=dict(dash="dot", color="gray"), name="chance"))
+    figure.update_layout(
+        title="ROC curve",
+        xaxis_title="1 - specificity (false-positive rate)",
+        yaxis_title="sensitivity (true-positive rate)",
+        height=420,
+        margin=dict(l=10, r=10, t=40, b=10),
+    )
+    return figure
+
+
+def pr_figure(curves: list[dict]) -> go.Figure:
+    """Precision-recall curves, each ``{"label", "recall", "precision", "average_precision"}``."""
+    figure = go.Figure()
+    for curve in curves:
+        figure.add_trace(
+            go.Scatter(
+                x=curve["recall"],
+                y=curve["precision"],
+                mode="lines",
+                name=f"{curve['label']} (AP {curve['average_precision']:.3f})",
+            )
+        )
+    figure.update_layout(
+        title="Precision-recall curve",
+        xaxis_title="recall (sensitivity)",
+        yaxis_title="precision (PPV)",
+        yaxis_range=[0, 1.02],
+        height=420,
+        margin=dict(l=10, r=10, t=40, b=10),
+    )
+    return figure
+
+
+def reliability_figure(
+    after: dict, before: dict | None = None, ece_after: float | None = None, ece_before: float | None = None
+) -> go.Figure:
+    """Reliability diagram: mean confidence vs accuracy per bin, before and after calibration."""
+    figure = go.Figure(
+        go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line=dict(dash="dot", color="gray"), name="perfect")
+    )
+    for curve, name, ece in ((before, "before calibration", ece_before), (after, "after calibration", ece_after)):
+        if curve:
+            label = name + (f" (ECE {ece:.3f})" if ece is not None else "")
+            figure.add_trace(
+                go.Scatter(
+                    x=curve["confidence"],
+                    y=curve["accuracy"],
+                    mode="lines+markers",
+                    name=label,
+                    customdata=curve["count"],
+                    hovertemplate="confidence %{x:.2f}<br>accuracy %{y:.2f}<br>n=%{customdata}<extra></extra>",
+                )
+            )
+    figure.update_layout(
+        title="Reliability (top-label)",
+        xaxis_title="predicted probability",
+        yaxis_title="observed accuracy",
+        xaxis_range=[0, 1],
+        yaxis_range=[0, 1.02],
+        height=420,
+        margin=dict(l=10, r=10, t=40, b=10),
+    )
+    return figure
+
+
+def history_figure(histories: list[dict]) -> go.Figure:
+    """Training curves per member/model: loss (train, validation) and any ``val_*`` metric."""
+    from plotly.subplots import make_subplots
+
+    figure = make_subplots(rows=1, cols=2, subplot_titles=("loss", "validation metric"))
+    for index, history in enumerate(histories):
+        epochs = history.get("epoch") or list(range(1, len(history.get("loss", [])) + 1))
+        prefix = f"#{index + 1} " if len(histories) > 1 else ""
+        for key, dash in (("loss", None), ("val_loss", "dot")):
+            if key in history:
+                figure.add_trace(
+                    go.Scatter(x=epochs, y=history[key], name=prefix + key, line=dict(dash=dash)), row=1, col=1
+                )
+        for key in history:
+            if key.startswith(("val_", "accuracy")) and key != "val_loss":
+                figure.add_trace(go.Scatter(x=epochs, y=history[key], name=prefix + key), row=1, col=2)
+    figure.update_xaxes(title="epoch")
+    figure.update_layout(height=380, margin=dict(l=10, r=10, t=40, b=10))
+    return figure
+
+
+def highlight_html(token_weights: list[tuple[str, float]]) -> str:
+    """Text with each token's background shaded by its weight (red pushes towards the class).
+
+    Every token is HTML-escaped, so hostile text cannot inject markup.
+    """
+    import html
+
+    peak = max((abs(w) for _, w in token_weights), default=0.0) or 1.0
+    spans = []
+    for token, weight in token_weights:
+        strength = min(1.0, abs(weight) / peak)
+        colour = (
+            f"rgba(192, 57, 43, {strength * 0.8:.2f})" if weight > 0 else f"rgba(46, 134, 193, {strength * 0.5:.2f})"
+        )
+        spans.append(
+            f'<span style="background:{colour};padding:1px 2px;border-radius:3px" '
+            f'title="{weight:+.3f}">{html.escape(token)}</span>'
+        )
+    return '<div style="line-height:2">' + " ".join(spans) + "</div>"

@@ -11,7 +11,7 @@ import streamlit as st
 
 import medcore
 
-__all__ = ["get_model", "model_cards"]
+__all__ = ["get_model", "model_cards", "session_memo"]
 
 
 @st.cache_resource(show_spinner="Loading and verifying the model...")
@@ -24,3 +24,15 @@ def get_model(name: str):
 def model_cards() -> list[dict]:
     """Every bundle's card (refreshed at most once a minute)."""
     return medcore.list_models()
+
+
+def session_memo(key: tuple, compute):
+    """``compute()`` once per session for the same ``key`` (kept in memory, this session only).
+
+    Pages use it so that moving a slider does not re-run a prediction; uploaded content is
+    never written anywhere by this.
+    """
+    memo = st.session_state.setdefault("_medcore_memo", {})
+    if memo.get("key") != key:
+        memo["key"], memo["value"] = key, compute()
+    return memo["value"]

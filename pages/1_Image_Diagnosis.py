@@ -37,7 +37,10 @@ if not uploads:
     st.info("Upload an image to see the model's probabilities and where it looked.")
     st.stop()
 
-results = model.analyse([(upload.name, upload.getvalue()) for upload in uploads])
+results = ui_cache.session_memo(
+    (model.name, tuple(upload.file_id for upload in uploads)),
+    lambda: model.analyse([(upload.name, upload.getvalue()) for upload in uploads]),
+)
 for result in results:
     if result.error:
         st.error(result.error)

@@ -138,6 +138,7 @@ def test_intensity_far_from_training_is_warned():
 def test_arrays_are_accepted_in_the_documented_shapes(rng):
     assert len(as_image_list(rng.integers(0, 256, (5, 28, 28), dtype=np.uint8))) == 5
     assert len(as_image_list(rng.integers(0, 256, (3, 28, 28, 3), dtype=np.uint8))) == 3
+    assert len(as_image_list(rng.integers(0, 256, (28, 28, 3), dtype=np.uint8))) == 1  # one colour image
     one = as_image_list(rng.random((30, 30)))  # float in [0, 1] -> scaled to [0, 255]
     assert len(one) == 1 and one[0].pixels.max() > 200
 

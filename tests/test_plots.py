@@ -1,0 +1,40 @@
+"""Figures are built from finished numbers and carry them unchanged."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from medcore import plots
+
+
+def test_probability_bars_sorted_with_threshold_line():
+    figure = plots.probability_bars({"normal": 0.2, "pneumonia": 0.8}, threshold=0.35, positive_label="pneumonia")
+    bar = figure.data[0]
+    assert list(bar.y) == ["normal", "pneumonia"]  # highest drawn last = on top
+    assert list(bar.x) == [0.2, 0.8]
+    assert any(shape.x0 == 0.35 for shape in figure.layout.shapes)
+
+
+def test_probability_bars_top_k():
+    probabilities = {f"d{i}": p for i, p in enumerate(np.linspace(0.01, 0.2, 10))}
+    assert len(plots.probability_bars(probabilities, top=5).data[0].y) == 5
+
+
+def test_heatmap_overlay_keeps_large_images_small(rng):
+    image = rng.integers(0, 256, (2000, 1500), dtype=np.uint8)
+    heatmap = rng.random((2000, 1500))
+    figure = plots.heatmap_overlay(image, heatmap, opacity=0.5)
+    assert figure.data[0].source.startswith("data:image/png;base64,")
+    assert np.asarray(figure.data[1].z).shape[0] <= 128
+    assert figure.data[1].opacity == 0.5
+    assert len(plots.heatmap_overlay(image, heatmap, opacity=0.0).data) == 1
+
+
+def test_confusion_matrix_normalised_rows():
+    figure = plots.confusion_matrix_figure([[3, 1], [0, 4]], ["a", "b"], normalise=True)
+    np.testing.assert_allclose(np.asarray(figure.data[0].z), [[0.75, 0.25], [0.0, 1.0]])
+
+
+def test_highlight_escapes_hostile_tokens():
+    text = plots.highlight_html([("<script>alert(1)</script>", 0.9), ("fever", 0.1)])
+    assert "<script>" not in text and "&lt;script&gt;" in text
