@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["NOTICE", "models_table", "headline_metric"]
+__all__ = ["NOTICE", "TEXT_EXAMPLES", "models_table", "headline_metric"]
 
 NOTICE = (
     "Decision support, not a diagnosis. These models assist a qualified clinician, who reviews "
@@ -35,3 +35,21 @@ def models_table(cards: list[dict]):
             for c in cards
         ]
     )
+
+
+# Example inputs for the free-text page, written for this project (not taken from the data).
+TEXT_EXAMPLES: dict[str, dict[str, str]] = {
+    "symptom-text": {
+        "Itchy rash": "For two weeks I have had an itchy red rash on my arms with dry, scaly patches that peel.",
+        "Fever and chills": "I keep getting high fever with shivering and sweating every other day, and a bad headache.",
+        "Burning urine": "It burns when I pee, I need to go all the time and my lower belly hurts.",
+    },
+    "abstract-topic": {
+        "Oncology": "We studied adjuvant chemotherapy after resection of stage III colon carcinoma in 212 patients; "
+        "tumour recurrence and overall survival were compared between regimens.",
+        "Cardiology": "Patients with acute myocardial infarction received early coronary angioplasty; left "
+        "ventricular ejection fraction and reinfarction rates were followed for one year.",
+        "Neurology": "We describe seizure frequency and cognitive outcome in children with temporal lobe "
+        "epilepsy treated with a new anticonvulsant.",
+    },
+}

@@ -40,29 +40,34 @@ def _cmd_models(args) -> int:
     return 0
 
 
+# model name -> "module:function" with the signature
+# (name, data_path, epochs=None, seed=0, out_dir=None, command="") -> bundle folder
+TRAINERS: dict[str, str] = {
+    "pneumonia-cxr": "medcore.train_image:train_image_model",
+    "breast-ultrasound": "medcore.train_image:train_image_model",
+    "retina-dr": "medcore.train_image:train_image_model",
+    "symptom-checklist": "medcore.train_checklist:train_checklist_model",
+}
+
+
 def _cmd_train(args) -> int:
-    from medcore.train_image import IMAGE_RECIPES, train_image_model
+    import importlib
+
+    from medcore.registry import verify_bundle
 
     data = args.data or os.environ.get("MEDCORE_DATA_DIR")
     if not data:
         raise InvalidInputError("No training data: pass --data PATH (or set MEDCORE_DATA_DIR).")
+    if args.model not in TRAINERS:
+        raise InvalidInputError(f"Unknown model '{args.model}'; trainable models: {', '.join(TRAINERS)}.")
+    module_name, function = TRAINERS[args.model].split(":")
+    trainer = getattr(importlib.import_module(module_name), function)
+    options = {"members": args.members} if args.members and "image" in module_name else {}
     command = "python -m medcore " + " ".join(sys.argv[1:]) if sys.argv[1:2] == ["train"] else ""
-    if args.model in IMAGE_RECIPES:
-        path = train_image_model(
-            args.model,
-            Path(data),
-            epochs=args.epochs,
-            seed=args.seed,
-            out_dir=args.out,
-            members=args.members,
-            command=command,
-        )
-    else:
-        raise InvalidInputError(f"Unknown model '{args.model}'; trainable: {sorted(IMAGE_RECIPES)}.")
-    from medcore.registry import _read_json
-
-    card = _read_json(path / "card.json")
-    print(f"wrote {path}\n{headline_metric(card)}")
+    path = trainer(
+        args.model, Path(data), epochs=args.epochs, seed=args.seed, out_dir=args.out, command=command, **options
+    )
+    print(f"wrote {path}\n{headline_metric(verify_bundle(path))}")
     return 0
 
 

@@ -40,6 +40,10 @@ def load_labelled(model, path: Path | str, split: str = "test"):
             f"'{path.name}' is neither a MedMNIST-style .npz nor a folder of class sub-folders; "
             "image models are evaluated on one of those."
         )
+    if model.kind == "checklist":
+        from medcore.checklist import load_checklist_file
+
+        return load_checklist_file(path, model.labels)
     raise InvalidInputError(f"Evaluation of '{model.kind}' models is not available yet.")
 
 

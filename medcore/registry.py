@@ -26,6 +26,7 @@ _LOCK = threading.Lock()
 # card["kind"] -> "module:function" that builds the model object from a bundle folder.
 _LOADERS = {
     "image": "medcore.image_model:load_image_model",
+    "checklist": "medcore.checklist:load_checklist_model",
 }
 
 
