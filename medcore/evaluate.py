@@ -41,7 +41,7 @@ def load_labelled(model, path: Path | str, split: str = "test"):
             "image models are evaluated on one of those."
         )
     if model.kind == "checklist":
-        from medcore.checklist import load_checklist_file
+        from medcore.symptom_data import load_checklist_file
 
         return load_checklist_file(path, model.labels)
     raise InvalidInputError(f"Evaluation of '{model.kind}' models is not available yet.")

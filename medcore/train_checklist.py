@@ -21,18 +21,11 @@ import numpy as np
 
 from medcore.bundle import write_bundle
 from medcore.calibration import apply_temperature, fit_temperature
-from medcore.checklist import (
-    MODEL_FORMAT,
-    TRIAGE_RULES,
-    ChecklistModel,
-    SymptomTable,
-    find_symptom_data,
-    read_knowledge,
-    read_symptom_table,
-)
+from medcore.checklist import MODEL_FORMAT, TRIAGE_RULES, ChecklistModel
 from medcore.data import sha256_file
 from medcore.errors import InvalidInputError
 from medcore.metrics import brier_score, classification_summary, expected_calibration_error, reliability_curve
+from medcore.symptom_data import SymptomTable, find_symptom_data, read_knowledge, read_symptom_table
 
 __all__ = [
     "KEPT",

@@ -15,17 +15,11 @@ import pytest
 import medcore
 from medcore import registry
 from medcore.bundle import REQUIRED_CARD_KEYS
-from medcore.checklist import (
-    ChecklistModel,
-    load_checklist_file,
-    load_checklist_model,
-    normalise_symptom,
-    read_knowledge,
-    read_symptom_table,
-)
+from medcore.checklist import ChecklistModel, load_checklist_model
 from medcore.data import sha256_file
 from medcore.errors import InvalidInputError
 from medcore.settings import PROJECT_ROOT
+from medcore.symptom_data import load_checklist_file, normalise_symptom, read_knowledge, read_symptom_table
 from medcore.train_checklist import fit_parameters, hold_out_patterns, partial_draws, train_checklist_model
 
 # Header quirks of the real file: a space inside a name, a duplicated column, a trailing empty column.
