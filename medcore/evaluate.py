@@ -12,11 +12,21 @@ from pathlib import Path
 
 import numpy as np
 
-from medcore.data import load_image_folder, load_medmnist_npz
+from medcore.data import load_image_folder, load_image_zip, load_medmnist_npz
 from medcore.errors import InvalidInputError
 from medcore.metrics import classification_summary
+from medcore.settings import LIMITS
 
-__all__ = ["load_labelled", "evaluate"]
+__all__ = ["load_labelled", "load_labelled_upload", "evaluate", "ACCEPTED_UPLOADS"]
+
+# model kind -> file endings an uploaded labelled file may have, and what they hold
+ACCEPTED_UPLOADS: dict[str, dict[str, str]] = {
+    "image": {
+        ".npz": "MedMNIST-style .npz (<split>_images, <split>_labels)",
+        ".zip": "zip of one folder of images per class",
+    },
+    "checklist": {".csv": "Training.csv layout: one 0/1 column per symptom and 'prognosis'"},
+}
 
 
 def load_labelled(model, path: Path | str, split: str = "test"):
@@ -45,6 +55,43 @@ def load_labelled(model, path: Path | str, split: str = "test"):
 
         return load_checklist_file(path, model.labels)
     raise InvalidInputError(f"Evaluation of '{model.kind}' models is not available yet.")
+
+
+def load_labelled_upload(model, name: str, data: bytes, split: str = "test"):
+    """Read an uploaded labelled file in memory (nothing is written to disk).
+
+    Args:
+        model: a loaded medcore model.
+        name: the upload's file name (its ending selects the layout, see ``ACCEPTED_UPLOADS``).
+        data: the upload's bytes.
+        split: the split of a MedMNIST ``.npz``.
+
+    Returns:
+        ``(inputs, names, y_true)`` as ``load_labelled``.
+
+    Raises:
+        InvalidInputError: empty, too large, or a layout this model cannot be evaluated on.
+    """
+    accepted = ACCEPTED_UPLOADS.get(model.kind, {})
+    suffix = Path(name).suffix.lower()
+    if not data:
+        raise InvalidInputError(f"'{name}' is empty (0 bytes).")
+    if len(data) > LIMITS["max_file_bytes"]:
+        raise InvalidInputError(
+            f"'{name}' is {len(data) / 1e6:.0f} MB; the limit is {LIMITS['max_file_bytes'] / 1e6:.0f} MB. Upload a smaller sample."
+        )
+    if suffix not in accepted:
+        expected = "; ".join(f"{ending}: {what}" for ending, what in accepted.items()) or "none yet"
+        raise InvalidInputError(f"'{name}' cannot be used to evaluate '{model.name}'. Expected {expected}.")
+    if model.kind == "image" and suffix == ".npz":
+        images, y_true = load_medmnist_npz((name, data), split)
+        return images, [f"{split}[{i}]" for i in range(len(images))], y_true
+    if model.kind == "image":
+        return load_image_zip(name, data, model.labels, LIMITS["max_unpacked_bytes"])
+    from medcore.symptom_data import load_checklist_file, symptom_table_from_text
+
+    table = symptom_table_from_text(data.decode("utf-8-sig", errors="replace"), name)
+    return load_checklist_file(table, model.labels)
 
 
 def evaluate(

@@ -23,6 +23,8 @@ LIMITS: dict[str, int] = {
     "min_image_side": 8,
     # Files handled in one batch (page upload or CLI call).
     "max_batch_files": 200,
+    # What an uploaded evaluation zip may unpack to (zip-bomb guard).
+    "max_unpacked_bytes": 200 * 1024 * 1024,
 }
 
 

@@ -24,6 +24,7 @@ __all__ = [
     "normalise_disease",
     "disease_key",
     "read_symptom_table",
+    "symptom_table_from_text",
     "read_knowledge",
     "find_symptom_data",
     "load_checklist_file",
@@ -100,8 +101,15 @@ def read_symptom_table(path: Path | str) -> SymptomTable:
     path = Path(path)
     if not path.is_file():
         raise InvalidInputError(f"No file at '{path}'. Pass a Training.csv-layout file (symptom columns + prognosis).")
-    with open(path, newline="", encoding="utf-8-sig") as handle:
-        rows = list(csv.reader(handle))
+    return symptom_table_from_text(path.read_text(encoding="utf-8-sig"), path.name)
+
+
+def symptom_table_from_text(text: str, name: str) -> SymptomTable:
+    """Parse the text of a Training.csv-layout file (see ``read_symptom_table``); ``name`` is for messages."""
+    import io
+
+    path = Path(name)
+    rows = list(csv.reader(io.StringIO(text, newline="")))
     if not rows:
         raise InvalidInputError(f"'{path.name}' is empty; expected a header of symptom names and 'prognosis'.")
     header = [cell.strip() for cell in rows[0]]
@@ -227,7 +235,9 @@ def read_knowledge(folder: Path | str, labels: list[str], symptoms: list[str]) -
     return knowledge
 
 
-def load_checklist_file(path: Path | str, labels: list[str]) -> tuple[list[list[str]], list[str], np.ndarray]:
+def load_checklist_file(
+    path: Path | str | SymptomTable, labels: list[str]
+) -> tuple[list[list[str]], list[str], np.ndarray]:
     """A labelled Training.csv-layout file as checklist inputs, for evaluation.
 
     Returns:
@@ -237,7 +247,7 @@ def load_checklist_file(path: Path | str, labels: list[str]) -> tuple[list[list[
     Raises:
         InvalidInputError: unreadable file, or a disease that is not one of ``labels``.
     """
-    table = read_symptom_table(find_symptom_data(path))
+    table = path if isinstance(path, SymptomTable) else read_symptom_table(find_symptom_data(path))
     keys = {disease_key(label): label for label in labels}
     unknown = sorted({d for d in table.diseases if match_label(d, keys) is None})
     if unknown:

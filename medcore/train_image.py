@@ -374,6 +374,8 @@ def train_image_model(
         "reliability_before": reliability_curve(y_val, raw),
         "ece_before": expected_calibration_error(y_val, raw),
         "history": histories,
+        # Per-image validation results, so any threshold's trade-off can be drawn later.
+        "validation_predictions": {"y_true": y_val.tolist(), "proba": np.round(calibrated, 6).tolist()},
     }
     if recipe.positive_label is not None:
         evaluation["operating_point"] = operating_point

@@ -26,13 +26,13 @@ def model_cards() -> list[dict]:
     return medcore.list_models()
 
 
-def session_memo(key: tuple, compute):
-    """``compute()`` once per session for the same ``key`` (kept in memory, this session only).
+def session_memo(slot: str, key: tuple, compute):
+    """``compute()`` once per session and ``slot`` for the same ``key`` (in memory, this session only).
 
     Pages use it so that moving a slider does not re-run a prediction; uploaded content is
     never written anywhere by this.
     """
-    memo = st.session_state.setdefault("_medcore_memo", {})
+    memo = st.session_state.setdefault(f"_medcore_memo_{slot}", {})
     if memo.get("key") != key:
         memo["key"], memo["value"] = key, compute()
     return memo["value"]

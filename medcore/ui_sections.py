@@ -11,7 +11,56 @@ import streamlit as st
 
 from medcore import plots, read_evaluation
 
-__all__ = ["evaluation_charts"]
+__all__ = ["evaluation_charts", "model_card", "threshold_explorer", "evaluation_result"]
+
+
+def _bullets(items) -> str:
+    return "\n".join(f"- {item}" for item in items) if isinstance(items, list) else str(items)
+
+
+def model_card(card: dict) -> None:
+    """The card in Mitchell et al.'s sections: details, uses, data, metrics, limits, ethics, versions."""
+    training = card.get("training", {})
+    st.markdown(f"### {card['name']} (version {card['version']})\n{card['description']}")
+    details, uses = st.columns(2)
+    with details:
+        st.markdown("**Model details**")
+        st.markdown(
+            _bullets(
+                [
+                    f"Task: {card['task']}",
+                    f"Kind: {card['kind']}",
+                    f"Architecture: {card.get('architecture', '-')}",
+                    f"Labels ({len(card['labels'])}): {', '.join(map(str, card['labels'][:12]))}"
+                    + (" ..." if len(card["labels"]) > 12 else ""),
+                ]
+            )
+        )
+    with uses:
+        st.markdown(f"**Intended use**\n\n{card['intended_use']}\n\n**Out of scope**\n\n{card['out_of_scope_use']}")
+    st.markdown("**Training data**")
+    st.markdown(
+        _bullets(
+            [
+                f"Data set: {training.get('dataset', '-')} (sha256 `{str(training.get('data_sha256', '-'))[:16]}...`)",
+                f"Licence: {card['data_licence']}",
+                f"Split: {training.get('split', '-')}",
+                f"Seed {training.get('seed', '-')}; wall time {training.get('wall_time_s', 0):.0f} s; "
+                f"command `{training.get('command', '-')}`",
+            ]
+        )
+    )
+    st.markdown("**Evaluation data and metrics**")
+    rows = []
+    for split, metrics in card["metrics"].items():
+        for key, value in metrics.items():
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                rows.append({"split": metrics.get("split", split), "metric": key, "value": round(float(value), 4)})
+    st.dataframe(pd.DataFrame(rows), hide_index=True)
+    st.markdown(f"**Calibration**: {card['calibration'].get('method', '-')}")
+    st.markdown("**Limitations**\n" + _bullets(card["limitations"]))
+    st.markdown("**Ethical considerations**\n" + _bullets(card["ethical_considerations"]))
+    st.caption("Trained with " + ", ".join(f"{k} {v}" for k, v in card["framework_versions"].items()))
 
 
 def evaluation_charts(card: dict, key: str) -> None:
@@ -45,3 +94,60 @@ def evaluation_charts(card: dict, key: str) -> None:
     if evaluation.get("roc"):
         with right:
             st.plotly_chart(plots.roc_figure(evaluation["roc"]), key=f"{key}-roc")
+
+
+def threshold_explorer(card: dict, evaluation: dict, key: str) -> None:
+    """Sensitivity/specificity at the shipped threshold and at one the user slides to (binary models)."""
+    from medcore.metrics import binary_operating_point
+
+    point = card.get("operating_point", {})
+    predictions = evaluation.get("validation_predictions")
+    if "threshold" not in point or not predictions:
+        return
+    positive = card["labels"].index(point["positive_label"])
+    y_true = [label == positive for label in predictions["y_true"]]
+    score = [row[positive] for row in predictions["proba"]]
+    shipped = float(point["threshold"])
+    chosen = st.slider(
+        f"Threshold on P({point['positive_label']})", 0.0, 1.0, round(shipped, 2), 0.01, key=f"{key}-thr"
+    )
+    table = (
+        pd.DataFrame(
+            [
+                {"threshold": f"shipped {shipped:.3f}", **binary_operating_point(y_true, score, shipped)},
+                {"threshold": f"chosen {chosen:.2f}", **binary_operating_point(y_true, score, chosen)},
+            ]
+        )
+        .drop(columns=["threshold"])
+        .set_index(pd.Index([f"shipped {shipped:.3f}", f"chosen {chosen:.2f}"], name="threshold"))
+    )
+    st.dataframe(table.round(3))
+    st.caption(
+        f"On the validation split (n={len(y_true)}). Lower thresholds catch more {point['positive_label']} cases at the cost of more false alarms."
+    )
+
+
+def evaluation_result(result: dict, labels: list[str], key: str) -> None:
+    """Charts and a per-sample CSV for an evaluation run on the user's own data."""
+    st.caption(
+        f"n={result['n']}: accuracy {result['accuracy']:.3f}, AUC {result['auc']:.3f}, macro-F1 {result['macro_f1']:.3f}, "
+        f"ECE {result['ece']:.3f}, Brier {result['brier']:.3f}"
+    )
+    left, right = st.columns(2)
+    left.plotly_chart(plots.confusion_matrix_figure(result["confusion_matrix"], labels), key=f"{key}-cm")
+    right.plotly_chart(
+        plots.confusion_matrix_figure(result["confusion_matrix"], labels, normalise=True), key=f"{key}-cmn"
+    )
+    if result["roc"]:
+        left.plotly_chart(plots.roc_figure(result["roc"]), key=f"{key}-roc")
+        right.plotly_chart(plots.pr_figure(result["pr"]), key=f"{key}-pr")
+    left.plotly_chart(plots.reliability_figure(result["reliability"], ece_after=result["ece"]), key=f"{key}-rel")
+    st.dataframe(pd.DataFrame(result["per_class"]).round(3), hide_index=True, key=f"{key}-pc")
+    frame = pd.DataFrame(result["predictions"])
+    st.download_button(
+        "Download per-sample predictions (CSV)",
+        frame.to_csv(index=False),
+        "medcore_evaluation.csv",
+        "text/csv",
+        key=f"{key}-dl",
+    )

@@ -38,6 +38,7 @@ if not uploads:
     st.stop()
 
 results = ui_cache.session_memo(
+    "image",
     (model.name, tuple(upload.file_id for upload in uploads)),
     lambda: model.analyse([(upload.name, upload.getvalue()) for upload in uploads]),
 )

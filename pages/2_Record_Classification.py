@@ -1,0 +1,99 @@
+"""Record classification: free text -> ranked diagnoses; symptom checklist -> differential."""
+
+import streamlit as st
+
+from medcore import MedcoreError, ui_cache
+from medcore.cards import NOTICE, TEXT_EXAMPLES
+from medcore.deid import mask_identifiers
+from medcore.plots import highlight_html, probability_bars
+from medcore.ui_sections import evaluation_charts
+
+st.set_page_config(page_title="Record classification · medcore", page_icon="📝", layout="wide")
+st.title("Record classification")
+st.caption(NOTICE)
+text_tab, checklist_tab = st.tabs(["Free text", "Symptom checklist"])
+
+
+def free_text() -> None:
+    cards = {c["task"]: c["name"] for c in ui_cache.model_cards() if c.get("kind") == "text"}
+    if not cards:
+        st.info("No text models were found in the models folder.")
+        return
+    name = cards[st.selectbox("What kind of text?", list(cards))]
+    model = ui_cache.get_model(name)
+    st.markdown(f"**Intended use.** {model.card['intended_use']}")
+    examples = TEXT_EXAMPLES.get(name, {})
+    for column, (title, example) in zip(st.columns(len(examples) or 1), examples.items()):
+        if column.button(f"Example: {title}", key=f"example-{name}-{title}"):
+            st.session_state[f"text-{name}"] = example
+    text = st.text_area("Describe the symptoms or paste a note", key=f"text-{name}", height=140)
+    if not text.strip():
+        st.info("Type or paste a description (or pick an example) to see the ranked diagnoses.")
+        return
+    masked, findings = mask_identifiers(text)
+    if findings:
+        st.info("Masked before analysis: " + ", ".join(f"{f['count']} {f['kind']}" for f in findings) + ".")
+    cleaned, notes = model.prepare(masked)
+    for note in notes:
+        st.warning(note)
+    probabilities = dict(zip(model.labels, model.predict_proba([cleaned])[0]))
+    st.plotly_chart(probability_bars(probabilities, top=5), key="text-bars")
+    st.markdown("**Words that pushed towards the top class** (red: towards it, blue: away from it)")
+    st.html(highlight_html(model.explain(cleaned)))
+    with st.expander("How good is this model? (validation charts)"):
+        evaluation_charts(model.card, key=f"eval-{name}")
+
+
+def answer(key: str, symptom: str) -> None:
+    """A next-question button: 'Yes' ticks the symptom, 'No' records it as absent."""
+    st.session_state[key] = [*st.session_state.get(key, []), symptom]
+
+
+def checklist() -> None:
+    model = ui_cache.get_model("symptom-checklist")
+    st.markdown(f"**Intended use.** {model.card['intended_use']}")
+    st.session_state.setdefault("absent", [])
+    ticked = st.multiselect(
+        "Symptoms the patient reports",
+        model.symptoms,
+        key="ticked",
+        format_func=lambda s: s.replace("_", " ").capitalize(),
+        placeholder="Search symptoms...",
+    )
+    severity = st.select_slider("How unwell does the patient feel overall?", ["mild", "moderate", "severe"], "moderate")
+    if not ticked:
+        st.info("Tick at least one symptom to see the differential diagnosis.")
+        return
+    differential = model.differential(ticked, top=5)
+    st.plotly_chart(probability_bars({d["disease"]: d["probability"] for d in differential}), key="checklist-bars")
+    triage = model.triage(ticked, severity)
+    st.warning(f"Triage hint: {triage['hint']}. {triage['note']}")
+    st.markdown("**Next questions worth asking** (the answers that would change the differential most)")
+    for question in model.next_questions(ticked, k=3, absent=st.session_state["absent"]):
+        symptom = question["symptom"]
+        left, yes, no = st.columns([4, 1, 1])
+        left.markdown(
+            f"Does the patient have **{symptom.replace('_', ' ')}**? (information gain {question['information_gain']:.2f} bits)"
+        )
+        yes.button("Yes", key=f"yes-{symptom}", on_click=answer, args=("ticked", symptom))
+        no.button("No", key=f"no-{symptom}", on_click=answer, args=("absent", symptom))
+    for item in differential:
+        about = model.describe(item["disease"])
+        with st.expander(f"{item['disease']}: {item['probability']:.1%}"):
+            st.write(about["description"] or "No description in the data set.")
+            if about["precautions"]:
+                st.markdown("Precautions from the data set: " + "; ".join(about["precautions"]))
+    with st.expander("How good is this model? (validation charts)"):
+        evaluation_charts(model.card, key="eval-checklist")
+
+
+with text_tab:
+    try:
+        free_text()
+    except MedcoreError as err:
+        st.error(str(err))
+with checklist_tab:
+    try:
+        checklist()
+    except MedcoreError as err:
+        st.error(str(err))

@@ -1,0 +1,87 @@
+"""Model evaluation: every bundle's card and charts, and evaluation on the user's own labelled file."""
+
+import streamlit as st
+
+from medcore import MedcoreError, plots, read_evaluation, ui_cache
+from medcore.cards import NOTICE
+from medcore.evaluate import ACCEPTED_UPLOADS, evaluate, load_labelled_upload
+from medcore.ui_sections import evaluation_result, model_card, threshold_explorer
+
+st.set_page_config(page_title="Model evaluation · medcore", page_icon="📊", layout="wide")
+st.title("Model evaluation")
+st.caption(NOTICE)
+
+cards = ui_cache.model_cards()
+if not cards:
+    st.info("No model bundles were found in the models folder.")
+    st.stop()
+by_name = {card["name"]: card for card in cards}
+name = st.selectbox("Model", list(by_name), format_func=lambda n: f"{n}: {by_name[n]['task']}")
+card = by_name[name]
+try:
+    evaluation = read_evaluation(name)
+except MedcoreError as err:
+    st.error(str(err))
+    st.stop()
+
+card_tab, charts_tab, own_tab = st.tabs(["Model card", "Validation charts", "Evaluate on your data"])
+with card_tab:
+    model_card(card)
+with charts_tab:
+    if "confusion_matrix" in evaluation:
+        left, right = st.columns(2)
+        left.plotly_chart(plots.confusion_matrix_figure(evaluation["confusion_matrix"], card["labels"]), key="cm")
+        right.plotly_chart(
+            plots.confusion_matrix_figure(evaluation["confusion_matrix"], card["labels"], True), key="cmn"
+        )
+    if evaluation.get("roc"):
+        left, right = st.columns(2)
+        left.plotly_chart(plots.roc_figure(evaluation["roc"]), key="roc")
+        right.plotly_chart(plots.pr_figure(evaluation["pr"]), key="pr")
+    if "reliability" in evaluation:
+        calibration = card["calibration"]
+        st.plotly_chart(
+            plots.reliability_figure(
+                evaluation["reliability"],
+                evaluation.get("reliability_before"),
+                calibration.get("validation_after", {}).get("ece"),
+                calibration.get("validation_before", {}).get("ece"),
+            ),
+            key="rel",
+        )
+    threshold_explorer(card, evaluation, key="thr")
+    if evaluation.get("history"):
+        st.plotly_chart(plots.history_figure(evaluation["history"]), key="hist")
+    if evaluation.get("per_class"):
+        st.dataframe(evaluation["per_class"], key="pc")
+with own_tab:
+    accepted = ACCEPTED_UPLOADS.get(card["kind"], {})
+    if not accepted:
+        st.info(f"Evaluation on your own data is not available for {card['kind']} models yet.")
+        st.stop()
+    st.markdown("Accepted: " + "; ".join(f"`{ending}` {what}" for ending, what in accepted.items()))
+    upload = st.file_uploader("Labelled file", type=[ending.lstrip(".") for ending in accepted], key="own")
+    split = st.selectbox("Split (for .npz files)", ["test", "val", "train"]) if ".npz" in accepted else "test"
+    if upload is None:
+        st.info("Upload a labelled file to see this model's metrics on your data. Nothing you upload is kept.")
+        st.stop()
+    try:
+        model = ui_cache.get_model(name)
+        inputs, names, y_true = load_labelled_upload(model, upload.name, upload.getvalue(), split)
+        bar = st.progress(0.0, text="Evaluating...")
+        result = ui_cache.session_memo(
+            "evaluation",
+            (name, upload.file_id, split),
+            lambda: evaluate(model, inputs, y_true, names, progress=lambda f: bar.progress(f, text="Evaluating...")),
+        )
+        bar.empty()
+    except MedcoreError as err:
+        st.error(str(err))
+        st.stop()
+    shipped = card["metrics"]["validation"]
+    st.markdown(
+        f"**Your data** (n={result['n']}): accuracy {result['accuracy']:.3f}, AUC {result['auc']:.3f}  \n"
+        f"**Shipped validation** (n={shipped.get('n')}): accuracy {shipped.get('accuracy', float('nan')):.3f}, "
+        f"AUC {shipped.get('auc', float('nan')):.3f}"
+    )
+    evaluation_result(result, card["labels"], key="own")
