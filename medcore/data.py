@@ -54,7 +54,7 @@ def load_medmnist_npz(path: Path | str | tuple[str, bytes], split: str) -> tuple
     path = Path(name)
     try:
         archive = np.load(source, allow_pickle=False)
-    except (OSError, ValueError, EOFError) as err:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
         raise InvalidInputError(f"'{path.name}' is not a readable .npz archive ({err}).") from None
     if not hasattr(archive, "files"):
         raise InvalidInputError(f"'{path.name}' holds a single array, not an .npz archive of named splits.")
@@ -69,7 +69,7 @@ def load_medmnist_npz(path: Path | str | tuple[str, bytes], split: str) -> tuple
         try:
             images = np.asarray(archive[f"{split}_images"])
             labels = np.asarray(archive[f"{split}_labels"]).reshape(-1)
-        except ValueError as err:  # object arrays need pickle, which is never allowed
+        except (ValueError, OSError, EOFError, zipfile.BadZipFile) as err:  # object arrays need pickle: refused
             raise InvalidInputError(f"'{path.name}' holds arrays medcore cannot read safely ({err}).") from None
     if len(images) != len(labels):
         raise InvalidInputError(f"'{path.name}': {len(images)} images but {len(labels)} labels in split '{split}'.")
