@@ -47,6 +47,7 @@ TRAINERS: dict[str, str] = {
     "breast-ultrasound": "medcore.train_image:train_image_model",
     "retina-dr": "medcore.train_image:train_image_model",
     "symptom-checklist": "medcore.train_checklist:train_checklist_model",
+    "care-recommender": "medcore.train_recommender:train_recommender_model",
 }
 
 
@@ -76,6 +77,8 @@ def _cmd_evaluate(args) -> int:
     from medcore.evaluate import evaluate, load_labelled
 
     model = load_model(args.model)
+    if model.kind == "recommender":
+        return _evaluate_recommender(model, args)
     inputs, names, y_true = load_labelled(model, args.path, args.split)
     result = evaluate(model, inputs, y_true, names)
     headline = {k: result[k] for k in ("model", "n", "accuracy", "auc", "macro_f1", "ece", "brier")}
@@ -85,6 +88,24 @@ def _cmd_evaluate(args) -> int:
     else:
         for key, value in headline.items():
             print(f"{key:<10} {value:.4f}" if isinstance(value, float) else f"{key:<10} {value}")
+    return 0
+
+
+def _evaluate_recommender(model, args) -> int:
+    """The temporal protocol of ARCHITECTURE.md on a Synthea folder, beside popularity."""
+    from medcore.recommend import evaluate_recommender
+
+    result = evaluate_recommender(model, args.path)
+    headline = {key: result[key] for key in ("model", "n", "hr@10", "ndcg@10", "recall@10")}
+    popularity = result["baseline"]["popularity"]
+    if args.json:
+        print(json.dumps({**headline, "popularity": popularity, "skipped": result["skipped"], "notes": result["notes"]}))
+        return 0
+    for key, value in headline.items():
+        print(f"{key:<10} {value:.4f}" if isinstance(value, float) else f"{key:<10} {value}")
+    print("popularity " + ", ".join(f"{k} {v:.4f}" for k, v in popularity.items()))
+    for note in result["notes"]:
+        print(f"note: {note}")
     return 0
 
 

@@ -27,6 +27,7 @@ _LOCK = threading.Lock()
 _LOADERS = {
     "image": "medcore.image_model:load_image_model",
     "checklist": "medcore.checklist:load_checklist_model",
+    "recommender": "medcore.recommend:load_recommender_model",
 }
 
 

@@ -65,3 +65,60 @@ def test_opacity_slider_reruns_without_error(rng, opacity):
     ).run()
     app.slider[0].set_value(opacity).run()
     assert not app.exception and len(app.get("plotly_chart")) == 2
+
+
+def _checklist_tab(app: AppTest):
+    return next(tab for tab in app.tabs if tab.label == "Symptom checklist")
+
+
+def test_checklist_tab_differential_triage_and_next_questions():
+    app = _page("pages/2_Record_Classification.py")
+    assert not app.exception
+    tab = _checklist_tab(app)
+    assert any("Tick at least one symptom" in info.value for info in tab.info)
+    tab.multiselect[0].set_value(["itching", "skin_rash"]).run()
+    tab = _checklist_tab(app)
+    assert not app.exception
+    assert any("Fungal infection" in expander.label for expander in tab.expander)
+    assert any("Triage hint" in warning.value for warning in tab.warning)
+    yes_buttons = [button for button in tab.button if button.label == "Yes"]
+    assert len(yes_buttons) == 3
+    asked = yes_buttons[0].key.removeprefix("yes-")
+    yes_buttons[0].click().run()
+    assert asked in _checklist_tab(app).multiselect[0].value  # answering "yes" ticks it
+    no_button = next(button for button in _checklist_tab(app).button if button.label == "No")
+    denied = no_button.key.removeprefix("no-")
+    no_button.click().run()
+    assert f"no-{denied}" not in [button.key for button in _checklist_tab(app).button]  # not asked again
+    assert not app.exception
+
+
+def test_free_text_tab_masks_identifiers_and_explains():
+    app = _page("pages/2_Record_Classification.py")
+    tab = next(tab for tab in app.tabs if tab.label == "Free text")
+    tab.selectbox[0].set_value(next(o for o in tab.selectbox[0].options if "symptom" in o.lower()))
+    app.run()
+    tab = next(tab for tab in app.tabs if tab.label == "Free text")
+    tab.text_area[0].input(
+        "Call me on 555-123-4567 or jane.doe@example.org. I have an itchy skin rash with scaly patches."
+    ).run()
+    assert not app.exception
+    tab = next(tab for tab in app.tabs if tab.label == "Free text")
+    assert any("Masked before analysis" in info.value for info in tab.info)
+    assert len(tab.get("plotly_chart")) >= 1
+
+
+def test_recommendation_page_for_an_existing_patient_and_a_built_history():
+    app = _page("pages/3_Service_Recommendation.py")
+    assert not app.exception
+    table = app.dataframe[0].value
+    assert 1 <= len(table) <= 10 and table["reason"].str.len().min() > 10
+    assert len(app.get("plotly_chart")) == 2  # the timeline and the HR/NDCG curves
+    app.radio[0].set_value("Build a history").run()
+    assert any("not a personalised recommendation" in info.value for info in app.info)  # empty history
+    app.multiselect[0].set_value(["condition:195967001"]).run()  # asthma
+    assert not app.exception
+    descriptions = " ".join(app.dataframe[0].value["description"]).lower()
+    assert "asthma" in descriptions or "albuterol" in descriptions or "budesonide" in descriptions
+    app.multiselect[1].set_value(["medication"]).run()
+    assert set(app.dataframe[0].value["kind"]) == {"medication"}
