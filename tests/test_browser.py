@@ -140,3 +140,48 @@ def test_upload_png_and_dicom_shows_probabilities_and_heatmap(server, page, tmp_
     _assert_no_exception(page)
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "image_diagnosis.png"), full_page=True)
+
+
+def _shot(page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def test_record_classification_text_and_checklist(server, page):
+    page.goto(f"{server}/Record_Classification")
+    area = page.locator("textarea").first
+    area.wait_for(timeout=60_000)
+    area.fill("I have had an itchy red rash with dry scaly patches on my elbows for weeks. Call 555-123-4567.")
+    area.press("Control+Enter")
+    page.get_by_text("Words that pushed towards the top class").wait_for(timeout=60_000)
+    page.get_by_text("Masked before analysis").wait_for(timeout=30_000)
+    _assert_no_exception(page)
+    _shot(page, "record_classification_text")
+    page.get_by_role("tab", name="Symptom checklist").click()
+    box = page.get_by_role("tabpanel", name="Symptom checklist").locator("input").first
+    box.click()
+    box.fill("itching")
+    page.keyboard.press("Enter")
+    page.get_by_text("Triage hint").wait_for(timeout=60_000)
+    page.get_by_text("Next questions worth asking").wait_for(timeout=30_000)
+    _assert_no_exception(page)
+    _shot(page, "record_classification_checklist")
+
+
+def test_service_recommendation_for_a_patient(server, page):
+    page.goto(f"{server}/Service_Recommendation")
+    page.get_by_text("Recommended next").wait_for(timeout=60_000)
+    page.locator("[data-testid='stDataFrame']").first.wait_for(timeout=30_000)
+    assert page.locator(".js-plotly-plot").count() >= 1  # the patient's timeline
+    _assert_no_exception(page)
+    _shot(page, "service_recommendation")
+
+
+def test_model_evaluation_shows_cards_and_charts(server, page):
+    page.goto(f"{server}/Model_Evaluation")
+    page.get_by_text("Intended use").first.wait_for(timeout=60_000)
+    page.get_by_role("tab", name="Validation charts").click()
+    page.get_by_text("Confusion matrix").first.wait_for(timeout=60_000)
+    assert page.locator(".js-plotly-plot").count() >= 3
+    _assert_no_exception(page)
+    _shot(page, "model_evaluation")
