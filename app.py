@@ -24,7 +24,7 @@ cards = ui_cache.model_cards()
 if not cards:
     st.info("No model bundles were found. Train one with `python -m medcore train MODEL --data PATH`.")
     st.stop()
-st.dataframe(models_table(cards), hide_index=True)
+st.table(models_table(cards).set_index("model"))
 st.caption(
     "Metrics are on each model's validation split (data it never trained on). Open a page on the left to use a model."
 )

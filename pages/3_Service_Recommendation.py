@@ -64,6 +64,7 @@ st.dataframe(
         for r in shown
     ],
     hide_index=True,
+    column_config={"reason": st.column_config.TextColumn("reason", width="large")},
 )
 if timeline:
     st.plotly_chart(plots.timeline_figure(timeline, shown), key="timeline")

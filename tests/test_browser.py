@@ -111,6 +111,18 @@ def page(browser):
     context.close()
 
 
+def _chest_xray() -> np.ndarray:
+    """A real validation X-ray (enlarged to 224 px) when the data is available, else noise."""
+    from PIL import Image
+
+    data_dir = os.environ.get("MEDCORE_DATA_DIR")
+    path = Path(data_dir or "", "medmnist", "pneumoniamnist_trainval.npz")
+    if data_dir and path.is_file():
+        small = np.load(path)["val_images"][3]
+        return np.asarray(Image.fromarray(small).resize((224, 224), Image.Resampling.BICUBIC))
+    return np.random.default_rng(0).integers(0, 256, (200, 180), dtype=np.uint8)
+
+
 def _assert_no_exception(page) -> None:
     assert page.locator("[data-testid='stException']").count() == 0, "the page shows an exception"
 
@@ -119,24 +131,27 @@ def test_home_page_shows_the_models(server, page):
     page.goto(server)
     page.get_by_text("Decision support, not a diagnosis").first.wait_for(timeout=60_000)
     page.get_by_text("pneumonia-cxr").first.wait_for(timeout=30_000)
+    assert page.get_by_text("care-recommender").count() >= 1
     _assert_no_exception(page)
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "home.png"), full_page=True)
 
 
 def test_upload_png_and_dicom_shows_probabilities_and_heatmap(server, page, tmp_path, ct_small):
-    rng = np.random.default_rng(0)
     xray = tmp_path / "chest.png"
-    xray.write_bytes(png_bytes(rng.integers(0, 256, (200, 180), dtype=np.uint8)))
+    xray.write_bytes(png_bytes(_chest_xray()))
     dicom = tmp_path / "CT_small.dcm"
     dicom.write_bytes(ct_small)
     page.goto(f"{server}/Image_Diagnosis")
     page.get_by_text("Upload an image to see").wait_for(timeout=60_000)
+    page.locator("[data-testid='stSelectbox']").first.click()
+    page.get_by_role("option", name="Chest X-ray").click()
+    page.get_by_text("paediatric chest X-rays").first.wait_for(timeout=60_000)
     page.locator("input[type='file']").set_input_files([str(xray), str(dicom)])
     page.get_by_text("Results for 2 files").wait_for(timeout=60_000)
     page.get_by_text("Result:").first.wait_for(timeout=60_000)
     page.get_by_text("Grad-CAM: evidence for").first.wait_for(timeout=60_000)
-    assert page.locator(".js-plotly-plot").count() >= 2  # probability bars and the heatmap overlay
+    page.locator(".js-plotly-plot").nth(1).wait_for(timeout=30_000)  # probability bars and the heatmap overlay
     _assert_no_exception(page)
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "image_diagnosis.png"), full_page=True)
@@ -172,7 +187,7 @@ def test_service_recommendation_for_a_patient(server, page):
     page.goto(f"{server}/Service_Recommendation")
     page.get_by_text("Recommended next").wait_for(timeout=60_000)
     page.locator("[data-testid='stDataFrame']").first.wait_for(timeout=30_000)
-    assert page.locator(".js-plotly-plot").count() >= 1  # the patient's timeline
+    page.locator(".js-plotly-plot").first.wait_for(timeout=30_000)  # the patient's timeline
     _assert_no_exception(page)
     _shot(page, "service_recommendation")
 
@@ -182,6 +197,6 @@ def test_model_evaluation_shows_cards_and_charts(server, page):
     page.get_by_text("Intended use").first.wait_for(timeout=60_000)
     page.get_by_role("tab", name="Validation charts").click()
     page.get_by_text("Confusion matrix").first.wait_for(timeout=60_000)
-    assert page.locator(".js-plotly-plot").count() >= 3
+    page.locator(".js-plotly-plot").nth(2).wait_for(timeout=30_000)
     _assert_no_exception(page)
     _shot(page, "model_evaluation")
