@@ -329,6 +329,7 @@ def timeline_figure(timeline: list[dict], recommended: list[dict] | None = None)
             x0=last + span * 0.3,
             x1=last + span * 1.7,
             fillcolor="#fdebd0",
+            layer="below",
             line_width=0,
             annotation_text="recommended next",
         )
