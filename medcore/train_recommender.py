@@ -21,7 +21,8 @@ from pathlib import Path
 import numpy as np
 
 from medcore.bundle import write_bundle
-from medcore.recommend import COMPONENTS, MODEL_FORMAT, RecommenderScorer, normalise_scores, ranking_metrics
+from medcore.collaborative import COMPONENTS, RecommenderScorer, normalise_scores, ranking_metrics
+from medcore.recommend import MODEL_FORMAT
 from medcore.synthea import (
     SERVICE_KINDS,
     Timelines,

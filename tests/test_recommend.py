@@ -11,8 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from medcore.collaborative import ranking_metrics
 from medcore.errors import InvalidInputError
-from medcore.recommend import CareRecommender, evaluate_recommender, load_recommender_model, ranking_metrics
+from medcore.recommend import CareRecommender, evaluate_recommender, load_recommender_model
 from medcore.registry import verify_bundle
 from medcore.settings import PROJECT_ROOT
 from medcore.synthea import load_synthea, temporal_queries, timelines
