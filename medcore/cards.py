@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["NOTICE", "TEXT_EXAMPLES", "models_table", "headline_metric"]
+__all__ = ["NOTICE", "TEXT_EXAMPLES", "comparison_table", "models_table", "headline_metric"]
 
 NOTICE = (
     "Decision support, not a diagnosis. These models assist a qualified clinician, who reviews "
@@ -53,3 +53,45 @@ TEXT_EXAMPLES: dict[str, dict[str, str]] = {
         "epilepsy treated with a new anticonvulsant.",
     },
 }
+
+
+def _flatten(metrics: dict, prefix: str = "") -> dict:
+    flat = {}
+    for key, value in metrics.items():
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def comparison_table(card: dict):
+    """The shipped model beside the alternatives its card records, with the same metrics.
+
+    Reads the layouts the trainers write: image ``member_auc`` (each ensemble member alone),
+    recommender ``baselines`` (name -> metrics), and ``baseline*`` entries (one alternative).
+
+    Returns:
+        A pandas DataFrame (one row per model, one column per metric), or None when the card
+        records no alternative.
+    """
+    import pandas as pd
+
+    validation = card.get("metrics", {}).get("validation", {})
+    shipped = {
+        k: v
+        for k, v in _flatten({k: v for k, v in validation.items() if not k.startswith("baseline")}).items()
+        if not k.startswith(("popularity ", "n_"))
+    }
+    rows = [{"model": f"{card['name']} (shipped)", **shipped}]
+    for index, auc in enumerate(validation.get("member_auc", [])):
+        rows.append({"model": f"ensemble member {index + 1} alone", "auc": auc})
+    for name, metrics in validation.get("baselines", {}).items():
+        rows.append({"model": name, **_flatten(metrics)})
+    for key, metrics in validation.items():
+        if key.startswith("baseline") and key != "baselines" and isinstance(metrics, dict):
+            rows.append({"model": metrics.get("method", key), **_flatten(metrics)})
+    if len(rows) == 1:
+        return None
+    table = pd.DataFrame(rows).set_index("model")
+    return table[[c for c in table.columns if table[c].notna().sum() > 1 or c in ("auc", "accuracy")]].round(4)

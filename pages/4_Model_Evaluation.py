@@ -3,7 +3,7 @@
 import streamlit as st
 
 from medcore import MedcoreError, plots, read_evaluation, ui_cache
-from medcore.cards import NOTICE
+from medcore.cards import NOTICE, comparison_table
 from medcore.evaluate import ACCEPTED_UPLOADS, evaluate, load_labelled_upload
 from medcore.ui_sections import evaluation_result, model_card, threshold_explorer
 
@@ -24,7 +24,9 @@ except MedcoreError as err:
     st.error(str(err))
     st.stop()
 
-card_tab, charts_tab, own_tab = st.tabs(["Model card", "Validation charts", "Evaluate on your data"])
+card_tab, charts_tab, compare_tab, own_tab = st.tabs(
+    ["Model card", "Validation charts", "Comparison", "Evaluate on your data"]
+)
 with card_tab:
     model_card(card)
 with charts_tab:
@@ -50,10 +52,21 @@ with charts_tab:
             key="rel",
         )
     threshold_explorer(card, evaluation, key="thr")
+    if "curves" in evaluation:  # recommenders: HR@k and NDCG@k against the baselines
+        st.plotly_chart(plots.ranking_curves_figure(evaluation["curves"], evaluation["k"], "blend"), key="curves")
     if evaluation.get("history"):
         st.plotly_chart(plots.history_figure(evaluation["history"]), key="hist")
     if evaluation.get("per_class"):
         st.dataframe(evaluation["per_class"], key="pc")
+with compare_tab:
+    table = comparison_table(card)
+    if table is None:
+        st.info("This model's card records no alternative models to compare with.")
+    else:
+        st.markdown(
+            "The shipped model beside the alternatives trained and measured in the same run (validation split)."
+        )
+        st.dataframe(table, key="compare")
 with own_tab:
     accepted = ACCEPTED_UPLOADS.get(card["kind"], {})
     if not accepted:
