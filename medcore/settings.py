@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["PROJECT_ROOT", "LIMITS", "models_dir"]
+__all__ = ["PROJECT_ROOT", "LIMITS", "models_dir", "audit_log_path"]
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -36,3 +36,16 @@ def models_dir() -> Path:
     """
     configured = os.environ.get("MEDCORE_MODELS_DIR")
     return Path(configured).expanduser() if configured else PROJECT_ROOT / "models"
+
+
+def audit_log_path() -> Path | None:
+    """The audit log file (JSON lines, no patient content; see ``medcore.audit``).
+
+    Returns:
+        ``$MEDCORE_AUDIT_LOG`` when set (``off`` disables auditing: None), else
+        ``audit/audit.jsonl`` in the project.
+    """
+    configured = os.environ.get("MEDCORE_AUDIT_LOG")
+    if configured and configured.strip().lower() == "off":
+        return None
+    return Path(configured).expanduser() if configured else PROJECT_ROOT / "audit" / "audit.jsonl"

@@ -11,7 +11,7 @@ import streamlit as st
 
 import medcore
 
-__all__ = ["get_model", "model_cards", "session_memo"]
+__all__ = ["get_model", "model_cards", "session_memo", "audit"]
 
 
 @st.cache_resource(show_spinner="Loading and verifying the model...")
@@ -36,3 +36,16 @@ def session_memo(slot: str, key: tuple, compute):
     if memo.get("key") != key:
         memo["key"], memo["value"] = key, compute()
     return memo["value"]
+
+
+def audit(page: str, card: dict | None, input_sha256: str, summary: dict) -> None:
+    """Record an action in the audit log under the signed-in user (or "local"); never content."""
+    from medcore import audit as audit_log
+
+    user = "local"
+    try:
+        if st.user.is_logged_in:
+            user = str(st.user.get("email") or st.user.get("name") or "signed-in user")
+    except (AttributeError, KeyError, RuntimeError):  # no identity provider configured
+        pass
+    audit_log.record(page, card, input_sha256, summary, user=user)

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from medcore import MedcoreError, ui_cache
+from medcore.audit import input_digest
 from medcore.cards import NOTICE
 from medcore.image_model import results_frame
 from medcore.plots import heatmap_overlay, probability_bars
@@ -37,11 +38,18 @@ if not uploads:
     st.info("Upload an image to see the model's probabilities and where it looked.")
     st.stop()
 
-results = ui_cache.session_memo(
-    "image",
-    (model.name, tuple(upload.file_id for upload in uploads)),
-    lambda: model.analyse([(upload.name, upload.getvalue()) for upload in uploads]),
-)
+
+def analyse():
+    """Predict every upload once per set of files, and audit each (hash and result only)."""
+    files = [(upload.name, upload.getvalue()) for upload in uploads]
+    analysed = model.analyse(files)
+    for (_, data), result in zip(files, analysed):
+        summary = {"decision": result.decision, "error": bool(result.error), "probabilities": result.probabilities}
+        ui_cache.audit("image diagnosis", model.card, input_digest(data), summary)
+    return analysed
+
+
+results = ui_cache.session_memo("image", (model.name, tuple(upload.file_id for upload in uploads)), analyse)
 for result in results:
     if result.error:
         st.error(result.error)

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import io
 import os
+import tempfile
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+# Keep the test run's audit records out of the project's audit/ folder.
+os.environ.setdefault("MEDCORE_AUDIT_LOG", os.path.join(tempfile.mkdtemp(prefix="medcore-audit-"), "audit.jsonl"))
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402

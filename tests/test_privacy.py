@@ -1,0 +1,80 @@
+"""Nothing a user uploads or types is written to disk; the served config keeps its protections."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import tomllib
+from pathlib import Path
+
+import numpy as np
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import PROJECT, png_bytes
+
+
+def _files(root: Path) -> set[str]:
+    found = set()
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = [
+            d for d in dirs if d not in (".git", ".venv", "__pycache__", ".pytest_cache", ".ruff_cache", "screenshots")
+        ]
+        found.update(os.path.join(folder, name) for name in files)
+    return found
+
+
+def test_page_flows_write_nothing_to_disk(rng, ct_small, monkeypatch):
+    monkeypatch.setenv("MEDCORE_AUDIT_LOG", "off")  # the audit log is the one file allowed (tested below)
+    roots = [PROJECT, Path(tempfile.gettempdir()), Path.home()]
+    before = {root: _files(root) for root in roots}
+    image_page = AppTest.from_file(str(PROJECT / "pages/1_Image_Diagnosis.py"), default_timeout=60).run()
+    image_page.file_uploader[0].set_value(
+        [
+            ("private.png", png_bytes(rng.integers(0, 256, (64, 64), dtype=np.uint8)), "image/png"),
+            ("private.dcm", ct_small, "application/dicom"),
+        ]
+    ).run()
+    assert not image_page.exception
+    record_page = AppTest.from_file(str(PROJECT / "pages/2_Record_Classification.py"), default_timeout=60).run()
+    tab = next(tab for tab in record_page.tabs if tab.label == "Symptom checklist")
+    tab.multiselect[0].set_value(["itching", "skin_rash"]).run()
+    assert not record_page.exception
+    for root in roots:
+        new = _files(root) - before[root]
+        assert not new, f"new files appeared under {root}: {sorted(new)[:5]}"
+
+
+def test_served_config_keeps_xsrf_cors_and_loopback():
+    config = tomllib.loads((PROJECT / ".streamlit" / "config.toml").read_text())
+    assert config["server"]["enableXsrfProtection"] is True
+    assert config["server"]["enableCORS"] is True
+    assert config["server"]["address"] == "127.0.0.1"
+    assert config["client"]["showErrorDetails"] == "none"  # no tracebacks in the browser
+    assert config["browser"]["gatherUsageStats"] is False
+
+
+def test_audit_log_records_hashes_and_results_but_no_content(tmp_path, monkeypatch, rng):
+    log = tmp_path / "audit.jsonl"
+    monkeypatch.setenv("MEDCORE_AUDIT_LOG", str(log))
+    image = png_bytes(rng.integers(0, 256, (48, 48), dtype=np.uint8))
+    app = AppTest.from_file(str(PROJECT / "pages/1_Image_Diagnosis.py"), default_timeout=60).run()
+    app.file_uploader[0].set_value(("jane_doe_mrn_12345.png", image, "image/png")).run()
+    app.slider[0].set_value(0.8).run()  # a rerun must not audit the same file again
+    import hashlib
+    import json
+
+    lines = log.read_text().splitlines()
+    assert len(lines) == 1
+    entry = json.loads(lines[0])
+    assert entry["page"] == "image diagnosis" and entry["user"] == "local"
+    assert entry["model"] and entry["model_version"]
+    assert entry["input_sha256"] == hashlib.sha256(image).hexdigest()
+    text = log.read_text()
+    assert "jane_doe" not in text and "12345" not in text  # not even the file name
+
+
+def test_audit_can_be_switched_off(monkeypatch):
+    from medcore import audit
+
+    monkeypatch.setenv("MEDCORE_AUDIT_LOG", "off")
+    assert audit.record("cli", None, "0" * 64, {}) is None
