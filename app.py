@@ -11,6 +11,7 @@ from medcore import ui_cache  # noqa: E402
 from medcore.cards import NOTICE, models_table  # noqa: E402
 
 st.set_page_config(page_title="medcore", page_icon="🩺", layout="wide")
+ui_cache.require_login()
 st.title("medcore: clinical decision support")
 st.warning(NOTICE)
 st.markdown(
@@ -19,6 +20,11 @@ st.markdown(
     "and **the evidence** of how good the model is. Everything runs on this machine: no "
     "patient data leaves it and nothing you upload is written to disk."
 )
+if ui_cache.login_mode() == "none":
+    st.caption(
+        "Access: no login is configured, so this server listens on 127.0.0.1 only (this machine). "
+        "To serve it to others, configure users in .streamlit/secrets.toml first (see medcore/access.py)."
+    )
 st.subheader("Models")
 cards = ui_cache.model_cards()
 if not cards:

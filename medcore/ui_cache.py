@@ -11,7 +11,7 @@ import streamlit as st
 
 import medcore
 
-__all__ = ["get_model", "model_cards", "session_memo", "audit"]
+__all__ = ["get_model", "model_cards", "session_memo", "audit", "require_login", "login_mode"]
 
 
 @st.cache_resource(show_spinner="Loading and verifying the model...")
@@ -42,10 +42,54 @@ def audit(page: str, card: dict | None, input_sha256: str, summary: dict) -> Non
     """Record an action in the audit log under the signed-in user (or "local"); never content."""
     from medcore import audit as audit_log
 
-    user = "local"
+    user = st.session_state.get("medcore_user", "local")
     try:
         if st.user.is_logged_in:
             user = str(st.user.get("email") or st.user.get("name") or "signed-in user")
     except (AttributeError, KeyError, RuntimeError):  # no identity provider configured
         pass
     audit_log.record(page, card, input_sha256, summary, user=user)
+
+
+def login_mode() -> str:
+    """``"password"`` when users are configured in secrets, ``"oidc"`` for an identity provider, else ``"none"``."""
+    try:
+        if st.secrets.get("medcore_users"):
+            return "password"
+        if st.secrets.get("auth"):
+            return "oidc"
+    except FileNotFoundError:  # no secrets.toml at all
+        pass
+    return "none"
+
+
+def require_login() -> None:
+    """Stop the page until the user has signed in, when access control is configured.
+
+    Every page calls this first. Password users come from ``[medcore_users]`` in
+    ``.streamlit/secrets.toml`` (hashes from ``python -m medcore.access``); an ``[auth]``
+    section uses Streamlit's own OIDC ``st.login``. Without either, nothing is asked.
+    """
+    from medcore.access import verify_password
+
+    mode = login_mode()
+    if mode == "none" or st.session_state.get("medcore_user"):
+        return
+    if mode == "oidc":
+        if st.user.is_logged_in:
+            return
+        st.info("Sign in to use medcore.")
+        st.button("Sign in", on_click=st.login)
+        st.stop()
+    users = dict(st.secrets["medcore_users"])
+    with st.form("login"):
+        st.markdown("### Sign in to medcore")
+        name = st.text_input("User name")
+        password = st.text_input("Password", type="password")
+        submitted = st.form_submit_button("Sign in")
+    if submitted and name in users and verify_password(password, str(users[name])):
+        st.session_state["medcore_user"] = name
+        st.rerun()
+    if submitted:
+        st.error("Unknown user name or wrong password.")
+    st.stop()

@@ -9,6 +9,7 @@ from medcore.image_model import results_frame
 from medcore.plots import heatmap_overlay, probability_bars
 
 st.set_page_config(page_title="Image diagnosis · medcore", page_icon="🩻", layout="wide")
+ui_cache.require_login()
 st.title("Image diagnosis")
 st.caption(NOTICE)
 

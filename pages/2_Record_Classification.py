@@ -9,6 +9,7 @@ from medcore.plots import highlight_html, probability_bars
 from medcore.ui_sections import evaluation_charts
 
 st.set_page_config(page_title="Record classification · medcore", page_icon="📝", layout="wide")
+ui_cache.require_login()
 st.title("Record classification")
 st.caption(NOTICE)
 text_tab, checklist_tab = st.tabs(["Free text", "Symptom checklist"])

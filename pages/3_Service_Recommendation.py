@@ -6,6 +6,7 @@ from medcore import MedcoreError, plots, read_evaluation, ui_cache
 from medcore.cards import NOTICE
 
 st.set_page_config(page_title="Service recommendation · medcore", page_icon="🗂️", layout="wide")
+ui_cache.require_login()
 st.title("Service recommendation")
 st.caption(NOTICE)
 try:

@@ -8,6 +8,7 @@ from medcore.evaluate import ACCEPTED_UPLOADS, evaluate, load_labelled_upload
 from medcore.ui_sections import evaluation_result, model_card, threshold_explorer
 
 st.set_page_config(page_title="Model evaluation · medcore", page_icon="📊", layout="wide")
+ui_cache.require_login()
 st.title("Model evaluation")
 st.caption(NOTICE)
 
