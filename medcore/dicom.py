@@ -9,6 +9,8 @@ installed decoders cannot handle are refused with a message that says how to fix
 from __future__ import annotations
 
 import io
+import logging
+import warnings
 
 import numpy as np
 
@@ -38,6 +40,27 @@ def read_dicom(data: bytes, name: str = "file") -> tuple[np.ndarray, list[str], 
     Raises:
         InvalidInputError: not DICOM, no pixel data, an undecodable compression, or too large.
     """
+    try:
+        # pydicom warns (and logs) with the offending values, which may be patient data:
+        # keep them out of the server's logs.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            logger = logging.getLogger("pydicom")
+            level, logger.level = logger.level, logging.ERROR
+            try:
+                return _read_dicom(data, name)
+            finally:
+                logger.setLevel(level)
+    except InvalidInputError:
+        raise
+    except Exception as err:  # hostile bytes make pydicom raise almost anything, lazily
+        raise InvalidInputError(
+            f"'{name}' could not be read as DICOM ({type(err).__name__}: it is damaged or not a valid "
+            "DICOM file). Export the image again from your PACS or viewer, as DICOM or as PNG."
+        ) from None
+
+
+def _read_dicom(data: bytes, name: str) -> tuple[np.ndarray, list[str], str | None]:
     import pydicom
     from pydicom.errors import InvalidDicomError
 

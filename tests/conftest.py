@@ -56,3 +56,13 @@ def ct_small() -> bytes:
     from pydicom.data import get_testdata_file
 
     return Path(get_testdata_file("CT_small.dcm")).read_bytes()
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Report how many property-based cases ran (tests/test_fuzz.py)."""
+    import sys
+
+    fuzz = sys.modules.get("tests.test_fuzz")
+    if fuzz is not None and fuzz.COUNTS:
+        counts = ", ".join(f"{name} {n}" for name, n in sorted(fuzz.COUNTS.items()))
+        terminalreporter.write_line(f"property-based cases run: {sum(fuzz.COUNTS.values())} ({counts})")

@@ -1,0 +1,135 @@
+"""Property-based tests: random and mutated input never escapes as anything but InvalidInputError.
+
+Every public entry point that takes user input either returns a valid result or raises
+``medcore.InvalidInputError`` with a message; inputs are bounded so nothing can hang. The
+number of cases run is reported at the end of the test output (conftest.py).
+"""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import medcore
+from medcore.errors import InvalidInputError
+from medcore.imaging import decode_image
+from tests.conftest import jpeg_bytes, png_bytes
+
+SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+_SEED_PNG = png_bytes(np.random.default_rng(1).integers(0, 256, (32, 32), dtype=np.uint8))
+_SEED_JPEG = jpeg_bytes(np.random.default_rng(2).integers(0, 256, (32, 32, 3), dtype=np.uint8))
+COUNTS: dict[str, int] = {}
+
+
+def _count(name: str) -> None:
+    COUNTS[name] = COUNTS.get(name, 0) + 1
+
+
+def _ok_or_invalid(function, *args):
+    try:
+        return function(*args)
+    except InvalidInputError as err:
+        assert str(err).strip(), "an InvalidInputError needs a message"
+        return None
+
+
+@SETTINGS
+@given(st.binary(max_size=4096))
+def test_random_bytes_decode_or_refuse(data):
+    _count("random bytes")
+    _ok_or_invalid(decode_image, data, "random.bin")
+
+
+@SETTINGS
+@given(
+    st.sampled_from([_SEED_PNG, _SEED_JPEG, None]), st.integers(0, 10_000), st.integers(0, 255), st.integers(1, 4096)
+)
+def test_mutated_images_decode_or_refuse(seed, position, value, cut):
+    _count("flipped/truncated PNG, JPEG, DICOM")
+    if seed is None:
+        from pydicom.data import get_testdata_file
+
+        with open(get_testdata_file("CT_small.dcm"), "rb") as handle:
+            seed = handle.read()
+    data = bytearray(seed[: max(cut, 8) + len(seed) // 2])
+    data[position % len(data)] = value
+    result = _ok_or_invalid(decode_image, bytes(data), "mutated")
+    if result is not None:
+        assert result.pixels.dtype == np.uint8 and result.pixels.ndim in (2, 3)
+
+
+@SETTINGS
+@given(st.integers(1, 70_000), st.integers(1, 70_000))
+def test_declared_giant_dimensions_are_refused_or_decoded_small(width, height):
+    _count("giant declared dimensions")
+    from tests.test_imaging import _png_declaring
+
+    _ok_or_invalid(decode_image, _png_declaring(width, height), "declared.png")
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["uint8", "uint16", "int32", "float32", "float64", "bool", "complex64"]),
+    st.lists(st.integers(0, 40), min_size=1, max_size=5),
+    st.sampled_from([0.0, np.nan, np.inf, -1.0, 300.0, 0.5]),
+)
+def test_odd_arrays_predict_or_refuse(dtype, shape, fill):
+    _count("odd arrays")
+    model = medcore.load_model("breast-ultrasound")
+    array = np.full(shape, fill).astype(dtype) if dtype != "bool" else np.zeros(shape, bool)
+    proba = _ok_or_invalid(model.predict_proba, array)
+    if proba is not None:
+        assert np.allclose(proba.sum(axis=1), 1.0)
+
+
+@SETTINGS
+@given(st.lists(st.text(max_size=30), max_size=6))
+def test_checklist_symptoms_predict_or_refuse(symptoms):
+    _count("checklist symptom lists")
+    model = medcore.load_model("symptom-checklist")
+    proba = _ok_or_invalid(model.predict_proba, [symptoms])
+    if proba is not None:
+        assert np.isclose(proba.sum(), 1.0)
+
+
+@SETTINGS
+@given(st.lists(st.text(max_size=40), max_size=8), st.integers(-5, 80), st.one_of(st.none(), st.floats(allow_nan=True)))
+def test_recommender_histories_recommend_or_refuse(history, k, age):
+    _count("recommender histories")
+    model = medcore.load_model("care-recommender")
+    result = _ok_or_invalid(model.recommend, history, k, age, None)
+    if result is not None:
+        assert not set(item["item"] for item in result["items"]) & set(history)
+
+
+@SETTINGS
+@given(st.binary(max_size=2048), st.sampled_from(["a.npz", "b.zip", "c.csv", "d.txt"]))
+def test_evaluation_uploads_load_or_refuse(data, name):
+    _count("evaluation uploads")
+    from medcore.evaluate import load_labelled_upload
+
+    model = medcore.load_model("symptom-checklist" if name.endswith(".csv") else "breast-ultrasound")
+    _ok_or_invalid(load_labelled_upload, model, name, data)
+
+
+@SETTINGS
+@given(st.text(max_size=500))
+def test_identifier_masking_never_fails(text):
+    _count("text masking")
+    from medcore.deid import mask_identifiers
+
+    masked, findings = mask_identifiers(text)
+    assert isinstance(masked, str) and all(f["count"] > 0 for f in findings)
+
+
+def test_npz_with_object_arrays_is_refused_without_unpickling():
+    buffer = io.BytesIO()
+    np.savez(buffer, test_images=np.array([object()], dtype=object), test_labels=np.array([0]))
+    from medcore.evaluate import load_labelled_upload
+
+    with pytest.raises(InvalidInputError, match="cannot read safely|not a readable"):
+        load_labelled_upload(medcore.load_model("breast-ultrasound"), "pickled.npz", buffer.getvalue())
