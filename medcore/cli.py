@@ -99,7 +99,9 @@ def _evaluate_recommender(model, args) -> int:
     headline = {key: result[key] for key in ("model", "n", "hr@10", "ndcg@10", "recall@10")}
     popularity = result["baseline"]["popularity"]
     if args.json:
-        print(json.dumps({**headline, "popularity": popularity, "skipped": result["skipped"], "notes": result["notes"]}))
+        print(
+            json.dumps({**headline, "popularity": popularity, "skipped": result["skipped"], "notes": result["notes"]})
+        )
         return 0
     for key, value in headline.items():
         print(f"{key:<10} {value:.4f}" if isinstance(value, float) else f"{key:<10} {value}")
@@ -109,41 +111,68 @@ def _evaluate_recommender(model, args) -> int:
     return 0
 
 
-def _cmd_predict(args) -> int:
-    from medcore import load_model
-
-    model = load_model(args.model)
-    if model.kind != "image":
-        raise InvalidInputError(f"Prediction for '{model.kind}' models is not available yet.")
+def _predict_images(model, args) -> int:
     files = []
     for item in args.inputs:
         path = Path(item)
         if not path.is_file():
             raise InvalidInputError(f"No file at '{item}'. Pass paths of PNG, JPEG or DICOM files.")
         files.append((path.name, path.read_bytes()))
-    rows = []
-    for result in model.analyse(files):
-        rows.append(
-            {
-                "input": result.name,
-                "probabilities": result.probabilities,
-                "decision": result.decision,
-                "warnings": result.warnings,
-                "error": result.error,
-            }
-        )
+    rows = [
+        {
+            "input": r.name,
+            "probabilities": r.probabilities,
+            "decision": r.decision,
+            "warnings": r.warnings,
+            "error": r.error,
+        }
+        for r in model.analyse(files)
+    ]
     if args.json:
         print(json.dumps(rows if len(rows) > 1 else rows[0]))
-    else:
-        for row in rows:
-            if row["error"]:
-                print(f"{row['input']}: ERROR {row['error']}")
-                continue
-            probabilities = ", ".join(f"{k} {v:.3f}" for k, v in row["probabilities"].items())
-            print(f"{row['input']}: {row['decision']} ({probabilities})")
-            for note in row["warnings"]:
-                print(f"  warning: {note}")
+    for row in [] if args.json else rows:
+        if row["error"]:
+            print(f"{row['input']}: ERROR {row['error']}")
+            continue
+        probabilities = ", ".join(f"{k} {v:.3f}" for k, v in row["probabilities"].items())
+        print(f"{row['input']}: {row['decision']} ({probabilities})")
+        for note in row["warnings"]:
+            print(f"  warning: {note}")
     return 1 if any(row["error"] for row in rows) else 0
+
+
+def _predict_other(model, args) -> int:
+    """Checklist: the inputs are one patient's symptoms; recommender: one history; text: one text each."""
+    if model.kind == "checklist":
+        symptoms = [name for item in args.inputs for name in item.split(",") if name.strip()]
+        result = {
+            "differential": model.differential(symptoms, top=5),
+            "next_questions": model.next_questions(symptoms, 3),
+        }
+        lines = [f"{d['disease']}: {d['probability']:.3f}" for d in result["differential"]]
+        lines += [
+            f"ask about: {q['symptom']} (gain {q['information_gain']:.2f} bits)" for q in result["next_questions"]
+        ]
+    elif model.kind == "recommender":
+        result = model.recommend(list(args.inputs), k=10)
+        lines = [f"{r['score']:.3f}  {r['description']} ({r['kind']}): {r['reason']}" for r in result["items"]]
+        lines += [f"note: {n}" for n in result["notices"]] + [f"unknown: {u}" for u in result["unknown"]]
+    else:
+        proba = model.predict_proba(list(args.inputs))
+        result = [dict(zip(model.labels, map(float, row))) for row in proba]
+        lines = [
+            f"{text[:40]!r}: " + ", ".join(f"{k} {v:.3f}" for k, v in sorted(row.items(), key=lambda kv: -kv[1])[:3])
+            for text, row in zip(args.inputs, result)
+        ]
+    print(json.dumps(result) if args.json else "\n".join(lines))
+    return 0
+
+
+def _cmd_predict(args) -> int:
+    from medcore import load_model
+
+    model = load_model(args.model)
+    return _predict_images(model, args) if model.kind == "image" else _predict_other(model, args)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -170,7 +199,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
     evaluate.set_defaults(run=_cmd_evaluate)
 
-    predict = commands.add_parser("predict", help="predictions for files or texts")
+    predict = commands.add_parser(
+        "predict", help="predictions: image files, texts, one patient's symptoms, or one history of item ids"
+    )
     predict.add_argument("model")
     predict.add_argument("inputs", nargs="+")
     predict.add_argument("--json", action="store_true")

@@ -69,3 +69,17 @@ def test_unknown_model_exits_2_with_a_message_and_no_traceback():
     assert completed.returncode == 2
     assert "No model named 'no-such-model'" in completed.stderr
     assert "Traceback" not in completed.stderr
+
+
+def test_predict_checklist_and_recommender_json(capsys):
+    assert main(["predict", "symptom-checklist", "itching,skin_rash", "nodal_skin_eruptions", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["differential"][0]["disease"] == "Fungal infection" and len(result["next_questions"]) == 3
+    assert main(["predict", "care-recommender", "condition:195967001", "medication:not-a-code", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["unknown"] == ["medication:not-a-code"] and len(result["items"]) == 10
+
+
+def test_predict_unknown_symptom_suggests_the_right_name(capsys):
+    assert main(["predict", "symptom-checklist", "itchy"]) == 2
+    assert "did you mean 'itching'" in capsys.readouterr().err
