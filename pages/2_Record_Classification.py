@@ -16,7 +16,10 @@ text_tab, checklist_tab = st.tabs(["Free text", "Symptom checklist"])
 
 
 def free_text() -> None:
-    cards = {c["task"]: c["name"] for c in ui_cache.model_cards() if c.get("kind") == "text"}
+    text_cards = sorted(
+        (c for c in ui_cache.model_cards() if c.get("kind") == "text"), key=lambda c: c["name"] != "symptom-text"
+    )
+    cards = {c["task"]: c["name"] for c in text_cards}
     if not cards:
         st.info("No text models were found in the models folder.")
         return

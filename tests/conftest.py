@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import atexit
 import io
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
-# Keep the test run's audit records out of the project's audit/ folder.
-os.environ.setdefault("MEDCORE_AUDIT_LOG", os.path.join(tempfile.mkdtemp(prefix="medcore-audit-"), "audit.jsonl"))
+# Keep the test run's audit records out of the project's audit/ folder (removed at exit).
+if "MEDCORE_AUDIT_LOG" not in os.environ:
+    _AUDIT_DIR = tempfile.mkdtemp(prefix="medcore-audit-")
+    atexit.register(shutil.rmtree, _AUDIT_DIR, ignore_errors=True)
+    os.environ["MEDCORE_AUDIT_LOG"] = os.path.join(_AUDIT_DIR, "audit.jsonl")
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402

@@ -170,6 +170,7 @@ def test_record_classification_text_and_checklist(server, page):
     area.press("Control+Enter")
     page.get_by_text("Words that pushed towards the top class").wait_for(timeout=60_000)
     page.get_by_text("Masked before analysis").wait_for(timeout=30_000)
+    page.locator(".js-plotly-plot").first.wait_for(timeout=30_000)  # the top-5 bar chart
     _assert_no_exception(page)
     _shot(page, "record_classification_text")
     page.get_by_role("tab", name="Symptom checklist").click()
@@ -177,6 +178,7 @@ def test_record_classification_text_and_checklist(server, page):
     box.click()
     box.fill("itching")
     page.keyboard.press("Enter")
+    page.keyboard.press("Escape")
     page.get_by_text("Triage hint").wait_for(timeout=60_000)
     page.get_by_text("Next questions worth asking").wait_for(timeout=30_000)
     _assert_no_exception(page)

@@ -33,6 +33,8 @@ def test_values_never_appear_in_the_findings():
     assert "jane" not in str(findings) and "4567" not in str(findings) and "jane" not in masked
 
 
-@pytest.mark.parametrize("text", ["fever 39.5 for 3 days", "took 500 mg twice a day", "BP 120/80, pulse 72", "2 tablets"])
+@pytest.mark.parametrize(
+    "text", ["fever 39.5 for 3 days", "took 500 mg twice a day", "BP 120/80, pulse 72", "2 tablets"]
+)
 def test_clinical_numbers_are_left_alone(text):
     assert mask_identifiers(text) == (text, [])

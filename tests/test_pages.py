@@ -20,7 +20,9 @@ def test_home_page_lists_every_model_with_the_notice():
     assert not app.exception
     assert any("not a diagnosis" in warning.value for warning in app.warning)
     table = app.table[0].value
-    assert {"pneumonia-cxr", "breast-ultrasound", "retina-dr", "symptom-checklist", "care-recommender"} <= set(table.index)
+    assert {"pneumonia-cxr", "breast-ultrasound", "retina-dr", "symptom-checklist", "care-recommender"} <= set(
+        table.index
+    )
     assert table.loc["pneumonia-cxr", "headline metric"].startswith("AUC")
 
 
