@@ -48,8 +48,8 @@ TRAINERS: dict[str, str] = {
     "retina-dr": "medcore.train_image:train_image_model",
     "symptom-checklist": "medcore.train_checklist:train_checklist_model",
     "care-recommender": "medcore.train_recommender:train_recommender_model",
-    "symptom-text": "medcore.text_train:train_text_model",
-    "abstract-topic": "medcore.text_train:train_text_model",
+    "symptom-text": "medcore.train_text:train_text_model",
+    "abstract-topic": "medcore.train_text:train_text_model",
 }
 
 

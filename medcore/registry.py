@@ -28,7 +28,7 @@ _LOADERS = {
     "image": "medcore.image_model:load_image_model",
     "checklist": "medcore.checklist:load_checklist_model",
     "recommender": "medcore.recommend:load_recommender_model",
-    "text": "medcore.text:load_text_model",
+    "text": "medcore.text_model:load_text_model",
 }
 
 
