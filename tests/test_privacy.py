@@ -23,9 +23,15 @@ def _files(root: Path) -> set[str]:
     return found
 
 
-def test_page_flows_write_nothing_to_disk(rng, ct_small, monkeypatch):
+def test_page_flows_write_nothing_to_disk(rng, ct_small, monkeypatch, tmp_path):
     monkeypatch.setenv("MEDCORE_AUDIT_LOG", "off")  # the audit log is the one file allowed (tested below)
-    roots = [PROJECT, Path(tempfile.gettempdir()), Path.home()]
+    # A temp folder of this process's own, so other programs writing to /tmp cannot confuse the check.
+    private_tmp = tmp_path / "tmp"
+    private_tmp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(private_tmp))
+    for variable in ("TMPDIR", "TEMP", "TMP"):
+        monkeypatch.setenv(variable, str(private_tmp))
+    roots = [PROJECT, private_tmp, Path.home()]
     before = {root: _files(root) for root in roots}
     image_page = AppTest.from_file(str(PROJECT / "pages/1_Image_Diagnosis.py"), default_timeout=60).run()
     image_page.file_uploader[0].set_value(
