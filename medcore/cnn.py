@@ -76,7 +76,7 @@ def gradcam_function(model):
         raise ValueError(f"model '{model.name}' has no layer named '*cam' to explain")
     cam_model = keras.Model(model.inputs, [cams, model.output])
 
-    @tf.function(reduce_retracing=True)
+    @tf.function(reduce_retracing=True, autograph=False)  # no generated code files in the temp dir
     def _heatmap(batch, class_index):
         with tf.GradientTape() as tape:
             activations, logits = cam_model(batch, training=False)

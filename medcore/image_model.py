@@ -54,7 +54,9 @@ class ImageModel:
         self.threshold: float | None = card.get("operating_point", {}).get("threshold")
         self.positive_label: str | None = card.get("operating_point", {}).get("positive_label")
         self._keras = keras_model
-        self._forward = tf.function(lambda batch: keras_model(batch, training=False), reduce_retracing=True)
+        self._forward = tf.function(
+            lambda batch: keras_model(batch, training=False), reduce_retracing=True, autograph=False
+        )
         self._gradcam = gradcam_function(keras_model)
 
     # -- preprocessing ---------------------------------------------------------------------
