@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["NOTICE", "TEXT_EXAMPLES", "comparison_table", "models_table", "headline_metric"]
+__all__ = ["NOTICE", "TEXT_EXAMPLES", "comparison_table", "models_table", "headline_metric", "own_vs_shipped"]
 
 NOTICE = (
     "Decision support, not a diagnosis. These models assist a qualified clinician, who reviews "
@@ -95,3 +95,38 @@ def comparison_table(card: dict):
         return None
     table = pd.DataFrame(rows).set_index("model")
     return table[[c for c in table.columns if table[c].notna().sum() > 1 or c in ("auc", "accuracy")]].round(4)
+
+
+_SHARED_METRICS = ("n", "accuracy", "auc", "macro_f1", "ece", "brier")
+_OPERATING_METRICS = ("threshold", "sensitivity", "specificity", "ppv", "npv")
+
+
+def own_vs_shipped(card: dict, result: dict):
+    """The user's evaluation beside the card's validation figures, metric by metric.
+
+    Args:
+        card: the model's card.
+        result: ``medcore.evaluate.evaluate`` output on the user's data.
+
+    Returns:
+        A pandas DataFrame with rows 'your data' and 'shipped (validation)'; for binary models
+        with a threshold, sensitivity, specificity, PPV and NPV at that threshold too.
+    """
+    import pandas as pd
+
+    validation = card.get("metrics", {}).get("validation", {})
+    shipped_point = card.get("operating_point", {}).get("validation", {})
+    own_point = result.get("operating_point", {})
+    rows = {
+        "your data": {
+            **{k: result.get(k) for k in _SHARED_METRICS},
+            **{k: own_point.get(k) for k in _OPERATING_METRICS if own_point},
+        },
+        "shipped (validation)": {
+            **{k: validation.get(k) for k in _SHARED_METRICS},
+            **{k: shipped_point.get(k) for k in _OPERATING_METRICS if own_point},
+        },
+    }
+    table = pd.DataFrame(rows).T.astype(float)
+    table.index.name = "evaluated on"
+    return table.round(4).astype({"n": "Int64"})

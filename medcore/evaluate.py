@@ -14,7 +14,7 @@ import numpy as np
 
 from medcore.data import load_image_folder, load_image_zip, load_medmnist_npz
 from medcore.errors import InvalidInputError
-from medcore.metrics import classification_summary
+from medcore.metrics import binary_operating_point, classification_summary
 from medcore.settings import LIMITS
 
 __all__ = ["load_labelled", "load_labelled_upload", "evaluate", "ACCEPTED_UPLOADS"]
@@ -26,6 +26,7 @@ ACCEPTED_UPLOADS: dict[str, dict[str, str]] = {
         ".zip": "zip of one folder of images per class",
     },
     "checklist": {".csv": "Training.csv layout: one 0/1 column per symptom and 'prognosis'"},
+    "text": {".csv": "CSV with a text column (text, note, description...) and a label column (label, diagnosis...)"},
 }
 
 
@@ -54,6 +55,10 @@ def load_labelled(model, path: Path | str, split: str = "test"):
         from medcore.symptom_data import load_checklist_file
 
         return load_checklist_file(path, model.labels)
+    if model.kind == "text":
+        from medcore.text_data import load_text_file
+
+        return _readable_texts(model, *load_text_file(path, list(model.labels)))
     raise InvalidInputError(f"Evaluation of '{model.kind}' models is not available yet.")
 
 
@@ -88,10 +93,33 @@ def load_labelled_upload(model, name: str, data: bytes, split: str = "test"):
         return images, [f"{split}[{i}]" for i in range(len(images))], y_true
     if model.kind == "image":
         return load_image_zip(name, data, model.labels, LIMITS["max_unpacked_bytes"])
+    if model.kind == "text":
+        from medcore.text_data import read_labelled_texts
+
+        texts = read_labelled_texts(data.decode("utf-8-sig", errors="replace"), name, list(model.labels))
+        return _readable_texts(model, *texts)
     from medcore.symptom_data import load_checklist_file, symptom_table_from_text
 
     table = symptom_table_from_text(data.decode("utf-8-sig", errors="replace"), name)
     return load_checklist_file(table, model.labels)
+
+
+def _readable_texts(model, texts: list[str], names: list[str], y_true: np.ndarray):
+    """Refuse, naming the lines, texts the model cannot read (no English words, say)."""
+    problems = []
+    for text, name in zip(texts, names):
+        try:
+            model.prepare(text)
+        except InvalidInputError as err:
+            problems.append(f"{name}: {err}")
+    if problems:
+        more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
+        raise InvalidInputError(
+            f"{len(problems)} text(s) cannot be read by '{model.name}'{more}. "
+            + " ".join(problems[:3])
+            + " Fix or remove those lines."
+        )
+    return texts, names, y_true
 
 
 def evaluate(
@@ -112,7 +140,9 @@ def evaluate(
         progress: called with the fraction done after every batch.
 
     Returns:
-        ``classification_summary`` output plus ``predictions`` (one dict per sample).
+        ``classification_summary`` output plus ``predictions`` (one dict per sample) and, for
+        binary models with a shipped threshold, ``operating_point`` (sensitivity, specificity...
+        at that threshold).
 
     Raises:
         InvalidInputError: labels outside the model's classes or inputs it cannot read.
@@ -132,7 +162,15 @@ def evaluate(
         if progress:
             progress(min(1.0, (start + batch_size) / len(y_true)))
     proba = np.concatenate(chunks)
-    summary = classification_summary(y_true, proba, list(model.labels))
+    point = model.card.get("operating_point", {})
+    positive = model.labels.index(point["positive_label"]) if "positive_label" in point else None
+    summary = classification_summary(y_true, proba, list(model.labels), positive)
+    if positive is not None and "threshold" in point:
+        # Sensitivity/specificity at the shipped threshold, to set beside the card's validation figures.
+        summary["operating_point"] = {
+            "positive_label": point["positive_label"],
+            **binary_operating_point(y_true == positive, proba[:, positive], float(point["threshold"])),
+        }
     names = names or [str(i) for i in range(len(y_true))]
     summary["predictions"] = [
         {

@@ -116,7 +116,7 @@ def confusion(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> list[li
 
 
 def per_class_report(y_true: np.ndarray, y_pred: np.ndarray, labels: list[str]) -> list[dict]:
-    """Precision, recall, F1 and support per class (0.0 where undefined)."""
+    """Precision, recall, F1, support and times predicted per class (0.0 where undefined)."""
     matrix = np.array(confusion(y_true, y_pred, len(labels)))
     rows = []
     for k, label in enumerate(labels):
@@ -132,6 +132,7 @@ def per_class_report(y_true: np.ndarray, y_pred: np.ndarray, labels: list[str]) 
                 "recall": float(recall),
                 "f1": float(f1),
                 "support": int(actual),
+                "predicted": int(predicted),
             }
         )
     return rows
@@ -173,13 +174,17 @@ def youden_threshold(y_true: np.ndarray, score: np.ndarray) -> float:
     return float(candidates[np.argmin(np.abs(candidates - 0.5))])
 
 
-def classification_summary(y_true: np.ndarray, proba: np.ndarray, labels: list[str]) -> dict:
+def classification_summary(
+    y_true: np.ndarray, proba: np.ndarray, labels: list[str], positive: int | None = None
+) -> dict:
     """Headline metrics and chart data for one set of predictions.
 
     Args:
         y_true: int array (N,) of class indices.
         proba: float array (N, K), rows sum to 1.
         labels: K class names.
+        positive: for K=2, the index of the class the ROC and PR curves are drawn for
+            (the model's positive label, e.g. 'malignant'); class 1 when None.
 
     Returns:
         dict with ``n``, ``accuracy``, ``auc``, ``macro_f1``, ``ece``, ``brier``,
@@ -190,7 +195,7 @@ def classification_summary(y_true: np.ndarray, proba: np.ndarray, labels: list[s
     proba = np.asarray(proba, dtype=np.float64)
     y_pred = proba.argmax(axis=1)
     per_class = per_class_report(y_true, y_pred, labels)
-    curve_classes = [1] if len(labels) == 2 else list(range(len(labels)))
+    curve_classes = [1 if positive is None else positive] if len(labels) == 2 else list(range(len(labels)))
     roc, pr = [], []
     for k in curve_classes:
         positives = y_true == k
@@ -214,7 +219,9 @@ def classification_summary(y_true: np.ndarray, proba: np.ndarray, labels: list[s
         "n": int(len(y_true)),
         "accuracy": float(np.mean(y_pred == y_true)),
         "auc": auc_ovr(y_true, proba),
-        "macro_f1": float(np.mean([row["f1"] for row in per_class])),
+        # Over the classes present in the labels or the predictions (scikit-learn's rule), so a
+        # file holding a few of the model's classes is not scored down for the absent ones.
+        "macro_f1": float(np.mean([row["f1"] for row in per_class if row["support"] or row["predicted"]])),
         "ece": expected_calibration_error(y_true, proba),
         "brier": brier_score(y_true, proba),
         "confusion_matrix": confusion(y_true, y_pred, len(labels)),

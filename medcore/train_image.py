@@ -271,12 +271,12 @@ def train_image_model(
     temperature = fit_temperature(logits, y_val)
     raw, calibrated = apply_temperature(logits, 1.0), apply_temperature(logits, temperature)
     labels = list(recipe.labels)
-    summary = classification_summary(y_val, calibrated, labels)
+    positive = None if recipe.positive_label is None else labels.index(recipe.positive_label)
+    summary = classification_summary(y_val, calibrated, labels, positive)
     member_auc = [auc_ovr(y_val, apply_temperature(m(x_val, training=False).numpy(), 1)) for m in trained]
 
     operating_point: dict = {"rule": "argmax of the calibrated probabilities"}
-    if recipe.positive_label is not None:
-        positive = labels.index(recipe.positive_label)
+    if positive is not None:
         threshold = youden_threshold(y_val == positive, calibrated[:, positive])
         operating_point = {
             "rule": f"'{recipe.positive_label}' when its calibrated probability >= threshold "

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from medcore import MedcoreError, plots, read_evaluation, ui_cache
-from medcore.cards import NOTICE, comparison_table
+from medcore.cards import NOTICE, comparison_table, own_vs_shipped
 from medcore.evaluate import ACCEPTED_UPLOADS, evaluate, load_labelled_upload
 from medcore.ui_sections import evaluation_result, model_card, threshold_explorer
 
@@ -71,7 +71,10 @@ with compare_tab:
 with own_tab:
     accepted = ACCEPTED_UPLOADS.get(card["kind"], {})
     if not accepted:
-        st.info(f"Evaluation on your own data is not available for {card['kind']} models yet.")
+        st.info(
+            f"Uploads cannot evaluate {card['kind']} models here: they need a whole Synthea export folder. "
+            f"Run `python -m medcore evaluate {name} <folder>` instead (see the README)."
+        )
         st.stop()
     st.markdown("Accepted: " + "; ".join(f"`{ending}` {what}" for ending, what in accepted.items()))
     upload = st.file_uploader("Labelled file", type=[ending.lstrip(".") for ending in accepted], key="own")
@@ -92,10 +95,6 @@ with own_tab:
     except MedcoreError as err:
         st.error(str(err))
         st.stop()
-    shipped = card["metrics"]["validation"]
-    st.markdown(
-        f"**Your data** (n={result['n']}): accuracy {result['accuracy']:.3f}, AUC {result['auc']:.3f}  \n"
-        f"**Shipped validation** (n={shipped.get('n')}): accuracy {shipped.get('accuracy', float('nan')):.3f}, "
-        f"AUC {shipped.get('auc', float('nan')):.3f}"
-    )
+    st.markdown("**Your data beside the shipped validation figures**")
+    st.table(own_vs_shipped(card, result))
     evaluation_result(result, card["labels"], key="own")

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import zipfile
 
 import numpy as np
 import pytest
-from sklearn.metrics import accuracy_score, confusion_matrix, roc_auc_score
+from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, roc_auc_score
 
 import medcore
 from medcore.evaluate import evaluate, load_labelled_upload
@@ -87,6 +88,70 @@ def test_checklist_csv_upload():
     assert result["n"] == 1 and result["predictions"][0]["label"] == "Fungal infection"
 
 
+@pytest.fixture(scope="module")
+def symptom_text():
+    return medcore.load_model("symptom-text")
+
+
+def _csv(rows: list[tuple[str, str]], header: str = "label,text") -> bytes:
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows([header.split(","), *rows])
+    return buffer.getvalue().encode()
+
+
+def test_text_csv_matches_sklearn(symptom_text):
+    """A CSV of label + text, in any column order and label case, scored as scikit-learn scores it."""
+    notes = {
+        "psoriasis": "My skin has silvery scaly patches on my elbows and knees that itch and crack",
+        "Malaria": "I have high fever with chills and shivering every other day, sweating and headache",
+        "diabetes": "I am always thirsty, urinate very often, feel tired and my vision is blurry",
+        "Common Cold": "runny nose, sneezing, a mild sore throat and a slight cough since yesterday",
+    }
+    rows = [(text, label) for label, text in notes.items()] * 2
+    data = _csv(rows, header="Note,Diagnosis")
+    texts, names, y_true = load_labelled_upload(symptom_text, "notes.csv", data)
+    assert names[0] == "line 2" and texts[0] == rows[0][0]
+    expected = [
+        symptom_text.labels.index(next(x for x in symptom_text.labels if x.lower() == k.lower())) for k in notes
+    ]
+    assert y_true.tolist() == expected * 2
+    result = evaluate(symptom_text, texts, y_true, names)
+    proba = symptom_text.predict_proba(texts)
+    present = sorted(set(y_true) | set(proba.argmax(1)))
+    assert result["accuracy"] == pytest.approx(accuracy_score(y_true, proba.argmax(1)))
+    assert result["macro_f1"] == pytest.approx(f1_score(y_true, proba.argmax(1), labels=present, average="macro"))
+    assert all("text" not in key for key in result["predictions"][0])  # the per-sample table never echoes a note
+
+
+def test_abstract_codes_map_to_the_label_order():
+    model = medcore.load_model("abstract-topic")
+    data = _csv(
+        [("1", "Carcinoma of the breast treated with tamoxifen in a phase II trial of tumour response")],
+        header="condition_label,medical_abstract",
+    )
+    _, _, y_true = load_labelled_upload(model, "abstracts.csv", data)
+    assert model.labels[y_true[0]] == "neoplasms"
+
+
+@pytest.mark.parametrize(
+    "rows, header, match",
+    [
+        ([("itchy rash", "Psoriasis")], "words,label", "no text column"),
+        ([("itchy rash", "Psoriasis")], "text,comment", "no label column"),
+        (
+            [("itchy rash", "Broken heart"), ("fever", "Flu")],
+            "text,label",
+            r"2 label\(s\) the model does not know: 'Broken heart'",
+        ),
+        ([("", "Psoriasis")], "text,label", "line\\(s\\) 2 have no text"),
+        ([("зуд и сыпь на коже", "Psoriasis")], "text,label", "1 text\\(s\\) cannot be read.*line 2"),
+    ],
+)
+def test_bad_text_csvs_say_what_is_wrong(symptom_text, rows, header, match):
+    with pytest.raises(medcore.InvalidInputError, match=match):
+        load_labelled_upload(symptom_text, "notes.csv", _csv(rows, header))
+
+
 def test_evaluation_page_runs_on_an_uploaded_npz(rng):
     from streamlit.testing.v1 import AppTest
 
@@ -101,5 +166,25 @@ def test_evaluation_page_runs_on_an_uploaded_npz(rng):
     )
     app.file_uploader[0].set_value(("mine.npz", buffer.getvalue(), "application/octet-stream")).run()
     assert not app.exception
-    assert any("**Your data** (n=20)" in md.value for md in app.markdown)
+    table = app.table[0].value
+    assert table.loc["your data", "n"] == 20 and table.loc["shipped (validation)", "n"] == 78
+    assert {"sensitivity", "specificity"} <= set(table.columns)  # at the shipped threshold
     assert any(button.label.startswith("Download per-sample") for button in app.get("download_button"))
+
+
+def test_evaluation_page_runs_on_an_uploaded_text_csv_and_explains_a_bad_one():
+    from streamlit.testing.v1 import AppTest
+
+    from tests.conftest import PROJECT
+
+    app = AppTest.from_file(str(PROJECT / "pages/4_Model_Evaluation.py"), default_timeout=60).run()
+    app.selectbox[0].set_value("symptom-text").run()
+    rows = [
+        ("I have itchy silvery scaly patches on my elbows", "Psoriasis"),
+        ("constant thirst and urination", "diabetes"),
+    ]
+    app.file_uploader[0].set_value(("notes.csv", _csv(rows, "text,label"), "text/csv")).run()
+    assert not app.exception and not app.error
+    assert app.table[0].value.loc["your data", "n"] == 2
+    app.file_uploader[0].set_value(("notes.csv", _csv(rows, "text,outcome"), "text/csv")).run()
+    assert not app.exception and "no label column" in app.error[0].value

@@ -83,3 +83,22 @@ def test_temperature_recovers_the_true_temperature(rng):
     assert fitted == pytest.approx(3.0, rel=0.15)
     calibrated = apply_temperature(true_logits * 3.0, fitted)
     assert expected_calibration_error(y, calibrated) < expected_calibration_error(y, softmax(true_logits * 3.0))
+
+
+def test_macro_f1_ignores_classes_absent_from_labels_and_predictions(three_class):
+    """A file holding two of a model's five classes is scored as scikit-learn scores it."""
+    y, proba = three_class
+    padded = np.hstack([proba, np.zeros((len(y), 2))])  # two classes nobody has or is predicted
+    summary = classification_summary(y, padded, ["a", "b", "c", "d", "e"])
+    assert summary["macro_f1"] == pytest.approx(f1_score(y, padded.argmax(1), average="macro"))
+
+
+def test_binary_curves_are_drawn_for_the_named_positive_class(rng):
+    y = rng.integers(0, 2, 120)
+    score = np.clip(rng.random(120) * 0.7 + 0.3 * (y == 0), 0, 1)  # class 0 is the one the score finds
+    proba = np.stack([score, 1 - score], axis=1)
+    default = classification_summary(y, proba, ["malignant", "benign"])
+    chosen = classification_summary(y, proba, ["malignant", "benign"], positive=0)
+    assert default["roc"][0]["label"] == "benign" and chosen["roc"][0]["label"] == "malignant"
+    assert chosen["roc"][0]["auc"] == pytest.approx(roc_auc_score(y == 0, proba[:, 0]))
+    assert chosen["pr"][0]["average_precision"] != pytest.approx(default["pr"][0]["average_precision"])
