@@ -84,12 +84,18 @@ def _cmd_evaluate(args) -> int:
     inputs, names, y_true = load_labelled(model, args.path, args.split)
     result = evaluate(model, inputs, y_true, names)
     headline = {k: result[k] for k in ("model", "n", "accuracy", "auc", "macro_f1", "ece", "brier")}
+    point = result.get("operating_point")
     if args.json:
         headline.update(confusion_matrix=result["confusion_matrix"], per_class=result["per_class"])
-        print(json.dumps(headline))
-    else:
-        for key, value in headline.items():
-            print(f"{key:<10} {value:.4f}" if isinstance(value, float) else f"{key:<10} {value}")
+        print(json.dumps({**headline, **({"operating_point": point} if point else {})}))
+        return 0
+    for key, value in headline.items():
+        print(f"{key:<10} {value:.4f}" if isinstance(value, float) else f"{key:<10} {value}")
+    if point:
+        print(
+            f"at the shipped threshold {point['threshold']:.3f} on P({point['positive_label']}): "
+            f"sensitivity {point['sensitivity']:.4f}, specificity {point['specificity']:.4f}"
+        )
     return 0
 
 

@@ -49,6 +49,23 @@ def test_evaluate_json_on_an_npz_matches_sklearn(tmp_path, rng, capsys):
     assert result["n"] == 50
     assert result["auc"] == pytest.approx(roc_auc_score(labels.ravel(), proba[:, 1]))
     assert result["accuracy"] == pytest.approx(accuracy_score(labels.ravel(), proba.argmax(1)))
+    point = result["operating_point"]  # at the card's threshold, on P(malignant)
+    malignant = labels.ravel() == 0
+    assert point["positive_label"] == "malignant"
+    assert point["sensitivity"] == pytest.approx(np.mean(proba[malignant, 0] >= point["threshold"]))
+
+
+def test_evaluate_text_csv_prints_metrics_and_names_bad_lines(tmp_path, capsys):
+    path = tmp_path / "notes.csv"
+    path.write_text(
+        "label,text\nPsoriasis,silvery scaly itchy patches on my elbows and knees\nMalaria,fever chills sweating\n"
+    )
+    assert main(["evaluate", "symptom-text", str(path), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["n"] == 2 and sum(map(sum, result["confusion_matrix"])) == 2
+    path.write_text("label,text\nPsoriasis,silvery scaly patches\nGout,sore toe\n")
+    assert main(["evaluate", "symptom-text", str(path)]) == 2
+    assert "'Gout' (line 3)" in capsys.readouterr().err
 
 
 def test_evaluate_reports_a_missing_split(tmp_path, capsys):
