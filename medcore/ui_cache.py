@@ -10,19 +10,29 @@ from __future__ import annotations
 import streamlit as st
 
 import medcore
+from medcore.settings import models_dir
 
 __all__ = ["get_model", "model_cards", "session_memo", "audit", "require_login", "login_mode"]
 
 
-@st.cache_resource(show_spinner="Loading and verifying the model...")
 def get_model(name: str):
-    """The verified model ``name`` (raises ``medcore.MedcoreError`` subclasses)."""
+    """The verified model ``name`` from the configured models folder (raises ``medcore.MedcoreError`` subclasses)."""
+    return _model_in(str(models_dir()), name)
+
+
+@st.cache_resource(show_spinner="Loading and verifying the model...")
+def _model_in(folder: str, name: str):
+    # Keyed by folder too, so a changed MEDCORE_MODELS_DIR never serves another folder's model.
     return medcore.load_model(name)
 
 
-@st.cache_data(ttl=60, show_spinner=False)
 def model_cards() -> list[dict]:
-    """Every bundle's card (refreshed at most once a minute)."""
+    """Every bundle's card in the configured models folder (refreshed at most once a minute)."""
+    return _cards_in(str(models_dir()))
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def _cards_in(folder: str) -> list[dict]:
     return medcore.list_models()
 
 
