@@ -22,6 +22,7 @@ import numpy as np
 from medcore.errors import BundleIntegrityError, InvalidInputError
 from medcore.metrics import softmax
 from medcore.symptom_data import disease_key, match_label, normalise_symptom
+from medcore.validate import check_count
 
 __all__ = ["ChecklistModel", "SEVERITIES", "load_checklist_model"]
 
@@ -99,6 +100,7 @@ class ChecklistModel:
                 f"Expected one patient's symptoms as a list of names, e.g. ['itching', 'skin_rash']; "
                 f"got {type(symptoms).__name__}."
             )
+        check_count(symptoms, "max_list_items", "symptoms")
         not_text = [item for item in symptoms if not isinstance(item, str)]
         if not_text:
             raise InvalidInputError(

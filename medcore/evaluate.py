@@ -16,6 +16,7 @@ from medcore.data import load_image_folder, load_image_zip, load_medmnist_npz
 from medcore.errors import InvalidInputError
 from medcore.metrics import binary_operating_point, classification_summary
 from medcore.settings import LIMITS
+from medcore.validate import check_file_bytes
 
 __all__ = ["load_labelled", "load_labelled_upload", "evaluate", "ACCEPTED_UPLOADS"]
 
@@ -79,12 +80,7 @@ def load_labelled_upload(model, name: str, data: bytes, split: str = "test"):
     """
     accepted = ACCEPTED_UPLOADS.get(model.kind, {})
     suffix = Path(name).suffix.lower()
-    if not data:
-        raise InvalidInputError(f"'{name}' is empty (0 bytes).")
-    if len(data) > LIMITS["max_file_bytes"]:
-        raise InvalidInputError(
-            f"'{name}' is {len(data) / 1e6:.0f} MB; the limit is {LIMITS['max_file_bytes'] / 1e6:.0f} MB. Upload a smaller sample."
-        )
+    check_file_bytes(name, data, "Upload a labelled file with data in it, or a smaller sample of it.")
     if suffix not in accepted:
         expected = "; ".join(f"{ending}: {what}" for ending, what in accepted.items()) or "none yet"
         raise InvalidInputError(f"'{name}' cannot be used to evaluate '{model.name}'. Expected {expected}.")

@@ -18,6 +18,7 @@ import numpy as np
 from medcore.dicom import is_dicom, read_dicom
 from medcore.errors import InvalidInputError
 from medcore.settings import LIMITS
+from medcore.validate import check_count, check_file_bytes
 
 __all__ = ["DecodedImage", "PreparedImage", "decode_image", "as_image_list", "to_model_input"]
 
@@ -91,13 +92,7 @@ def decode_image(data: bytes, name: str = "file") -> DecodedImage:
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise InvalidInputError(f"Expected the bytes of {_ACCEPTED}; got {type(data).__name__}.")
     data = bytes(data)
-    if not data:
-        raise InvalidInputError(f"'{name}' is empty (0 bytes). Upload {_ACCEPTED} that has an image in it.")
-    if len(data) > LIMITS["max_file_bytes"]:
-        raise InvalidInputError(
-            f"'{name}' is {len(data) / 1e6:.1f} MB; the limit is {LIMITS['max_file_bytes'] / 1e6:.0f} MB. "
-            "Export a smaller PNG or JPEG."
-        )
+    check_file_bytes(name, data, f"Upload {_ACCEPTED} that has an image in it, under the size limit.")
     kind = _sniff(data)
     if kind == "DICOM" or (kind == "unknown" and name.lower().endswith((".dcm", ".dicom"))):
         pixels, notes, modality = read_dicom(data, name)
@@ -191,11 +186,8 @@ def as_image_list(inputs, names: list[str] | None = None) -> list[DecodedImage]:
         items = [inputs]
     if not items:
         raise InvalidInputError("No images were given. Pass at least one image.")
-    if len(items) > LIMITS["max_batch_files"] and not isinstance(inputs, np.ndarray):
-        raise InvalidInputError(
-            f"{len(items)} files were given; at most {LIMITS['max_batch_files']} are handled at once. "
-            "Split them into smaller batches."
-        )
+    if not isinstance(inputs, np.ndarray):
+        check_count(items, "max_batch_files", "files")
     names = names or [f"image {i + 1}" for i in range(len(items))]
     return [_as_decoded(item, name) for item, name in zip(items, names)]
 

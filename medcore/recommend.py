@@ -23,7 +23,9 @@ import numpy as np
 
 from medcore.collaborative import RecommenderScorer, normalise_scores, ranking_metrics
 from medcore.errors import BundleIntegrityError, InvalidInputError
+from medcore.settings import LIMITS
 from medcore.synthea import ITEM_KINDS
+from medcore.validate import check_count
 
 __all__ = [
     "MODEL_FORMAT",
@@ -33,8 +35,7 @@ __all__ = [
 ]
 
 MODEL_FORMAT = "medcore-recommender-1"
-MAX_K = 50
-MAX_HISTORY = 5000
+MAX_K = LIMITS["max_recommendations"]
 MAX_AGE = 125.0
 _SEX_WORDS = {"f": "F", "female": "F", "m": "M", "male": "M"}
 # SNOMED CT semantic tags at the end of a description, dropped when an item is named in a reason.
@@ -104,8 +105,7 @@ class CareRecommender:
                 f"history must be a list of item ids such as ['condition:44054006', 'immunization:140']; "
                 f"got {type(history).__name__} {str(history)[:60]!r}. Wrap a single id in a list."
             )
-        if len(history) > MAX_HISTORY:
-            raise InvalidInputError(f"history has {len(history)} items; at most {MAX_HISTORY} are accepted.")
+        check_count(history, "max_list_items", "history items")
         known, unknown, seen = [], [], set()
         for entry in history:
             if not isinstance(entry, str):

@@ -1,7 +1,8 @@
 """Settings: where models live and the limits every input is checked against.
 
 One table (``LIMITS``) holds every limit, so pages, the CLI and the API refuse the same
-things with the same words. ``MEDCORE_MODELS_DIR`` points medcore at another models folder.
+things with the same words (``medcore.validate`` checks them). ``.streamlit/config.toml``'s
+``server.maxUploadSize`` must equal ``max_file_bytes`` (a test checks it). ``MEDCORE_MODELS_DIR`` points medcore at another models folder.
 """
 
 from __future__ import annotations
@@ -25,6 +26,13 @@ LIMITS: dict[str, int] = {
     "max_batch_files": 200,
     # What an uploaded evaluation zip may unpack to (zip-bomb guard).
     "max_unpacked_bytes": 200 * 1024 * 1024,
+    # Characters of one free text; longer is refused (text models read only the first
+    # ``max_chars`` of their card, 5,000, and say so).
+    "max_text_chars": 100_000,
+    # Items in one list: a patient's symptoms, or the events of one history.
+    "max_list_items": 5_000,
+    # Services one recommendation may return.
+    "max_recommendations": 50,
 }
 
 

@@ -23,6 +23,7 @@ import numpy as np
 
 from medcore.calibration import apply_temperature
 from medcore.errors import InvalidInputError
+from medcore.validate import check_text_length
 
 __all__ = [
     "TextModel",
@@ -269,6 +270,7 @@ class TextModel:
             raise InvalidInputError(
                 f"Expected text as a str; got {type(text).__name__}. Pass the description as a string."
             )
+        check_text_length(text)
         warnings: list[str] = []
         cleaned, removed = _CONTROL.subn("", text)
         if removed:

@@ -6,6 +6,7 @@ from medcore import MedcoreError, ui_cache
 from medcore.cards import NOTICE, TEXT_EXAMPLES
 from medcore.deid import mask_identifiers
 from medcore.plots import highlight_html, probability_bars
+from medcore.settings import LIMITS
 from medcore.ui_sections import evaluation_charts
 
 st.set_page_config(page_title="Record classification · medcore", page_icon="📝", layout="wide")
@@ -30,7 +31,9 @@ def free_text() -> None:
     for column, (title, example) in zip(st.columns(len(examples) or 1), examples.items()):
         if column.button(f"Example: {title}", key=f"example-{name}-{title}"):
             st.session_state[f"text-{name}"] = example
-    text = st.text_area("Describe the symptoms or paste a note", key=f"text-{name}", height=140)
+    text = st.text_area(
+        "Describe the symptoms or paste a note", key=f"text-{name}", height=140, max_chars=LIMITS["max_text_chars"]
+    )
     if not text.strip():
         st.info("Type or paste a description (or pick an example) to see the ranked diagnoses.")
         return
