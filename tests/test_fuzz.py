@@ -126,6 +126,35 @@ def test_identifier_masking_never_fails(text):
     assert isinstance(masked, str) and all(f["count"] > 0 for f in findings)
 
 
+_WORDS = st.sampled_from(["fever", "cough", "rash", "itchy", "pain", "chest", "the", "and", "tumour", "ℵ", "🙂"])
+
+
+@SETTINGS
+@given(
+    st.one_of(
+        st.text(max_size=400),  # any unicode: other scripts, control and zero-width characters, surrogates
+        st.lists(_WORDS, max_size=60).map(" ".join),  # mostly words the models know
+    ),
+    st.sampled_from(["symptom-text", "abstract-topic"]),
+)
+def test_text_models_predict_and_explain_or_refuse(text, name):
+    _count("text model inputs")
+    model = medcore.load_model(name)
+    proba = _ok_or_invalid(model.predict_proba, [text])
+    if proba is not None:
+        assert proba.shape == (1, len(model.labels)) and np.isclose(proba.sum(), 1.0)
+        assert all(np.isfinite(weight) for _, weight in model.explain(text))
+
+
+@SETTINGS
+@given(st.text(max_size=300), st.sampled_from(["label,text", "text,condition_label", "note;label", ""]))
+def test_text_evaluation_csvs_load_or_refuse(body, header):
+    _count("text evaluation CSVs")
+    from medcore.evaluate import load_labelled_upload
+
+    _ok_or_invalid(load_labelled_upload, medcore.load_model("symptom-text"), "notes.csv", f"{header}\n{body}".encode())
+
+
 def test_npz_with_object_arrays_is_refused_without_unpickling():
     buffer = io.BytesIO()
     np.savez(buffer, test_images=np.array([object()], dtype=object), test_labels=np.array([0]))
