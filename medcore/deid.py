@@ -1,9 +1,11 @@
 """Mask obvious identifiers in free text before it is analysed, shown or kept.
 
-Regular expressions for e-mail addresses, URLs, phone numbers, dates, record numbers (MRN
-and similar), US social-security numbers and UK NHS numbers. Each match becomes a tag such as
-``[EMAIL]``; the caller learns what kinds were masked and how many, never the values. This is
-a safety net for obvious patterns, not a full de-identification (names are not detected).
+Regular expressions for e-mail addresses, URLs, phone numbers (international, US and UK),
+dates (including "March 2023"), record numbers (MRN and similar), US social-security numbers,
+UK NHS numbers and postcodes, and names that follow a title ("Dr Jones") or a label ("Name:",
+"my name is"). Each match becomes a tag such as ``[EMAIL]``; the caller learns what kinds were
+masked and how many, never the values. This is a safety net for obvious patterns, not a full
+de-identification: a name written without a title or label is not detected.
 """
 
 from __future__ import annotations
@@ -24,7 +26,16 @@ PATTERNS: list[tuple[str, str, re.Pattern]] = [
             re.IGNORECASE,
         ),
     ),
-    ("social security number", "[SSN]", re.compile(r"\b\d{3}-\d{2}-\d{4}\b")),
+    (
+        "social security number",
+        "[SSN]",
+        re.compile(
+            r"\b\d{3}-\d{2}-\d{4}\b|\b(?:SSN|social security(?: number| no\.?)?)\s*[:#]?\s*\d{3}[\s-]?\d{2}[\s-]?\d{4}\b",
+            re.IGNORECASE,
+        ),
+    ),
+    # International numbers (+country code) before NHS numbers, whose 10 digits they can contain.
+    ("phone number", "[PHONE]", re.compile(r"(?<![\w+])\+\d{1,3}(?:[\s.-]?\(?\d{1,5}\)?){2,5}(?!\w)")),
     ("NHS number", "[NHS]", re.compile(r"\b\d{3}[ -]?\d{3}[ -]?\d{4}\b")),  # kept only if the check digit fits
     (
         "date",
@@ -32,14 +43,28 @@ PATTERNS: list[tuple[str, str, re.Pattern]] = [
         re.compile(
             r"\b(?:\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}|\d{4}-\d{2}-\d{2}|"
             r"\d{1,2}(?:st|nd|rd|th)?\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?,?\s+\d{4}|"
-            r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s+\d{1,2}(?:st|nd|rd|th)?,?\s+\d{4})\b",
+            r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s+\d{1,2}(?:st|nd|rd|th)?,?\s+\d{4}|"
+            r"(?:january|february|march|april|may|june|july|august|september|october|november|december|"
+            r"jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec)\.?,?\s+(?:19|20)\d{2})\b",
             re.IGNORECASE,
         ),
     ),
+    # UK mobiles and landlines written as 11 digits from 0 (07700 900123, 02079460958).
+    ("phone number", "[PHONE]", re.compile(r"(?<!\w)0\d{3,4}[\s-]?\d{3}[\s-]?\d{3,4}(?!\w)")),
     (
         "phone number",
         "[PHONE]",
         re.compile(r"(?<!\w)(?:\+?\d{1,3}[\s.-]?)?(?:\(\d{2,4}\)\s?|\d{2,4}[\s.-])\d{3,4}[\s.-]\d{3,4}\b"),
+    ),
+    ("postcode", "[POSTCODE]", re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}\b")),  # UK, upper case only
+    (
+        "name",
+        "[NAME]",
+        re.compile(
+            r"(?:\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Sir|Dame)\.?\s+|"
+            r"\b(?i:patient name|name)\s*[:\-]\s*|\b(?i:my name is|name is)\s+)"
+            r"[A-Z][a-z'\-]+(?:\s+[A-Z][a-z'\-]+){0,2}"
+        ),
     ),
 ]
 
