@@ -12,7 +12,7 @@ import streamlit as st
 import medcore
 from medcore.settings import models_dir
 
-__all__ = ["get_model", "model_cards", "session_memo", "audit", "require_login", "login_mode"]
+__all__ = ["get_model", "model_cards", "session_memo", "audited", "audit", "require_login", "login_mode"]
 
 
 def get_model(name: str):
@@ -46,6 +46,26 @@ def session_memo(slot: str, key: tuple, compute):
     if memo.get("key") != key:
         memo["key"], memo["value"] = key, compute()
     return memo["value"]
+
+
+def audited(slot: str, page: str, card: dict, input_sha256: str, compute, summarise):
+    """``compute()`` once per session for this input, recorded once in the audit log.
+
+    Args:
+        slot: the page's memo slot (see ``session_memo``).
+        page: the page name the audit record carries.
+        card: the model's card.
+        input_sha256: ``medcore.audit.input_digest`` of the input.
+        compute: makes the result.
+        summarise: result -> a short summary for the log (labels and numbers, no content).
+    """
+
+    def run():
+        value = compute()
+        audit(page, card, input_sha256, summarise(value))
+        return value
+
+    return session_memo(slot, (card["name"], input_sha256), run)
 
 
 def audit(page: str, card: dict | None, input_sha256: str, summary: dict) -> None:

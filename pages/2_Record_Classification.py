@@ -3,6 +3,7 @@
 import streamlit as st
 
 from medcore import MedcoreError, ui_cache
+from medcore.audit import input_digest
 from medcore.cards import NOTICE, TEXT_EXAMPLES
 from medcore.deid import mask_identifiers
 from medcore.plots import highlight_html, probability_bars
@@ -43,7 +44,14 @@ def free_text() -> None:
     cleaned, notes = model.prepare(masked)
     for note in notes:
         st.warning(note)
-    probabilities = dict(zip(model.labels, model.predict_proba([cleaned])[0]))
+    probabilities = ui_cache.audited(
+        "text",
+        "record classification: free text",
+        model.card,
+        input_digest(cleaned),
+        lambda: dict(zip(model.labels, model.predict_proba([cleaned])[0].tolist())),
+        lambda result: {"top3": dict(sorted(result.items(), key=lambda kv: -kv[1])[:3])},
+    )
     st.plotly_chart(probability_bars(probabilities, top=5), key="text-bars")
     st.markdown("**Words that pushed towards the top class** (red: towards it, blue: away from it)")
     st.html(highlight_html(model.explain(cleaned)))
@@ -71,7 +79,14 @@ def checklist() -> None:
     if not ticked:
         st.info("Tick at least one symptom to see the differential diagnosis.")
         return
-    differential = model.differential(ticked, top=5)
+    differential = ui_cache.audited(
+        "checklist",
+        "record classification: checklist",
+        model.card,
+        input_digest(*sorted(ticked)),
+        lambda: model.differential(ticked, top=5),
+        lambda result: {"top3": {d["disease"]: round(d["probability"], 4) for d in result[:3]}},
+    )
     st.plotly_chart(probability_bars({d["disease"]: d["probability"] for d in differential}), key="checklist-bars")
     triage = model.triage(ticked, severity)
     st.warning(f"Triage hint: {triage['hint']}. {triage['note']}")

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from medcore import MedcoreError, plots, read_evaluation, ui_cache
+from medcore.audit import input_digest
 from medcore.cards import NOTICE
 
 st.set_page_config(page_title="Service recommendation · medcore", page_icon="🗂️", layout="wide")
@@ -49,7 +50,14 @@ kinds = right.multiselect(
     ["procedure", "medication", "immunization", "careplan"],
 )
 try:
-    result = model.recommend(history, k=50, age=age, sex=sex)
+    result = ui_cache.audited(
+        "recommendation",
+        "service recommendation",
+        model.card,
+        input_digest(*history, str(age), str(sex)),
+        lambda: model.recommend(history, k=50, age=age, sex=sex),
+        lambda result: {"top3": [item["item"] for item in result["items"][:3]], "unknown": len(result["unknown"])},
+    )
 except MedcoreError as err:
     st.error(str(err))
     st.stop()

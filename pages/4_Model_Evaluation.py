@@ -3,6 +3,7 @@
 import streamlit as st
 
 from medcore import MedcoreError, plots, read_evaluation, ui_cache
+from medcore.audit import input_digest
 from medcore.cards import NOTICE, comparison_table, own_vs_shipped
 from medcore.evaluate import ACCEPTED_UPLOADS, evaluate, load_labelled_upload
 from medcore.ui_sections import evaluation_result, model_card, threshold_explorer
@@ -82,19 +83,28 @@ with own_tab:
     if upload is None:
         st.info("Upload a labelled file to see this model's metrics on your data. Nothing you upload is kept.")
         st.stop()
-    try:
+    data = upload.getvalue()
+
+    def run_evaluation() -> dict:
         model = ui_cache.get_model(name)
-        inputs, names, y_true = load_labelled_upload(model, upload.name, upload.getvalue(), split)
-        bar = st.progress(0.0, text="Evaluating...")
-        result = ui_cache.session_memo(
+        inputs, names, y_true = load_labelled_upload(model, upload.name, data, split)
+        return evaluate(model, inputs, y_true, names, progress=lambda f: bar.progress(f, text="Evaluating..."))
+
+    bar = st.progress(0.0, text="Reading the file...")
+    try:
+        result = ui_cache.audited(
             "evaluation",
-            (name, upload.file_id, split),
-            lambda: evaluate(model, inputs, y_true, names, progress=lambda f: bar.progress(f, text="Evaluating...")),
+            "model evaluation",
+            card,
+            input_digest(data, split),
+            run_evaluation,
+            lambda result: {k: result[k] for k in ("n", "accuracy", "auc", "macro_f1")},
         )
-        bar.empty()
     except MedcoreError as err:
         st.error(str(err))
         st.stop()
+    finally:
+        bar.empty()
     st.markdown("**Your data beside the shipped validation figures**")
     st.table(own_vs_shipped(card, result))
     evaluation_result(result, card["labels"], key="own")

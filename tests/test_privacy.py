@@ -12,6 +12,8 @@ from streamlit.testing.v1 import AppTest
 
 from tests.conftest import PROJECT, png_bytes
 
+NOTE = "Jane Doe (MRN 884213) has silvery scaly itchy patches on her elbows and knees"
+
 
 def _files(root: Path) -> set[str]:
     found = set()
@@ -44,7 +46,14 @@ def test_page_flows_write_nothing_to_disk(rng, ct_small, monkeypatch, tmp_path):
     record_page = AppTest.from_file(str(PROJECT / "pages/2_Record_Classification.py"), default_timeout=60).run()
     tab = next(tab for tab in record_page.tabs if tab.label == "Symptom checklist")
     tab.multiselect[0].set_value(["itching", "skin_rash"]).run()
-    assert not record_page.exception
+    record_page.text_area[0].set_value(NOTE).run()
+    assert not record_page.exception and record_page.get("plotly_chart")
+    evaluation_page = AppTest.from_file(str(PROJECT / "pages/4_Model_Evaluation.py"), default_timeout=60).run()
+    evaluation_page.selectbox[0].set_value("symptom-text").run()
+    evaluation_page.file_uploader[0].set_value(
+        ("ward.csv", f"text,label\n{NOTE},Psoriasis\n".encode(), "text/csv")
+    ).run()
+    assert not evaluation_page.exception and evaluation_page.table
     for root in roots:
         new = _files(root) - before[root]
         assert not new, f"new files appeared under {root}: {sorted(new)[:5]}"
@@ -77,6 +86,36 @@ def test_audit_log_records_hashes_and_results_but_no_content(tmp_path, monkeypat
     assert entry["input_sha256"] == hashlib.sha256(image).hexdigest()
     text = log.read_text()
     assert "jane_doe" not in text and "12345" not in text  # not even the file name
+
+
+def test_every_page_audits_each_input_once_without_content(tmp_path, monkeypatch):
+    log = tmp_path / "audit.jsonl"
+    monkeypatch.setenv("MEDCORE_AUDIT_LOG", str(log))
+    record_page = AppTest.from_file(str(PROJECT / "pages/2_Record_Classification.py"), default_timeout=60).run()
+    record_page.text_area[0].set_value(NOTE).run()
+    record_page.multiselect[0].set_value(["itching", "skin_rash"]).run()  # reruns the text: no second record
+    service_page = AppTest.from_file(str(PROJECT / "pages/3_Service_Recommendation.py"), default_timeout=60).run()
+    service_page.slider[0].set_value(5).run()  # same patient, same input
+    evaluation_page = AppTest.from_file(str(PROJECT / "pages/4_Model_Evaluation.py"), default_timeout=60).run()
+    evaluation_page.selectbox[0].set_value("symptom-text").run()
+    evaluation_page.file_uploader[0].set_value(
+        ("ward.csv", f"text,label\n{NOTE},Psoriasis\n".encode(), "text/csv")
+    ).run()
+    for page in (record_page, service_page, evaluation_page):
+        assert not page.exception
+    import json
+
+    entries = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [e["page"] for e in entries] == [
+        "record classification: free text",
+        "record classification: checklist",
+        "service recommendation",
+        "model evaluation",
+    ]
+    assert all(len(e["input_sha256"]) == 64 and e["model_version"] and e["summary"] for e in entries)
+    assert entries[0]["summary"]["top3"] and entries[3]["summary"]["n"] == 1
+    text = log.read_text().lower()
+    assert not any(word in text for word in ("jane", "884213", "silvery", "elbows", "ward.csv"))
 
 
 def test_audit_can_be_switched_off(monkeypatch):
