@@ -119,6 +119,15 @@ def _evaluate_recommender(model, args) -> int:
     return 0
 
 
+def _audit(model, parts: list[bytes | str], summary: dict) -> None:
+    """One audit record for a CLI prediction: the input's hash and a summary, under the OS user."""
+    import getpass
+
+    from medcore.audit import input_digest, record
+
+    record("cli predict", model.card, input_digest(*parts), summary, user=f"cli:{getpass.getuser()}")
+
+
 def _predict_images(model, args) -> int:
     files = []
     for item in args.inputs:
@@ -136,6 +145,8 @@ def _predict_images(model, args) -> int:
         }
         for r in model.analyse(files)
     ]
+    for (_, data), row in zip(files, rows):
+        _audit(model, [data], {"decision": row["decision"], "error": bool(row["error"])})
     if args.json:
         print(json.dumps(rows if len(rows) > 1 else rows[0]))
     for row in [] if args.json else rows:
@@ -172,6 +183,7 @@ def _predict_other(model, args) -> int:
             f"{text[:40]!r}: " + ", ".join(f"{k} {v:.3f}" for k, v in sorted(row.items(), key=lambda kv: -kv[1])[:3])
             for text, row in zip(args.inputs, result)
         ]
+    _audit(model, list(args.inputs), {"inputs": len(args.inputs)})
     print(json.dumps(result) if args.json else "\n".join(lines))
     return 0
 

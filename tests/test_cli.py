@@ -100,3 +100,12 @@ def test_predict_checklist_and_recommender_json(capsys):
 def test_predict_unknown_symptom_suggests_the_right_name(capsys):
     assert main(["predict", "symptom-checklist", "itchy"]) == 2
     assert "did you mean 'itching'" in capsys.readouterr().err
+
+
+def test_predict_is_audited_under_the_os_user_without_content(tmp_path, monkeypatch, capsys):
+    log = tmp_path / "audit.jsonl"
+    monkeypatch.setenv("MEDCORE_AUDIT_LOG", str(log))
+    assert main(["predict", "symptom-text", "Jane Doe has itchy silvery patches on her elbows"]) == 0
+    entry = json.loads(log.read_text())
+    assert entry["page"] == "cli predict" and entry["user"].startswith("cli:") and entry["model"] == "symptom-text"
+    assert "Jane" not in log.read_text() and "elbows" not in log.read_text()
