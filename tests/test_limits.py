@@ -51,3 +51,9 @@ def test_symptom_lists_and_histories_over_the_limit():
         recommender.recommend(["condition:44054006"] * (LIMITS["max_list_items"] + 1))
     with pytest.raises(medcore.InvalidInputError, match="k must be from 1 to 50"):
         recommender.recommend(["condition:44054006"], k=LIMITS["max_recommendations"] + 1)
+
+
+def test_every_limit_is_documented_in_the_readme():
+    readme = (PROJECT / "README.md").read_text()
+    missing = [key for key in LIMITS if f"`{key}`" not in readme]
+    assert not missing, f"document these limits in README.md's Safety section: {missing}"
