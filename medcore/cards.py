@@ -97,7 +97,6 @@ def comparison_table(card: dict):
     return table[[c for c in table.columns if table[c].notna().sum() > 1 or c in ("auc", "accuracy")]].round(4)
 
 
-_SHARED_METRICS = ("n", "accuracy", "auc", "macro_f1", "ece", "brier")
 _OPERATING_METRICS = ("threshold", "sensitivity", "specificity", "ppv", "npv")
 
 
@@ -106,27 +105,33 @@ def own_vs_shipped(card: dict, result: dict):
 
     Args:
         card: the model's card.
-        result: ``medcore.evaluate.evaluate`` output on the user's data.
+        result: ``medcore.evaluate.evaluate_upload`` output on the user's data.
 
     Returns:
-        A pandas DataFrame with rows 'your data' and 'shipped (validation)'; for binary models
-        with a threshold, sensitivity, specificity, PPV and NPV at that threshold too.
+        A pandas DataFrame with rows 'your data' and 'shipped (validation)' and the numeric
+        metrics both share; for binary models with a threshold, sensitivity, specificity, PPV
+        and NPV at that threshold too; for the recommender, the popularity baseline's rows.
     """
     import pandas as pd
 
     validation = card.get("metrics", {}).get("validation", {})
-    shipped_point = card.get("operating_point", {}).get("validation", {})
-    own_point = result.get("operating_point", {})
+    shared = [k for k, v in result.items() if isinstance(v, (int, float)) and k in validation]
     rows = {
-        "your data": {
-            **{k: result.get(k) for k in _SHARED_METRICS},
-            **{k: own_point.get(k) for k in _OPERATING_METRICS if own_point},
-        },
-        "shipped (validation)": {
-            **{k: validation.get(k) for k in _SHARED_METRICS},
-            **{k: shipped_point.get(k) for k in _OPERATING_METRICS if own_point},
-        },
+        "your data": {k: result[k] for k in shared},
+        "shipped (validation)": {k: validation[k] for k in shared},
     }
+    own_point = result.get("operating_point")
+    if own_point:
+        shipped_point = card.get("operating_point", {}).get("validation", {})
+        rows["your data"].update({k: own_point.get(k) for k in _OPERATING_METRICS})
+        rows["shipped (validation)"].update({k: shipped_point.get(k) for k in _OPERATING_METRICS})
+    popularity = result.get("baseline", {}).get("popularity")
+    if popularity:
+        rows["popularity baseline (your data)"] = {"n": result["n"], **popularity}
+        rows["popularity baseline (validation)"] = {
+            "n": validation.get("n"),
+            **{k: validation.get(f"popularity {k}") for k in popularity},
+        }
     table = pd.DataFrame(rows).T.astype(float)
     table.index.name = "evaluated on"
     return table.round(4).astype({"n": "Int64"})

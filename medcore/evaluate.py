@@ -18,7 +18,7 @@ from medcore.metrics import binary_operating_point, classification_summary
 from medcore.settings import LIMITS
 from medcore.validate import check_file_bytes
 
-__all__ = ["load_labelled", "load_labelled_upload", "evaluate", "ACCEPTED_UPLOADS"]
+__all__ = ["load_labelled", "load_labelled_upload", "evaluate", "evaluate_upload", "ACCEPTED_UPLOADS"]
 
 # model kind -> file endings an uploaded labelled file may have, and what they hold
 ACCEPTED_UPLOADS: dict[str, dict[str, str]] = {
@@ -28,6 +28,7 @@ ACCEPTED_UPLOADS: dict[str, dict[str, str]] = {
     },
     "checklist": {".csv": "Training.csv layout: one 0/1 column per symptom and 'prognosis'"},
     "text": {".csv": "CSV with a text column (text, note, description...) and a label column (label, diagnosis...)"},
+    "recommender": {".zip": "zip of a Synthea CSV export folder (patients.csv, conditions.csv, procedures.csv...)"},
 }
 
 
@@ -78,12 +79,9 @@ def load_labelled_upload(model, name: str, data: bytes, split: str = "test"):
     Raises:
         InvalidInputError: empty, too large, or a layout this model cannot be evaluated on.
     """
-    accepted = ACCEPTED_UPLOADS.get(model.kind, {})
-    suffix = Path(name).suffix.lower()
-    check_file_bytes(name, data, "Upload a labelled file with data in it, or a smaller sample of it.")
-    if suffix not in accepted:
-        expected = "; ".join(f"{ending}: {what}" for ending, what in accepted.items()) or "none yet"
-        raise InvalidInputError(f"'{name}' cannot be used to evaluate '{model.name}'. Expected {expected}.")
+    suffix = _checked_upload(model, name, data)
+    if model.kind == "recommender":
+        raise InvalidInputError("Recommenders are evaluated on a whole export: use evaluate_upload.")
     if model.kind == "image" and suffix == ".npz":
         images, y_true = load_medmnist_npz((name, data), split)
         return images, [f"{split}[{i}]" for i in range(len(images))], y_true
@@ -98,6 +96,44 @@ def load_labelled_upload(model, name: str, data: bytes, split: str = "test"):
 
     table = symptom_table_from_text(data.decode("utf-8-sig", errors="replace"), name)
     return load_checklist_file(table, model.labels)
+
+
+def _checked_upload(model, name: str, data: bytes) -> str:
+    """The upload's ending, once its size and ending fit ``model`` (else InvalidInputError)."""
+    accepted = ACCEPTED_UPLOADS.get(model.kind, {})
+    suffix = Path(name).suffix.lower()
+    check_file_bytes(name, data, "Upload a labelled file with data in it, or a smaller sample of it.")
+    if suffix not in accepted:
+        expected = "; ".join(f"{ending}: {what}" for ending, what in accepted.items()) or "none yet"
+        raise InvalidInputError(f"'{name}' cannot be used to evaluate '{model.name}'. Expected {expected}.")
+    return suffix
+
+
+def evaluate_upload(
+    model, name: str, data: bytes, split: str = "test", progress: Callable[[float], None] | None = None
+) -> dict:
+    """Evaluate ``model`` on an uploaded labelled file, in memory: the evaluation page's one call.
+
+    Classifiers go through ``load_labelled_upload`` and ``evaluate``; the recommender through
+    ``medcore.recommend.evaluate_recommender`` on the zipped Synthea export's tables.
+
+    Returns:
+        ``evaluate``'s or ``evaluate_recommender``'s result.
+
+    Raises:
+        InvalidInputError: a file that does not fit the model (the message says why).
+    """
+    if model.kind == "recommender":
+        from medcore.recommend import evaluate_recommender
+        from medcore.synthea import read_synthea_zip
+
+        _checked_upload(model, name, data)
+        result = evaluate_recommender(model, read_synthea_zip(name, data, LIMITS["max_unpacked_bytes"]))
+        if progress:
+            progress(1.0)
+        return result
+    inputs, names, y_true = load_labelled_upload(model, name, data, split)
+    return evaluate(model, inputs, y_true, names, progress=progress)
 
 
 def _readable_texts(model, texts: list[str], names: list[str], y_true: np.ndarray):

@@ -409,7 +409,7 @@ def load_recommender_model(path: Path, card: dict) -> CareRecommender:
     return CareRecommender(RecommenderScorer(items, arrays, model["settings"]), model, cohort, card)
 
 
-def evaluate_recommender(model: CareRecommender, path: Path | str, ks=range(1, 21)) -> dict:
+def evaluate_recommender(model: CareRecommender, path: Path | str | dict[str, bytes], ks=range(1, 21)) -> dict:
     """The temporal protocol of ARCHITECTURE.md on the patients of a Synthea folder.
 
     Per patient, the history before the 80th-percentile cutoff of their service items (with their
@@ -419,7 +419,8 @@ def evaluate_recommender(model: CareRecommender, path: Path | str, ks=range(1, 2
 
     Args:
         model: a loaded care recommender.
-        path: a Synthea CSV export folder (or a data root holding ``synthea_unmc/``).
+        path: a Synthea CSV export folder (or a data root holding ``synthea_unmc/``), or the
+            tables of an uploaded zip (``medcore.synthea.read_synthea_zip``).
 
     Returns:
         ``model``, ``protocol``, ``n``, ``skipped``, ``hr@10``, ``ndcg@10``, ``recall@10``,
@@ -447,7 +448,7 @@ def evaluate_recommender(model: CareRecommender, path: Path | str, ks=range(1, 2
     curves = {name: ranking_metrics(ranked, targets, ks) for name, ranked in methods.items()}
     headline = ("hr@10", "ndcg@10", "recall@10")
     notes = []
-    if folder_sha256(data.folder) == model.card.get("training", {}).get("data_sha256"):
+    if folder_sha256(path) == model.card.get("training", {}).get("data_sha256"):
         notes.append(
             "These are the patients the model was trained on, so these figures are optimistic; the card's "
             "validation figures are on patients held out from training."

@@ -91,13 +91,13 @@ class SyntheaData:
             (float, NaN when alive) and ``sex`` ("F" or "M"), sorted by patient id.
         descriptions: item id -> the Synthea DESCRIPTION (the most frequent one of the code, runs of
             whitespace collapsed).
-        folder: the folder read.
+        folder: the folder read, or the name of the uploaded zip.
     """
 
     events: pd.DataFrame
     patients: pd.DataFrame
     descriptions: dict[str, str]
-    folder: Path
+    folder: Path | str
 
     @property
     def end_day(self) -> int:
@@ -130,25 +130,70 @@ def find_synthea_folder(path: Path | str) -> Path:
     )
 
 
-def _read_csv(path: Path, required: tuple[str, ...], any_of: tuple[str, ...] = ()):
+def read_synthea_zip(name: str, data: bytes, max_bytes: int) -> dict[str, bytes]:
+    """The CSV tables medcore reads from a zipped Synthea export, in memory.
+
+    Args:
+        name: the zip's file name, for messages.
+        data: the zip's bytes.
+        max_bytes: refuse tables that would unpack to more than this (zip-bomb guard).
+
+    Returns:
+        file name (``patients.csv``, ``conditions.csv``...) -> bytes, from the first folder in
+        the archive that holds ``patients.csv``; ``load_synthea`` reads this like a folder.
+
+    Raises:
+        InvalidInputError: not a zip, no ``patients.csv`` in it, or too large unpacked.
+    """
+    import io
+    import zipfile
+
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile:
+        raise InvalidInputError(f"'{name}' is not a readable zip archive. Zip the Synthea CSV export folder.") from None
+    patients = sorted((m.filename for m in archive.infolist() if Path(m.filename).name == "patients.csv"), key=len)
+    if not patients:
+        raise InvalidInputError(f"'{name}' holds no patients.csv: zip the folder of Synthea's CSV export.")
+    prefix = patients[0][: -len("patients.csv")]
+    wanted = {"patients.csv", *(file_name for file_name, _ in _TABLES.values())}
+    members = [m for m in archive.infolist() if m.filename[len(prefix) :] in wanted and m.filename.startswith(prefix)]
+    unpacked = sum(m.file_size for m in members)
+    if unpacked > max_bytes:
+        raise InvalidInputError(
+            f"'{name}' unpacks to {unpacked / 1e6:.0f} MB of tables; the limit is {max_bytes / 1e6:.0f} MB. "
+            "Export fewer patients."
+        )
+    try:
+        return {m.filename[len(prefix) :]: archive.read(m) for m in members}
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as err:
+        raise InvalidInputError(f"'{name}' could not be unpacked ({err}). Zip the export again.") from None
+
+
+def _read_csv(source: Path | dict[str, bytes], file_name: str, required: tuple[str, ...], any_of: tuple[str, ...] = ()):
+    import io
+
     import pandas as pd
 
-    if not path.is_file():
+    present = file_name in source if isinstance(source, dict) else (source / file_name).is_file()
+    if not present:
+        where = "uploaded export" if isinstance(source, dict) else f"folder '{source}'"
         raise InvalidInputError(
-            f"The Synthea folder '{path.parent}' has no {path.name}. A CSV export holds patients.csv, "
+            f"The Synthea {where} has no {file_name}. A CSV export holds patients.csv, "
             f"{', '.join(table for table, _ in _TABLES.values())}; export all of them (Synthea's "
             "exporter.csv.export = true)."
         )
+    path = io.BytesIO(source[file_name]) if isinstance(source, dict) else source / file_name
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False)
     except (OSError, ValueError, UnicodeDecodeError) as err:
-        raise InvalidInputError(f"{path.name} could not be read as CSV ({err}); re-export it from Synthea.") from None
+        raise InvalidInputError(f"{file_name} could not be read as CSV ({err}); re-export it from Synthea.") from None
     missing = [column for column in required if column not in frame.columns]
     if any_of and not any(column in frame.columns for column in any_of):
         missing.append(" or ".join(any_of))
     if missing:
         raise InvalidInputError(
-            f"{path.name} lacks the column(s) {missing}; its columns are {list(frame.columns)[:12]}. "
+            f"{file_name} lacks the column(s) {missing}; its columns are {list(frame.columns)[:12]}. "
             f"Expected Synthea's CSV layout with {list(required) + ([' or '.join(any_of)] if any_of else [])}."
         )
     return frame
@@ -170,11 +215,12 @@ def _days(values, file_name: str, column: str) -> np.ndarray:
     return ((parsed - epoch) / pd.Timedelta(days=1)).to_numpy(dtype=np.float64)
 
 
-def load_synthea(path: Path | str) -> SyntheaData:
+def load_synthea(path: Path | str | dict[str, bytes]) -> SyntheaData:
     """Read a Synthea CSV export.
 
     Args:
-        path: the export folder, or a folder holding ``synthea_unmc/`` or ``csv/``.
+        path: the export folder, a folder holding ``synthea_unmc/`` or ``csv/``, or the tables
+            of an uploaded zip (``read_synthea_zip``).
 
     Returns:
         The patients' first-occurrence item events, demographics and item descriptions.
@@ -185,8 +231,8 @@ def load_synthea(path: Path | str) -> SyntheaData:
     """
     import pandas as pd
 
-    folder = find_synthea_folder(path)
-    people = _read_csv(folder / "patients.csv", _PATIENT_COLUMNS)
+    folder = path if isinstance(path, dict) else find_synthea_folder(path)
+    people = _read_csv(folder, "patients.csv", _PATIENT_COLUMNS)
     sex = people["GENDER"].str.strip().str.upper().str[:1]
     patients = pd.DataFrame(
         {
@@ -204,7 +250,7 @@ def load_synthea(path: Path | str) -> SyntheaData:
 
     frames = []
     for kind, (file_name, date_columns) in _TABLES.items():
-        table = _read_csv(folder / file_name, _ITEM_COLUMNS, date_columns)
+        table = _read_csv(folder, file_name, _ITEM_COLUMNS, date_columns)
         date_column = next(column for column in date_columns if column in table.columns)
         frame = pd.DataFrame(
             {
@@ -220,7 +266,7 @@ def load_synthea(path: Path | str) -> SyntheaData:
     rows = rows[rows["patient"].isin(patients.index)]
     if rows.empty:
         raise InvalidInputError(
-            f"The Synthea folder '{folder}' holds no condition, procedure, medication, immunization or "
+            "The Synthea export holds no condition, procedure, medication, immunization or "
             "care plan of any patient in patients.csv; nothing to learn from or evaluate."
         )
     rows["item"] = rows["kind"] + ":" + rows["code"]
@@ -242,17 +288,25 @@ def load_synthea(path: Path | str) -> SyntheaData:
         events=events,
         patients=patients,
         descriptions=dict(zip(descriptions["item"], descriptions["description"])),
-        folder=folder,
+        folder="uploaded export" if isinstance(folder, dict) else folder,
     )
 
 
-def folder_sha256(folder: Path | str) -> str:
-    """One sha256 for the tables a Synthea folder contributes: that of the lines ``<file> <sha256>``."""
+def folder_sha256(folder: Path | str | dict[str, bytes]) -> str:
+    """One sha256 for the tables a Synthea export contributes: that of the lines ``<file> <sha256>``.
+
+    ``folder`` is a folder or the tables of an uploaded zip; both give the same digest for the
+    same tables, so a re-uploaded training set is recognised.
+    """
     import hashlib
 
-    folder = find_synthea_folder(folder)
     names = ["patients.csv"] + [file_name for file_name, _ in _TABLES.values()]
-    lines = "".join(f"{name} {sha256_file(folder / name)}\n" for name in names)
+    if isinstance(folder, dict):
+        digests = {name: hashlib.sha256(folder.get(name, b"")).hexdigest() for name in names}
+    else:
+        root = find_synthea_folder(folder)
+        digests = {name: sha256_file(root / name) for name in names}
+    lines = "".join(f"{name} {digests[name]}\n" for name in names)
     return hashlib.sha256(lines.encode("utf-8")).hexdigest()
 
 

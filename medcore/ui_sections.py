@@ -128,7 +128,18 @@ def threshold_explorer(card: dict, evaluation: dict, key: str) -> None:
 
 
 def evaluation_result(result: dict, labels: list[str], key: str) -> None:
-    """Charts and a per-sample CSV for an evaluation run on the user's own data."""
+    """Charts and a per-sample CSV for an evaluation run on the user's own data.
+
+    A recommender's result (``evaluate_recommender``) gets its HR@k/NDCG@k curves against the
+    popularity baseline and the protocol's notes instead.
+    """
+    if "curves" in result:
+        curves = result["curves"]
+        st.plotly_chart(plots.ranking_curves_figure(curves, curves["model"]["k"], "model"), key=f"{key}-curves")
+        st.caption(f"{result['protocol']}; {result['skipped']} patient(s) skipped (too few items).")
+        for note in result["notes"]:
+            st.warning(note)
+        return
     st.caption(
         f"n={result['n']}: accuracy {result['accuracy']:.3f}, AUC {result['auc']:.3f}, macro-F1 {result['macro_f1']:.3f}, "
         f"ECE {result['ece']:.3f}, Brier {result['brier']:.3f}"

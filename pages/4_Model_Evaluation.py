@@ -5,7 +5,7 @@ import streamlit as st
 from medcore import MedcoreError, plots, read_evaluation, ui_cache
 from medcore.audit import input_digest
 from medcore.cards import NOTICE, comparison_table, own_vs_shipped
-from medcore.evaluate import ACCEPTED_UPLOADS, evaluate, load_labelled_upload
+from medcore.evaluate import ACCEPTED_UPLOADS, evaluate_upload
 from medcore.ui_sections import evaluation_result, model_card, threshold_explorer
 
 st.set_page_config(page_title="Model evaluation · medcore", page_icon="📊", layout="wide")
@@ -70,12 +70,9 @@ with compare_tab:
         )
         st.dataframe(table, key="compare")
 with own_tab:
-    accepted = ACCEPTED_UPLOADS.get(card["kind"], {})
+    accepted = ACCEPTED_UPLOADS.get(card["kind"])
     if not accepted:
-        st.info(
-            f"Uploads cannot evaluate {card['kind']} models here: they need a whole Synthea export folder. "
-            f"Run `python -m medcore evaluate {name} <folder>` instead (see the README)."
-        )
+        st.info(f"Evaluation on your own data is not available for {card['kind']} models.")
         st.stop()
     st.markdown("Accepted: " + "; ".join(f"`{ending}` {what}" for ending, what in accepted.items()))
     upload = st.file_uploader("Labelled file", type=[ending.lstrip(".") for ending in accepted], key="own")
@@ -84,21 +81,17 @@ with own_tab:
         st.info("Upload a labelled file to see this model's metrics on your data. Nothing you upload is kept.")
         st.stop()
     data = upload.getvalue()
-
-    def run_evaluation() -> dict:
-        model = ui_cache.get_model(name)
-        inputs, names, y_true = load_labelled_upload(model, upload.name, data, split)
-        return evaluate(model, inputs, y_true, names, progress=lambda f: bar.progress(f, text="Evaluating..."))
-
-    bar = st.progress(0.0, text="Reading the file...")
+    bar = st.progress(0.0, text="Evaluating...")
     try:
         result = ui_cache.audited(
             "evaluation",
             "model evaluation",
             card,
             input_digest(data, split),
-            run_evaluation,
-            lambda result: {k: result[k] for k in ("n", "accuracy", "auc", "macro_f1")},
+            lambda: evaluate_upload(
+                ui_cache.get_model(name), upload.name, data, split, lambda f: bar.progress(f, text="Evaluating...")
+            ),
+            lambda result: {k: v for k, v in result.items() if isinstance(v, (int, float))},
         )
     except MedcoreError as err:
         st.error(str(err))

@@ -107,13 +107,13 @@ def test_recommender_histories_recommend_or_refuse(history, k, age):
 
 
 @SETTINGS
-@given(st.binary(max_size=2048), st.sampled_from(["a.npz", "b.zip", "c.csv", "d.txt"]))
+@given(st.binary(max_size=2048), st.sampled_from(["a.npz", "b.zip", "c.csv", "d.txt", "synthea.zip"]))
 def test_evaluation_uploads_load_or_refuse(data, name):
     _count("evaluation uploads")
-    from medcore.evaluate import load_labelled_upload
+    from medcore.evaluate import evaluate_upload
 
-    model = medcore.load_model("symptom-checklist" if name.endswith(".csv") else "breast-ultrasound")
-    _ok_or_invalid(load_labelled_upload, model, name, data)
+    kind = {"c.csv": "symptom-checklist", "synthea.zip": "care-recommender"}
+    _ok_or_invalid(evaluate_upload, medcore.load_model(kind.get(name, "breast-ultrasound")), name, data)
 
 
 @SETTINGS

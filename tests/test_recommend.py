@@ -5,7 +5,9 @@ cohort whose right answers are known, the recommend/explain/predict_proba contra
 from __future__ import annotations
 
 import csv
+import io
 import json
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +15,7 @@ import pytest
 
 from medcore.collaborative import ranking_metrics
 from medcore.errors import InvalidInputError
+from medcore.evaluate import evaluate_upload
 from medcore.recommend import CareRecommender, evaluate_recommender, load_recommender_model
 from medcore.registry import verify_bundle
 from medcore.settings import PROJECT_ROOT
@@ -380,6 +383,53 @@ def test_evaluate_reports_model_and_popularity_in_one_run(tiny_model, tiny_bundl
     assert any("trained on" in note for note in result["notes"])
 
 
+def _zipped(folder: Path, prefix: str = "export/csv/") -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for path in sorted(folder.glob("*.csv")):
+            archive.write(path, prefix + path.name)
+    return buffer.getvalue()
+
+
+def test_a_zipped_export_evaluates_as_its_folder(tiny_model, tiny_bundle):
+    """The page's upload path (a zip, in memory) and the CLI's folder path give the same figures."""
+    folder = tiny_bundle.parent / "synthea"
+    from_folder = evaluate_recommender(tiny_model, folder)
+    from_zip = evaluate_upload(tiny_model, "export.zip", _zipped(folder))
+    assert from_zip["n"] == from_folder["n"] and from_zip["curves"] == from_folder["curves"]
+    assert from_zip["notes"] == from_folder["notes"]  # recognised as the training data either way
+
+
+@pytest.mark.parametrize(
+    "name, data, match",
+    [
+        ("export.zip", b"not a zip", "not a readable zip"),
+        ("export.csv", b"Id,BIRTHDATE", "Expected .zip"),
+        ("export.zip", None, "holds no patients.csv"),
+    ],
+)
+def test_bad_export_uploads_say_what_is_wrong(tiny_model, name, data, match):
+    if data is None:
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as archive:
+            archive.writestr("export/conditions.csv", "PATIENT,CODE,DESCRIPTION\n")
+        data = buffer.getvalue()
+    with pytest.raises(InvalidInputError, match=match):
+        evaluate_upload(tiny_model, name, data)
+
+
+def test_an_export_zip_missing_a_table_names_it(tiny_bundle, tiny_model):
+    folder = tiny_bundle.parent / "synthea"
+    data = _zipped(folder)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(buffer, "w") as target:
+        for member in source.namelist():
+            if not member.endswith("careplans.csv"):
+                target.writestr(member, source.read(member))
+    with pytest.raises(InvalidInputError, match="uploaded export has no careplans.csv"):
+        evaluate_upload(tiny_model, "export.zip", buffer.getvalue())
+
+
 # -- real data -------------------------------------------------------------------------------------
 @pytest.mark.data
 def test_real_export_matches_its_source_notes(data_dir):
@@ -398,6 +448,19 @@ def test_held_out_patients_beat_the_classic_filters(data_dir):
     candidates = result["candidates"]
     assert candidates["blend"]["ndcg@10"] > candidates["user-knn"]["ndcg@10"] > candidates["popularity"]["ndcg@10"]
     assert candidates["blend"]["hr@10"] >= 0.9
+
+
+@pytest.mark.data
+def test_evaluation_page_on_the_zipped_real_export(data_dir):
+    from streamlit.testing.v1 import AppTest
+
+    app = AppTest.from_file(str(PROJECT_ROOT / "pages/4_Model_Evaluation.py"), default_timeout=60).run()
+    app.selectbox[0].set_value("care-recommender").run()
+    app.file_uploader[0].set_value(("synthea.zip", _zipped(data_dir / "synthea_unmc"), "application/zip")).run()
+    assert not app.exception and not app.error
+    table = app.table[0].value
+    assert table.loc["your data", "n"] >= 100 and "popularity baseline (your data)" in table.index
+    assert any("trained on" in warning.value for warning in app.warning)  # the shipped model saw these patients
 
 
 @pytest.mark.data
