@@ -100,10 +100,15 @@ def _cmd_evaluate(args) -> int:
 
 
 def _evaluate_recommender(model, args) -> int:
-    """The temporal protocol of ARCHITECTURE.md on a Synthea folder, beside popularity."""
+    """The temporal protocol of ARCHITECTURE.md on a Synthea folder (or a zip of one), beside popularity."""
+    from medcore.evaluate import evaluate_upload
     from medcore.recommend import evaluate_recommender
 
-    result = evaluate_recommender(model, args.path)
+    path = Path(args.path)
+    if path.suffix.lower() == ".zip" and path.is_file():
+        result = evaluate_upload(model, path.name, path.read_bytes())
+    else:
+        result = evaluate_recommender(model, path)
     headline = {key: result[key] for key in ("model", "n", "hr@10", "ndcg@10", "recall@10")}
     popularity = result["baseline"]["popularity"]
     if args.json:

@@ -13,6 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from medcore import registry
+from medcore.cli import main
 from medcore.collaborative import ranking_metrics
 from medcore.errors import InvalidInputError
 from medcore.evaluate import evaluate_upload
@@ -355,7 +357,6 @@ def test_patients_are_pseudonymous_and_items_searchable(tiny_model, tiny_bundle)
 
 
 def test_bundle_is_complete_safe_and_loads_through_the_registry(tiny_bundle, monkeypatch):
-    from medcore import registry
     from medcore.bundle import REQUIRED_CARD_KEYS
 
     card = json.loads((tiny_bundle / "card.json").read_text())
@@ -391,13 +392,19 @@ def _zipped(folder: Path, prefix: str = "export/csv/") -> bytes:
     return buffer.getvalue()
 
 
-def test_a_zipped_export_evaluates_as_its_folder(tiny_model, tiny_bundle):
+def test_a_zipped_export_evaluates_as_its_folder(tiny_model, tiny_bundle, monkeypatch, capsys):
     """The page's upload path (a zip, in memory) and the CLI's folder path give the same figures."""
     folder = tiny_bundle.parent / "synthea"
     from_folder = evaluate_recommender(tiny_model, folder)
     from_zip = evaluate_upload(tiny_model, "export.zip", _zipped(folder))
     assert from_zip["n"] == from_folder["n"] and from_zip["curves"] == from_folder["curves"]
     assert from_zip["notes"] == from_folder["notes"]  # recognised as the training data either way
+    archive = tiny_bundle.parent / "export.zip"
+    archive.write_bytes(_zipped(folder))
+    monkeypatch.setenv("MEDCORE_MODELS_DIR", str(tiny_bundle.parent))
+    monkeypatch.setitem(registry._LOADERS, "recommender", "medcore.recommend:load_recommender_model")
+    assert main(["evaluate", tiny_bundle.name, str(archive), "--json"]) == 0  # the CLI reads the zip too
+    assert json.loads(capsys.readouterr().out)["n"] == from_folder["n"]
 
 
 @pytest.mark.parametrize(
