@@ -10,16 +10,14 @@ process's resident memory with every model loaded.
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT))  # run from a checkout without installing
+
+from tests.appserver import start_server  # noqa: E402
 
 # page path -> text that appears once the page's main result is drawn (shipped models, default inputs)
 PAGES = {
@@ -41,38 +39,10 @@ def _rss_mb(pid: int) -> float:
 def main() -> None:
     from playwright.sync_api import sync_playwright
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", TF_ENABLE_ONEDNN_OPTS="0")
     started = time.perf_counter()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "app.py",
-            "--server.port",
-            str(port),
-            "--server.headless",
-            "true",
-            "--server.fileWatcherType",
-            "none",
-        ],
-        cwd=PROJECT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
+    server = start_server(timeout=120, poll_interval=0.05)
+    url = server.url
     try:
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/_stcore/health", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.05)
         health = time.perf_counter() - started
         args = [
             "--no-sandbox",
@@ -99,8 +69,7 @@ def main() -> None:
             browser.close()
         print(f"server resident memory after visiting every page: {_rss_mb(server.pid):.0f} MB")
     finally:
-        server.terminate()
-        server.wait(timeout=20)
+        server.stop(timeout=20)
 
 
 if __name__ == "__main__":

@@ -8,16 +8,12 @@ install``); without it these tests skip with that reason, unless MEDCORE_REQUIRE
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from tests.appserver import ServerStartError, start_server
 from tests.conftest import PROJECT, png_bytes
 
 pytestmark = pytest.mark.browser
@@ -35,12 +31,6 @@ CHROMIUM_ARGS = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server():
     """A real `streamlit run app.py` on 127.0.0.1 and a free port; stopped after the module."""
@@ -48,49 +38,12 @@ def server():
         if os.environ.get("MEDCORE_REQUIRE_BROWSER") == "1":
             pytest.fail("MEDCORE_REQUIRE_BROWSER=1 but /usr/bin/chromium is missing: apt-get install -y chromium")
         pytest.skip("Chromium not installed: `apt-get install -y chromium` to run the browser tests")
-    port = _free_port()
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", TF_ENABLE_ONEDNN_OPTS="0")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "app.py",
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--server.headless",
-            "true",
-            "--server.fileWatcherType",
-            "none",
-            "--browser.gatherUsageStats",
-            "false",
-        ],
-        cwd=PROJECT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        process.kill()
-        pytest.fail(f"the app did not answer /_stcore/health within 60 s: {process.stdout.read().decode()[-2000:]}")
-    yield url
-    process.terminate()
     try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
+        app = start_server(timeout=60)
+    except ServerStartError as err:
+        pytest.fail(str(err))
+    yield app.url
+    app.stop()
 
 
 @pytest.fixture(scope="module")
