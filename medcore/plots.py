@@ -134,9 +134,20 @@ def heatmap_overlay(
     return figure
 
 
-def confusion_matrix_figure(matrix: list[list[int]], labels: list[str], normalise: bool = False) -> go.Figure:
-    """Confusion matrix heatmap: rows true classes, columns predicted; counts or row fractions."""
+def confusion_matrix_figure(
+    matrix: list[list[int]], labels: list[str], normalise: bool = False, present_only: bool = False
+) -> go.Figure:
+    """Confusion matrix heatmap: rows true classes, columns predicted; counts or row fractions.
+
+    ``present_only`` keeps just the classes that occur as a label or a prediction (a small
+    evaluation file of a 24-class model stays readable); the title says how many were left out.
+    """
     counts = np.asarray(matrix, dtype=float)
+    left_out = 0
+    if present_only:
+        keep = np.flatnonzero(counts.sum(axis=0) + counts.sum(axis=1))
+        left_out = len(labels) - len(keep)
+        counts, labels = counts[np.ix_(keep, keep)], [labels[i] for i in keep]
     values = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1) if normalise else counts
     text = [[f"{v:.0%}" if normalise else f"{int(v)}" for v in row] for row in values]
     figure = go.Figure(
@@ -155,9 +166,11 @@ def confusion_matrix_figure(matrix: list[list[int]], labels: list[str], normalis
     figure.update_xaxes(title="predicted")
     side = 140 + 38 * len(labels)
     figure.update_layout(
-        title="Confusion matrix" + (" (row-normalised)" if normalise else " (counts)"),
+        title="Confusion matrix"
+        + (" (row-normalised)" if normalise else " (counts)")
+        + (f"<br><sup>{left_out} class(es) absent from the data not shown</sup>" if left_out else ""),
         height=min(900, side),
-        margin=dict(l=10, r=10, t=40, b=10),
+        margin=dict(l=10, r=10, t=60 if left_out else 40, b=10),
     )
     return figure
 

@@ -145,9 +145,10 @@ def evaluation_result(result: dict, labels: list[str], key: str) -> None:
         f"ECE {result['ece']:.3f}, Brier {result['brier']:.3f}"
     )
     left, right = st.columns(2)
-    left.plotly_chart(plots.confusion_matrix_figure(result["confusion_matrix"], labels), key=f"{key}-cm")
+    matrix = result["confusion_matrix"]
+    left.plotly_chart(plots.confusion_matrix_figure(matrix, labels, present_only=True), key=f"{key}-cm")
     right.plotly_chart(
-        plots.confusion_matrix_figure(result["confusion_matrix"], labels, normalise=True), key=f"{key}-cmn"
+        plots.confusion_matrix_figure(matrix, labels, normalise=True, present_only=True), key=f"{key}-cmn"
     )
     if result["roc"]:
         left.plotly_chart(plots.roc_figure(result["roc"]), key=f"{key}-roc")

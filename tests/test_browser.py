@@ -155,3 +155,27 @@ def test_model_evaluation_shows_cards_and_charts(server, page):
     page.locator(".js-plotly-plot").nth(2).wait_for(timeout=30_000)
     _assert_no_exception(page)
     _shot(page, "model_evaluation")
+
+
+def test_model_evaluation_on_an_uploaded_text_csv(server, page, tmp_path):
+    page.goto(f"{server}/Model_Evaluation")
+    page.locator("[data-testid='stSelectbox']").first.click()
+    page.get_by_role("option", name="symptom-text", exact=False).first.click()
+    page.get_by_role("tab", name="Evaluate on your data").click()
+    notes = tmp_path / "ward_notes.csv"
+    notes.write_text(
+        "label,text\n"
+        "Psoriasis,I have silvery scaly itchy patches on my elbows and knees\n"
+        "Diabetes,I am always thirsty and I urinate very often; my vision is blurry\n"
+        "Malaria,High fever with chills and shivering every other day and heavy sweating\n"
+    )
+    page.locator("input[type='file']").first.set_input_files(str(notes))
+    page.get_by_text("Your data beside the shipped validation figures").wait_for(timeout=60_000)
+    page.get_by_text("Download per-sample predictions").wait_for(timeout=30_000)
+    _assert_no_exception(page)
+    _shot(page, "model_evaluation_own_data")
+    wrong = tmp_path / "wrong_columns.csv"  # a new name: the same path again would not fire a change
+    wrong.write_text("label,words\nPsoriasis,itchy\n")
+    page.locator("input[type='file']").first.set_input_files(str(wrong))
+    page.get_by_text("no text column").wait_for(timeout=60_000)
+    _assert_no_exception(page)

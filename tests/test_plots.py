@@ -35,6 +35,13 @@ def test_confusion_matrix_normalised_rows():
     np.testing.assert_allclose(np.asarray(figure.data[0].z), [[0.75, 0.25], [0.0, 1.0]])
 
 
+def test_confusion_matrix_can_leave_out_absent_classes():
+    matrix = [[2, 0, 1], [0, 0, 0], [0, 0, 3]]  # class b: never a label, never predicted
+    figure = plots.confusion_matrix_figure(matrix, ["a", "b", "c"], present_only=True)
+    assert list(figure.data[0].x) == ["a", "c"] and np.asarray(figure.data[0].z).tolist() == [[2, 1], [0, 3]]
+    assert "1 class(es) absent" in figure.layout.title.text
+
+
 def test_highlight_escapes_hostile_tokens():
     text = plots.highlight_html([("<script>alert(1)</script>", 0.9), ("fever", 0.1)])
     assert "<script>" not in text and "&lt;script&gt;" in text
