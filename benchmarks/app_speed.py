@@ -3,9 +3,11 @@
 Reproduce with:
     .venv/bin/python benchmarks/app_speed.py        (needs /usr/bin/chromium)
 
-Measures: server start to the home page rendered in Chromium; the first result on each page
-(model load included); a second visit to each page (page switch, models cached); the server
-process's resident memory with every model loaded.
+Measures: server start to the home page rendered in Chromium; the first prediction on the
+image and text pages (model load included) and a second one (a later interaction); the first
+recommendation and model card; page switches after that; the server's resident memory with
+the models loaded. Three cold starts: without the background model warm-up, with it, and
+with it after 20 s on the home page (a user reading it).
 """
 
 from __future__ import annotations
@@ -19,57 +21,116 @@ sys.path.insert(0, str(PROJECT))  # run from a checkout without installing
 
 from tests.appserver import start_server  # noqa: E402
 
-# page path -> text that appears once the page's main result is drawn (shipped models, default inputs)
-PAGES = {
-    "Image_Diagnosis": "Upload an image to see",
-    "Record_Classification": "Describe the symptoms",
-    "Service_Recommendation": "Recommended next",
-    "Model_Evaluation": "Intended use",
-}
+NOTE = "I have had an itchy red rash with dry scaly patches on my elbows for weeks."
+OTHER_NOTE = "It burns when I urinate and I need to go all the time; my lower belly hurts."
+PAGES = (
+    ("Image_Diagnosis", "Upload an image to see"),
+    ("Record_Classification", "Describe the symptoms"),
+    ("Service_Recommendation", "Recommended next"),
+    ("Model_Evaluation", "Intended use"),
+)
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
-def _rss_mb(pid: int) -> float:
-    with open(f"/proc/{pid}/status") as handle:
-        for line in handle:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
+def _png(path: Path, seed: int) -> Path:
+    import numpy as np
+    from PIL import Image
+
+    pixels = np.random.default_rng(seed).integers(0, 256, (256, 256), dtype=np.uint8)
+    Image.fromarray(pixels).save(path)
+    return path
+
+
+def _timed(label: str, action) -> None:
+    begin = time.perf_counter()
+    action()
+    print(f"{label:<58} {time.perf_counter() - begin:6.2f} s")
+
+
+def _image(page, url: str, path: Path, first: bool) -> None:
+    if first:
+        page.goto(f"{url}/Image_Diagnosis")
+    page.locator("input[type='file']").first.set_input_files(str(path))
+    if first:
+        page.get_by_role("heading", name=path.name).wait_for(timeout=120_000)  # this file's result
+        page.locator(".js-plotly-plot").nth(1).wait_for(timeout=120_000)  # probabilities and Grad-CAM
+    else:  # the uploader adds the file to the batch: a results table for both appears
+        page.get_by_text("Results for 2 files").wait_for(timeout=120_000)
+
+
+def _text(page, url: str, note: str, first: bool) -> None:
+    if first:
+        page.goto(f"{url}/Record_Classification")
+    area = page.locator("textarea").first
+    area.fill(note)
+    area.press("Control+Enter")
+    page.get_by_text("Words that pushed towards the top class").wait_for(timeout=120_000)
+    page.get_by_text(note.split()[-1].strip(".")).last.wait_for(timeout=120_000)  # the new note is highlighted
+
+
+def _visit(page, url: str, path: str, marker: str) -> None:
+    page.goto(f"{url}/{path}")
+    page.get_by_text(marker).first.wait_for(timeout=120_000)
+
+
+def _switch(page, path: str, marker: str) -> None:
+    """Click the page's link in the sidebar (an in-app switch, as a user does)."""
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name=path.replace("_", " ")).click()
+    page.get_by_text(marker).first.wait_for(timeout=120_000)
+
+
+def run(browser, warm_up: bool, pause: float) -> None:
+    """One cold start of the server, then the user's first and later interactions."""
+    import tempfile
+
+    print(f"\n== model warm-up {'on' if warm_up else 'off'}; {pause:.0f} s on the home page before the first page ==")
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    started = time.perf_counter()
+    server = start_server(timeout=120, poll_interval=0.05, env={"MEDCORE_WARM_UP": "1" if warm_up else "0"})
+    url = server.url
+    try:
+        health = time.perf_counter() - started
+        page.goto(url)
+        page.get_by_text("pneumonia-cxr").first.wait_for(state="attached", timeout=120_000)
+        print(f"{'server start -> /_stcore/health':<58} {health:6.2f} s")
+        print(f"{'server start -> home page with the models table':<58} {time.perf_counter() - started:6.2f} s")
+        time.sleep(pause)
+        with tempfile.TemporaryDirectory() as folder:
+            images = [_png(Path(folder) / f"scan{i}.png", i) for i in range(2)]
+            _timed("first image prediction (model load included)", lambda: _image(page, url, images[0], True))
+            _timed("second image prediction (new upload)", lambda: _image(page, url, images[1], False))
+        _timed("first text prediction (model load included)", lambda: _text(page, url, NOTE, True))
+        _timed("second text prediction (new note)", lambda: _text(page, url, OTHER_NOTE, False))
+        _timed(
+            "first recommendation (model load included)",
+            lambda: _visit(page, url, "Service_Recommendation", "Recommended next"),
+        )
+        _timed("first model card", lambda: _visit(page, url, "Model_Evaluation", "Intended use"))
+        for path, marker in PAGES:
+            _timed(f"page switch to {path} (sidebar)", lambda path=path, marker=marker: _switch(page, path, marker))
+        print(f"server resident memory (process tree) at the end: {server.rss_mb():.0f} MB")
+    finally:
+        page.close()
+        server.stop(timeout=20)
 
 
 def main() -> None:
     from playwright.sync_api import sync_playwright
 
-    started = time.perf_counter()
-    server = start_server(timeout=120, poll_interval=0.05)
-    url = server.url
-    try:
-        health = time.perf_counter() - started
-        args = [
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-        ]
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=args)
-            page = browser.new_page()
-            page.goto(url)
-            page.get_by_text("pneumonia-cxr").first.wait_for(state="attached", timeout=120_000)
-            home = time.perf_counter() - started
-            print(f"server start -> /_stcore/health: {health:.2f} s; -> home page with models table: {home:.2f} s")
-            for visit in ("first visit (model load included)", "second visit (page switch)"):
-                for path, marker in PAGES.items():
-                    begin = time.perf_counter()
-                    page.goto(f"{url}/{path}")
-                    page.get_by_text(marker).first.wait_for(timeout=120_000)
-                    print(f"{visit:<36} {path:<24} {time.perf_counter() - begin:.2f} s")
-            browser.close()
-        print(f"server resident memory after visiting every page: {_rss_mb(server.pid):.0f} MB")
-    finally:
-        server.stop(timeout=20)
+    with sync_playwright() as playwright:  # the browser starts first: a user's browser is already open
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS)
+        run(browser, warm_up=False, pause=0)
+        run(browser, warm_up=True, pause=0)
+        run(browser, warm_up=True, pause=20)
+        browser.close()
 
 
 if __name__ == "__main__":

@@ -10,7 +10,9 @@ share one object.
 from __future__ import annotations
 
 import json
+import os
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +20,12 @@ from medcore.data import sha256_file
 from medcore.errors import BundleIntegrityError, ModelNotFoundError
 from medcore.settings import models_dir
 
-__all__ = ["bundle_path", "read_card", "read_evaluation", "list_models", "verify_bundle", "load_model"]
+__all__ = ["bundle_path", "read_card", "read_evaluation", "list_models", "verify_bundle", "load_model", "warm_up"]
 
 _CACHE: dict[tuple[str, str], Any] = {}
 _LOCK = threading.Lock()
+_WARM_UP: dict[str, threading.Thread] = {}  # models folder -> its warm-up thread
+_WARM_UP_DELAY_S = 3.0
 
 # card["kind"] -> "module:function" that builds the model object from a bundle folder.
 _LOADERS = {
@@ -130,3 +134,37 @@ def _read_json(path: Path) -> dict:
         raise BundleIntegrityError(
             f"'{path}' could not be read as JSON ({err}); restore or rebuild the bundle."
         ) from None
+
+
+def warm_up() -> threading.Thread | None:
+    """Load every model of the models folder in a background thread, once per process and folder.
+
+    The server calls this when the first page opens, so a clinician's first prediction does
+    not wait for TensorFlow to import and the models to load (about 20 s on 2 cores). Bundles
+    that fail to load are skipped here; the page that uses one shows why. Loading shares
+    ``load_model``'s lock and cache, so a page asking for a model meanwhile gets the same object.
+
+    Returns:
+        The started thread, or None when one already ran for this folder or
+        ``MEDCORE_WARM_UP=0`` turns warm-up off (tests do).
+    """
+    folder = str(models_dir().resolve())
+    if os.environ.get("MEDCORE_WARM_UP", "1") == "0":
+        return None
+    with _LOCK:
+        if folder in _WARM_UP:
+            return None
+        thread = threading.Thread(target=_load_every_model, name="medcore-warm-up", daemon=True)
+        _WARM_UP[folder] = thread
+    thread.start()
+    return thread
+
+
+def _load_every_model() -> None:
+    # Let the first page finish drawing: importing TensorFlow holds the interpreter for seconds.
+    time.sleep(_WARM_UP_DELAY_S)
+    for card in list_models():
+        try:
+            load_model(card["name"])
+        except Exception:  # noqa: BLE001 - the page that uses this model reports the error in full
+            continue

@@ -10,9 +10,9 @@ from __future__ import annotations
 import streamlit as st
 
 import medcore
-from medcore.settings import models_dir
+from medcore.settings import LIMITS, models_dir
 
-__all__ = ["get_model", "model_cards", "session_memo", "audited", "audit", "require_login", "login_mode"]
+__all__ = ["get_model", "model_cards", "session_memo", "memo_each", "audited", "audit", "require_login", "login_mode"]
 
 
 def get_model(name: str):
@@ -46,6 +46,20 @@ def session_memo(slot: str, key: tuple, compute):
     if memo.get("key") != key:
         memo["key"], memo["value"] = key, compute()
     return memo["value"]
+
+
+def memo_each(slot: str, key: tuple, compute):
+    """``compute()`` once per session for each ``key`` of ``slot`` (e.g. one per uploaded file).
+
+    Unlike ``session_memo``, earlier keys are kept (up to ``LIMITS['max_batch_files']``, oldest
+    dropped first), so adding a file to a batch analyses only the new one. In memory only.
+    """
+    memo = st.session_state.setdefault(f"_medcore_each_{slot}", {})
+    if key not in memo:
+        if len(memo) >= LIMITS["max_batch_files"]:
+            memo.pop(next(iter(memo)))
+        memo[key] = compute()
+    return memo[key]
 
 
 def audited(slot: str, page: str, card: dict, input_sha256: str, compute, summarise):
@@ -96,12 +110,15 @@ def login_mode() -> str:
 def require_login() -> None:
     """Stop the page until the user has signed in, when access control is configured.
 
-    Every page calls this first. Password users come from ``[medcore_users]`` in
+    Every page calls this first, so it also starts the background model warm-up once per
+    process (``medcore.registry.warm_up``). Password users come from ``[medcore_users]`` in
     ``.streamlit/secrets.toml`` (hashes from ``python -m medcore.access``); an ``[auth]``
     section uses Streamlit's own OIDC ``st.login``. Without either, nothing is asked.
     """
     from medcore.access import verify_password
+    from medcore.registry import warm_up
 
+    warm_up()
     mode = login_mode()
     if mode == "none" or st.session_state.get("medcore_user"):
         return

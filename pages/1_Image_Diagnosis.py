@@ -40,21 +40,24 @@ if not uploads:
     st.stop()
 
 
-def analyse():
-    """Predict every upload once per set of files, and audit each (hash and result only)."""
-    files = [(upload.name, upload.getvalue()) for upload in uploads]
-    analysed = model.analyse(files)
-    for (_, data), result in zip(files, analysed):
-        summary = {"decision": result.decision, "error": bool(result.error), "probabilities": result.probabilities}
-        ui_cache.audit("image diagnosis", model.card, input_digest(data), summary)
-    return analysed
+def analyse(name: str, data: bytes, digest: str):
+    """Predict one file and audit it (hash and result only)."""
+    result = model.analyse([(name, data)])[0]
+    summary = {"decision": result.decision, "error": bool(result.error), "probabilities": result.probabilities}
+    ui_cache.audit("image diagnosis", model.card, digest, summary)
+    return result
 
 
-results = ui_cache.session_memo("image", (model.name, tuple(upload.file_id for upload in uploads)), analyse)
+# Once per file content in this session: adding a file or moving a slider re-predicts nothing.
+keys = [(model.name, upload.name, input_digest(upload.getvalue())) for upload in uploads]
+results = [
+    ui_cache.memo_each("image", key, lambda u=u, key=key: analyse(u.name, u.getvalue(), key[2]))
+    for u, key in zip(uploads, keys)
+]
 for result in results:
     if result.error:
         st.error(result.error)
-ok = [result for result in results if not result.error]
+ok = [(key, result) for key, result in zip(keys, results) if not result.error]
 if len(results) > 1:
     table = results_frame(results, model.labels)
     st.subheader(f"Results for {len(results)} files")
@@ -63,9 +66,9 @@ if len(results) > 1:
 if not ok:
     st.stop()
 
-chosen = ok[0]
+chosen_key, chosen = ok[0]
 if len(ok) > 1:
-    chosen = ok[st.selectbox("Show details for", range(len(ok)), format_func=lambda i: ok[i].name)]
+    chosen_key, chosen = ok[st.selectbox("Show details for", range(len(ok)), format_func=lambda i: ok[i][1].name)]
 st.subheader(chosen.name)
 for note in chosen.warnings:
     st.warning(note)
@@ -80,7 +83,7 @@ with left:
     st.plotly_chart(probability_bars(chosen.probabilities, threshold, model.positive_label))
 with right:
     opacity = st.slider("Heatmap opacity", 0.0, 1.0, 0.45, 0.05)
-    heatmap = model.explain(chosen.prepared)
+    heatmap = ui_cache.memo_each("gradcam", chosen_key, lambda: model.explain(chosen.prepared))
     st.plotly_chart(
         heatmap_overlay(chosen.prepared.original, heatmap, opacity, f"Grad-CAM: evidence for '{chosen.decision}'")
     )

@@ -11,6 +11,8 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+# No background model loading in the test process or the servers it starts (test_registry tests it).
+os.environ.setdefault("MEDCORE_WARM_UP", "0")
 # Keep the test run's audit records out of the project's audit/ folder (removed at exit).
 if "MEDCORE_AUDIT_LOG" not in os.environ:
     _AUDIT_DIR = tempfile.mkdtemp(prefix="medcore-audit-")

@@ -124,3 +124,16 @@ def test_recommendation_page_for_an_existing_patient_and_a_built_history():
     assert "asthma" in descriptions or "albuterol" in descriptions or "budesonide" in descriptions
     app.multiselect[1].set_value(["medication"]).run()
     assert set(app.dataframe[0].value["kind"]) == {"medication"}
+
+
+def test_adding_a_file_analyses_only_the_new_one(rng, tmp_path, monkeypatch):
+    """Each file is predicted (and audited) once per session, however the batch grows or the sliders move."""
+    log = tmp_path / "audit.jsonl"
+    monkeypatch.setenv("MEDCORE_AUDIT_LOG", str(log))
+    first, second = (png_bytes(rng.integers(0, 256, (64, 64), dtype=np.uint8)) for _ in range(2))
+    app = _page("pages/1_Image_Diagnosis.py")
+    app.file_uploader[0].set_value([("a.png", first, "image/png")]).run()
+    app.file_uploader[0].set_value([("a.png", first, "image/png"), ("b.png", second, "image/png")]).run()
+    app.slider[0].set_value(0.7).run()
+    assert not app.exception and len(app.dataframe[0].value) == 2
+    assert len(log.read_text().splitlines()) == 2

@@ -79,3 +79,27 @@ def test_public_api_is_exactly_the_documented_one():
         "__version__",
     }
     assert issubclass(medcore.InvalidInputError, ValueError)
+
+
+def test_warm_up_loads_every_sound_bundle_once_in_the_background(tmp_path, monkeypatch):
+    from medcore import registry
+
+    for name in ("symptom-checklist", "care-recommender"):
+        (tmp_path / name).symlink_to(SHIPPED / name, target_is_directory=True)
+    broken = tmp_path / "broken"
+    shutil.copytree(SHIPPED / "symptom-checklist", broken)
+    card = json.loads((broken / "card.json").read_text())
+    (broken / "card.json").write_text(json.dumps({**card, "name": "broken"}))
+    (broken / "model.json").write_text("{}")  # fails its sha256: skipped, not raised
+    monkeypatch.setenv("MEDCORE_MODELS_DIR", str(tmp_path))
+    monkeypatch.setenv("MEDCORE_WARM_UP", "1")
+    monkeypatch.setattr(registry, "_CACHE", {})
+    monkeypatch.setattr(registry, "_WARM_UP", {})
+    monkeypatch.setattr(registry, "_WARM_UP_DELAY_S", 0)
+    thread = registry.warm_up()
+    assert thread is not None and registry.warm_up() is None  # once per folder
+    thread.join(timeout=120)
+    assert sorted(name for _, name in registry._CACHE) == ["care-recommender", "symptom-checklist"]
+    monkeypatch.setenv("MEDCORE_WARM_UP", "0")
+    monkeypatch.setattr(registry, "_WARM_UP", {})
+    assert registry.warm_up() is None
