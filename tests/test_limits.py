@@ -57,3 +57,14 @@ def test_every_limit_is_documented_in_the_readme():
     readme = (PROJECT / "README.md").read_text()
     missing = [key for key in LIMITS if f"`{key}`" not in readme]
     assert not missing, f"document these limits in README.md's Safety section: {missing}"
+
+
+def test_every_environment_setting_is_documented_in_the_readme():
+    import re
+
+    used = set()
+    for folder in ("medcore", "tests", "benchmarks", "pages"):
+        for path in (PROJECT / folder).rglob("*.py"):
+            used |= set(re.findall(r"\bMEDCORE_[A-Z_]+\b", path.read_text()))
+    readme = (PROJECT / "README.md").read_text()
+    assert used and not [name for name in sorted(used) if f"`{name}`" not in readme]
