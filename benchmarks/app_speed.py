@@ -19,7 +19,7 @@ from pathlib import Path
 PROJECT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT))  # run from a checkout without installing
 
-from tests.appserver import start_server  # noqa: E402
+from tests.appserver import CHROMIUM, CHROMIUM_ARGS, start_server  # noqa: E402
 
 NOTE = "I have had an itchy red rash with dry scaly patches on my elbows for weeks."
 OTHER_NOTE = "It burns when I urinate and I need to go all the time; my lower belly hurts."
@@ -29,15 +29,6 @@ PAGES = (
     ("Service_Recommendation", "Recommended next"),
     ("Model_Evaluation", "Intended use"),
 )
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def _png(path: Path, seed: int) -> Path:
@@ -126,7 +117,7 @@ def main() -> None:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:  # the browser starts first: a user's browser is already open
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
         run(browser, warm_up=False, pause=0)
         run(browser, warm_up=True, pause=0)
         run(browser, warm_up=True, pause=20)

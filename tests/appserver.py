@@ -27,10 +27,31 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-__all__ = ["PROJECT", "AppServer", "ServerStartError", "free_port", "start_server", "running_server", "tree_rss_mb"]
+__all__ = [
+    "PROJECT",
+    "CHROMIUM",
+    "CHROMIUM_ARGS",
+    "AppServer",
+    "ServerStartError",
+    "free_port",
+    "start_server",
+    "running_server",
+    "tree_rss_mb",
+]
 
 PROJECT = Path(__file__).resolve().parent.parent
 QUIET_TF = {"TF_CPP_MIN_LOG_LEVEL": "3", "TF_ENABLE_ONEDNN_OPTS": "0"}
+# Debian's Chromium and the flags that keep it off this machine's closed network (README of env).
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 class ServerStartError(RuntimeError):

@@ -13,22 +13,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.appserver import ServerStartError, start_server
+from tests.appserver import CHROMIUM, CHROMIUM_ARGS, ServerStartError, start_server
 from tests.conftest import PROJECT, png_bytes
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = PROJECT / "tests" / "screenshots"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 @pytest.fixture(scope="module")

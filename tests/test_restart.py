@@ -18,9 +18,9 @@ import numpy as np
 import pytest
 
 from medcore.settings import models_dir
-from tests.appserver import AppServer, ServerStartError, start_server
+from tests.appserver import CHROMIUM, CHROMIUM_ARGS, AppServer, ServerStartError, start_server
 from tests.conftest import png_bytes
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, SHOTS
+from tests.test_browser import SHOTS
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
