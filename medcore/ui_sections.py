@@ -114,7 +114,9 @@ def threshold_explorer(card: dict, evaluation: dict, key: str) -> None:
     table = (
         pd.DataFrame(
             [
-                {"threshold": f"shipped {shipped:.3f}", **binary_operating_point(y_true, score, shipped)},
+                # The stored scores are rounded to 6 decimals: round the threshold alike, so the
+                # image whose score is the threshold itself counts as positive, as in the card.
+                {"threshold": f"shipped {shipped:.3f}", **binary_operating_point(y_true, score, round(shipped, 6))},
                 {"threshold": f"chosen {chosen:.2f}", **binary_operating_point(y_true, score, chosen)},
             ]
         )

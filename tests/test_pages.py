@@ -137,3 +137,22 @@ def test_adding_a_file_analyses_only_the_new_one(rng, tmp_path, monkeypatch):
     app.slider[0].set_value(0.7).run()
     assert not app.exception and len(app.dataframe[0].value) == 2
     assert len(log.read_text().splitlines()) == 2
+
+
+@pytest.mark.parametrize("name, positive", [("pneumonia-cxr", "pneumonia"), ("breast-ultrasound", "malignant")])
+def test_threshold_explorer_reproduces_the_card_and_trades_off(name, positive):
+    import json
+
+    card = json.loads((PROJECT / "models" / name / "card.json").read_text())
+    shipped = card["operating_point"]["validation"]
+    app = _page("pages/4_Model_Evaluation.py")
+    app.selectbox[0].set_value(name).run()
+    slider = next(s for s in app.slider if s.label == f"Threshold on P({positive})")
+    slider.set_value(0.9).run()
+    assert not app.exception
+    table = next(frame.value for frame in app.dataframe if "sensitivity" in frame.value.columns)
+    shipped_row, chosen_row = table.iloc[0], table.iloc[1]
+    assert shipped_row["sensitivity"] == pytest.approx(shipped["sensitivity"], abs=1e-3)
+    assert shipped_row["specificity"] == pytest.approx(shipped["specificity"], abs=1e-3)
+    assert chosen_row["sensitivity"] <= shipped_row["sensitivity"]  # a higher threshold catches fewer cases
+    assert chosen_row["specificity"] >= shipped_row["specificity"]
