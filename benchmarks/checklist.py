@@ -23,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a ch
 
 import numpy as np  # noqa: E402
 
+from benchmarks.timing import median_ms  # noqa: E402
 from medcore.checklist import ChecklistModel, load_checklist_model  # noqa: E402
 from medcore.registry import verify_bundle  # noqa: E402
 from medcore.settings import models_dir  # noqa: E402
@@ -39,12 +40,7 @@ NAME = "symptom-checklist"
 
 
 def _median_ms(function, repeats: int = 200) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append((time.perf_counter() - start) * 1000)
-    return float(np.median(times))
+    return median_ms(function, repeats)
 
 
 def _as_lists(x: np.ndarray, symptoms: list[str]) -> list[list[str]]:

@@ -22,6 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a ch
 
 import numpy as np  # noqa: E402
 
+from benchmarks.timing import median_ms  # noqa: E402
+
 # MedMNIST v2 (Yang et al. 2023), official test split: (AUC, ACC)
 ANCHORS = {
     "pneumonia-cxr": {"best ResNet": (0.962, 0.884), "AutoML Vision": (0.991, 0.946)},
@@ -31,12 +33,7 @@ ANCHORS = {
 
 
 def _median_ms(function, repeats: int = 30) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append((time.perf_counter() - start) * 1000)
-    return float(np.median(times))
+    return median_ms(function, repeats)
 
 
 def _speed(model, rng: np.random.Generator) -> str:

@@ -20,19 +20,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout without installing
 
-import numpy as np  # noqa: E402
+
+from benchmarks.timing import median_ms  # noqa: E402
 
 # Measured on unseen Synthea patients (project brief): (HR@10, NDCG@10)
 ANCHORS = {"popularity": (0.78, 0.38), "item-knn": (0.88, 0.49), "user-knn": (0.93, 0.50)}
 
 
 def _median_ms(function, repeats: int = 100) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append((time.perf_counter() - start) * 1000)
-    return float(np.median(times))
+    return median_ms(function, repeats)
 
 
 def main() -> None:

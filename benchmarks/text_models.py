@@ -22,6 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a ch
 
 import numpy as np  # noqa: E402
 
+from benchmarks.timing import median_ms  # noqa: E402
+
 NAMES = ("symptom-text", "abstract-topic")
 EXAMPLE = {
     "symptom-text": "For two weeks I have had an itchy red rash on my arms with dry, scaly patches that peel.",
@@ -31,12 +33,7 @@ EXAMPLE = {
 
 
 def _median_ms(function, repeats: int = 30) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append((time.perf_counter() - start) * 1000)
-    return float(np.median(times))
+    return median_ms(function, repeats)
 
 
 def _speed(model, text: str) -> str:
