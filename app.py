@@ -1,4 +1,7 @@
-"""medcore home page: what the dashboard is for, and the models it ships."""
+"""medcore's entry point (``streamlit run app.py``): sign-in, then the sectioned navigation over pages/.
+
+The pages and their sections are listed once, in ``medcore.ui.navigation.PAGES``.
+"""
 
 import os
 
@@ -7,30 +10,8 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
 import streamlit as st  # noqa: E402
 
-from medcore import ui_cache  # noqa: E402
-from medcore.cards import NOTICE, models_table  # noqa: E402
+from medcore import ui  # noqa: E402
 
 st.set_page_config(page_title="medcore", page_icon="🩺", layout="wide")
-ui_cache.require_login()
-st.title("medcore: clinical decision support")
-st.warning(NOTICE)
-st.markdown(
-    "Upload a medical image, type a patient's symptoms or pick a patient's history and get "
-    "a model's answer with **calibrated probabilities**, **an explanation** of what drove it, "
-    "and **the evidence** of how good the model is. Everything runs on this machine: no "
-    "patient data leaves it and nothing you upload is written to disk."
-)
-if ui_cache.login_mode() == "none":
-    st.caption(
-        "Access: no login is configured, so this server listens on 127.0.0.1 only (this machine). "
-        "To serve it to others, configure users in .streamlit/secrets.toml first (see medcore/access.py)."
-    )
-st.subheader("Models")
-cards = ui_cache.model_cards()
-if not cards:
-    st.info("No model bundles were found. Train one with `python -m medcore train MODEL --data PATH`.")
-    st.stop()
-st.table(models_table(cards).set_index("model"))
-st.caption(
-    "Metrics are on each model's validation split (data it never trained on). Open a page on the left to use a model."
-)
+ui.require_login()
+ui.navigation().run()

@@ -24,17 +24,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a ch
 import numpy as np  # noqa: E402
 
 from benchmarks.timing import median_ms  # noqa: E402
-from medcore.checklist import ChecklistModel, load_checklist_model  # noqa: E402
-from medcore.registry import verify_bundle  # noqa: E402
-from medcore.settings import models_dir  # noqa: E402
-from medcore.symptom_data import find_symptom_data, read_symptom_table  # noqa: E402
-from medcore.train_checklist import (  # noqa: E402
+from medcore.checklist.data import find_symptom_data, read_symptom_table  # noqa: E402
+from medcore.checklist.model import ChecklistModel, load_checklist_model  # noqa: E402
+from medcore.checklist.train import (  # noqa: E402
     KEPT,
     baseline_proba,
     fit_parameters,
     top_k_accuracy,
     validation_draws,
 )
+from medcore.core.registry import verify_bundle  # noqa: E402
+from medcore.core.settings import models_dir  # noqa: E402
 
 NAME = "symptom-checklist"
 

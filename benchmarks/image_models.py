@@ -60,8 +60,8 @@ def main() -> None:
     import tensorflow  # noqa: F401  (imported lazily by medcore; timed here on its own)
 
     import medcore
-    from medcore.data import load_medmnist_npz
-    from medcore.metrics import classification_summary
+    from medcore.core.metrics import classification_summary
+    from medcore.imaging.data import load_medmnist_npz
 
     print(f"import TensorFlow + medcore: {time.perf_counter() - started:.1f} s")
     data_dir = os.environ.get("MEDCORE_DATA_DIR")

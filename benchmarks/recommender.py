@@ -32,11 +32,12 @@ def _median_ms(function, repeats: int = 100) -> float:
 
 
 def main() -> None:
-    from medcore.recommend import evaluate_recommender, load_recommender_model
-    from medcore.registry import verify_bundle
-    from medcore.settings import models_dir
-    from medcore.synthea import load_synthea, timelines
-    from medcore.train_recommender import cross_validate
+    from medcore.care.data import load_synthea, timelines
+    from medcore.care.evaluate import evaluate_recommender
+    from medcore.care.model import load_recommender_model
+    from medcore.care.train import cross_validate
+    from medcore.core.registry import verify_bundle
+    from medcore.core.settings import models_dir
 
     data_root = Path(os.environ.get("MEDCORE_DATA_DIR", Path(__file__).resolve().parents[2] / "shared" / "data"))
     data = load_synthea(data_root)

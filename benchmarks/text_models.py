@@ -54,18 +54,14 @@ def _row(label: str, scores: dict) -> str:
 
 
 def main() -> None:
-    from medcore.calibration import apply_temperature, fit_temperature
-    from medcore.registry import verify_bundle
-    from medcore.settings import models_dir
-    from medcore.text_model import load_text_model
-    from medcore.train_text import (
-        TEXT_RECIPES,
-        aggregate_texts,
-        fit_baseline,
-        grouped_split,
-        load_text_dataset,
-        text_scores,
-    )
+    from medcore.core.calibration import apply_temperature, fit_temperature
+    from medcore.core.registry import verify_bundle
+    from medcore.core.settings import models_dir
+    from medcore.text.data import aggregate_texts, grouped_split, load_text_dataset
+    from medcore.text.evaluate import text_scores
+    from medcore.text.model import load_text_model
+    from medcore.text.recipes import TEXT_RECIPES
+    from medcore.text.train import fit_baseline
 
     data_dir = os.environ.get("MEDCORE_DATA_DIR")
     for name in NAMES:

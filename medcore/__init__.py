@@ -16,8 +16,8 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
-from medcore.errors import BundleIntegrityError, InvalidInputError, MedcoreError, ModelNotFoundError  # noqa: E402
-from medcore.registry import list_models, load_model, read_card, read_evaluation  # noqa: E402
+from medcore.core.errors import BundleIntegrityError, InvalidInputError, MedcoreError, ModelNotFoundError  # noqa: E402
+from medcore.core.registry import list_models, load_model, read_card, read_evaluation  # noqa: E402
 
 __version__ = "0.1.0"
 

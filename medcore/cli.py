@@ -12,14 +12,14 @@ import os
 import sys
 from pathlib import Path
 
-from medcore.cards import headline_metric
-from medcore.errors import InvalidInputError, MedcoreError
+from medcore.core.cards import headline_metric
+from medcore.core.errors import InvalidInputError, MedcoreError
 
 __all__ = ["main"]
 
 
 def _cmd_models(args) -> int:
-    from medcore.registry import list_models
+    from medcore.core.registry import list_models
 
     cards = list_models()
     if args.json:
@@ -40,34 +40,16 @@ def _cmd_models(args) -> int:
     return 0
 
 
-# model name -> "module:function" with the signature
-# (name, data_path, epochs=None, seed=0, out_dir=None, command="") -> bundle folder
-TRAINERS: dict[str, str] = {
-    "pneumonia-cxr": "medcore.train_image:train_image_model",
-    "breast-ultrasound": "medcore.train_image:train_image_model",
-    "retina-dr": "medcore.train_image:train_image_model",
-    "symptom-checklist": "medcore.train_checklist:train_checklist_model",
-    "care-recommender": "medcore.train_recommender:train_recommender_model",
-    "symptom-text": "medcore.train_text:train_text_model",
-    "abstract-topic": "medcore.train_text:train_text_model",
-}
-
-
 def _cmd_train(args) -> int:
-    import importlib
-
-    from medcore.registry import verify_bundle
+    from medcore.core.registry import CAPABILITIES, trainer, verify_bundle
 
     data = args.data or os.environ.get("MEDCORE_DATA_DIR")
     if not data:
         raise InvalidInputError("No training data: pass --data PATH (or set MEDCORE_DATA_DIR).")
-    if args.model not in TRAINERS:
-        raise InvalidInputError(f"Unknown model '{args.model}'; trainable models: {', '.join(TRAINERS)}.")
-    module_name, function = TRAINERS[args.model].split(":")
-    trainer = getattr(importlib.import_module(module_name), function)
-    options = {"members": args.members} if args.members and "image" in module_name else {}
+    train = trainer(args.model)
+    options = {"members": args.members} if args.members and args.model in CAPABILITIES["image"].models else {}
     command = "python -m medcore " + " ".join(sys.argv[1:]) if sys.argv[1:2] == ["train"] else ""
-    path = trainer(
+    path = train(
         args.model, Path(data), epochs=args.epochs, seed=args.seed, out_dir=args.out, command=command, **options
     )
     print(f"wrote {path}\n{headline_metric(verify_bundle(path))}")
@@ -76,7 +58,7 @@ def _cmd_train(args) -> int:
 
 def _cmd_evaluate(args) -> int:
     from medcore import load_model
-    from medcore.evaluate import evaluate, load_labelled
+    from medcore.core.evaluate import evaluate, load_labelled
 
     model = load_model(args.model)
     if model.kind == "recommender":
@@ -101,8 +83,8 @@ def _cmd_evaluate(args) -> int:
 
 def _evaluate_recommender(model, args) -> int:
     """The temporal protocol of ARCHITECTURE.md on a Synthea folder (or a zip of one), beside popularity."""
-    from medcore.evaluate import evaluate_upload
-    from medcore.recommend import evaluate_recommender
+    from medcore.care.evaluate import evaluate_recommender
+    from medcore.core.evaluate import evaluate_upload
 
     path = Path(args.path)
     if path.suffix.lower() == ".zip" and path.is_file():
@@ -128,7 +110,7 @@ def _audit(model, parts: list[bytes | str], summary: dict) -> None:
     """One audit record for a CLI prediction: the input's hash and a summary, under the OS user."""
     import getpass
 
-    from medcore.audit import input_digest, record
+    from medcore.core.audit import input_digest, record
 
     record("cli predict", model.card, input_digest(*parts), summary, user=f"cli:{getpass.getuser()}")
 

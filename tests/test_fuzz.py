@@ -15,8 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import medcore
-from medcore.errors import InvalidInputError
-from medcore.imaging import decode_image
+from medcore.core.errors import InvalidInputError
+from medcore.imaging.decode import decode_image
 from tests.conftest import jpeg_bytes, png_bytes
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -66,7 +66,7 @@ def test_mutated_images_decode_or_refuse(seed, position, value, cut):
 @given(st.integers(1, 70_000), st.integers(1, 70_000))
 def test_declared_giant_dimensions_are_refused_or_decoded_small(width, height):
     _count("giant declared dimensions")
-    from tests.test_imaging import _png_declaring
+    from tests.imaging.test_decode import _png_declaring
 
     _ok_or_invalid(decode_image, _png_declaring(width, height), "declared.png")
 
@@ -110,7 +110,7 @@ def test_recommender_histories_recommend_or_refuse(history, k, age):
 @given(st.binary(max_size=2048), st.sampled_from(["a.npz", "b.zip", "c.csv", "d.txt", "synthea.zip"]))
 def test_evaluation_uploads_load_or_refuse(data, name):
     _count("evaluation uploads")
-    from medcore.evaluate import evaluate_upload
+    from medcore.core.evaluate import evaluate_upload
 
     kind = {"c.csv": "symptom-checklist", "synthea.zip": "care-recommender"}
     _ok_or_invalid(evaluate_upload, medcore.load_model(kind.get(name, "breast-ultrasound")), name, data)
@@ -120,7 +120,7 @@ def test_evaluation_uploads_load_or_refuse(data, name):
 @given(st.text(max_size=500))
 def test_identifier_masking_never_fails(text):
     _count("text masking")
-    from medcore.deid import mask_identifiers
+    from medcore.text.deid import mask_identifiers
 
     masked, findings = mask_identifiers(text)
     assert isinstance(masked, str) and all(f["count"] > 0 for f in findings)
@@ -150,7 +150,7 @@ def test_text_models_predict_and_explain_or_refuse(text, name):
 @given(st.text(max_size=300), st.sampled_from(["label,text", "text,condition_label", "note;label", ""]))
 def test_text_evaluation_csvs_load_or_refuse(body, header):
     _count("text evaluation CSVs")
-    from medcore.evaluate import load_labelled_upload
+    from medcore.core.evaluate import load_labelled_upload
 
     _ok_or_invalid(load_labelled_upload, medcore.load_model("symptom-text"), "notes.csv", f"{header}\n{body}".encode())
 
@@ -158,7 +158,7 @@ def test_text_evaluation_csvs_load_or_refuse(body, header):
 def test_npz_with_object_arrays_is_refused_without_unpickling():
     buffer = io.BytesIO()
     np.savez(buffer, test_images=np.array([object()], dtype=object), test_labels=np.array([0]))
-    from medcore.evaluate import load_labelled_upload
+    from medcore.core.evaluate import load_labelled_upload
 
     with pytest.raises(InvalidInputError, match="cannot read safely|not a readable"):
         load_labelled_upload(medcore.load_model("breast-ultrasound"), "pickled.npz", buffer.getvalue())

@@ -1,4 +1,4 @@
-"""Every limit of ``medcore.settings.LIMITS`` is enforced, with the same words, at each entry point."""
+"""Every limit of ``medcore.core.settings.LIMITS`` is enforced, with the same words, at each entry point."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 import medcore
-from medcore.evaluate import load_labelled_upload
-from medcore.imaging import as_image_list, decode_image
-from medcore.settings import LIMITS
+from medcore.core.evaluate import load_labelled_upload
+from medcore.core.settings import LIMITS
+from medcore.imaging.decode import as_image_list, decode_image
 from tests.conftest import PROJECT
 
 

@@ -27,13 +27,13 @@ def test_home_page_lists_every_model_with_the_notice():
 
 
 def test_image_page_asks_for_an_upload_first():
-    app = _page("pages/1_Image_Diagnosis.py")
+    app = _page("pages/image_diagnosis.py")
     assert not app.exception
     assert any("Upload an image" in info.value for info in app.info)
 
 
 def test_image_page_shows_probabilities_heatmap_and_per_file_errors(rng, ct_small):
-    app = _page("pages/1_Image_Diagnosis.py")
+    app = _page("pages/image_diagnosis.py")
     app.selectbox[0].set_value(next(o for o in app.selectbox[0].options if "Chest X-ray" in o)).run()
     xray = png_bytes(rng.integers(0, 256, (120, 100), dtype=np.uint8))
     app.file_uploader[0].set_value(
@@ -61,7 +61,7 @@ def test_image_page_shows_probabilities_heatmap_and_per_file_errors(rng, ct_smal
 
 @pytest.mark.parametrize("opacity", [0.0, 1.0])
 def test_opacity_slider_reruns_without_error(rng, opacity):
-    app = _page("pages/1_Image_Diagnosis.py")
+    app = _page("pages/image_diagnosis.py")
     app.file_uploader[0].set_value(
         ("one.png", png_bytes(rng.integers(0, 256, (64, 64), dtype=np.uint8)), "image/png")
     ).run()
@@ -74,7 +74,7 @@ def _checklist_tab(app: AppTest):
 
 
 def test_checklist_tab_differential_triage_and_next_questions():
-    app = _page("pages/2_Record_Classification.py")
+    app = _page("pages/record_classification.py")
     assert not app.exception
     tab = _checklist_tab(app)
     assert any("Tick at least one symptom" in info.value for info in tab.info)
@@ -96,7 +96,7 @@ def test_checklist_tab_differential_triage_and_next_questions():
 
 
 def test_free_text_tab_masks_identifiers_and_explains():
-    app = _page("pages/2_Record_Classification.py")
+    app = _page("pages/record_classification.py")
     tab = next(tab for tab in app.tabs if tab.label == "Free text")
     tab.selectbox[0].set_value(next(o for o in tab.selectbox[0].options if "symptom" in o.lower()))
     app.run()
@@ -111,7 +111,7 @@ def test_free_text_tab_masks_identifiers_and_explains():
 
 
 def test_recommendation_page_for_an_existing_patient_and_a_built_history():
-    app = _page("pages/3_Service_Recommendation.py")
+    app = _page("pages/service_recommendation.py")
     assert not app.exception
     table = app.dataframe[0].value
     assert 1 <= len(table) <= 10 and table["reason"].str.len().min() > 10
@@ -131,7 +131,7 @@ def test_adding_a_file_analyses_only_the_new_one(rng, tmp_path, monkeypatch):
     log = tmp_path / "audit.jsonl"
     monkeypatch.setenv("MEDCORE_AUDIT_LOG", str(log))
     first, second = (png_bytes(rng.integers(0, 256, (64, 64), dtype=np.uint8)) for _ in range(2))
-    app = _page("pages/1_Image_Diagnosis.py")
+    app = _page("pages/image_diagnosis.py")
     app.file_uploader[0].set_value([("a.png", first, "image/png")]).run()
     app.file_uploader[0].set_value([("a.png", first, "image/png"), ("b.png", second, "image/png")]).run()
     app.slider[0].set_value(0.7).run()
@@ -145,7 +145,7 @@ def test_threshold_explorer_reproduces_the_card_and_trades_off(name, positive):
 
     card = json.loads((PROJECT / "models" / name / "card.json").read_text())
     shipped = card["operating_point"]["validation"]
-    app = _page("pages/4_Model_Evaluation.py")
+    app = _page("pages/model_evaluation.py")
     app.selectbox[0].set_value(name).run()
     slider = next(s for s in app.slider if s.label == f"Threshold on P({positive})")
     slider.set_value(0.9).run()

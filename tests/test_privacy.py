@@ -35,7 +35,7 @@ def test_page_flows_write_nothing_to_disk(rng, ct_small, monkeypatch, tmp_path):
         monkeypatch.setenv(variable, str(private_tmp))
     roots = [PROJECT, private_tmp, Path.home()]
     before = {root: _files(root) for root in roots}
-    image_page = AppTest.from_file(str(PROJECT / "pages/1_Image_Diagnosis.py"), default_timeout=60).run()
+    image_page = AppTest.from_file(str(PROJECT / "pages/image_diagnosis.py"), default_timeout=60).run()
     image_page.file_uploader[0].set_value(
         [
             ("private.png", png_bytes(rng.integers(0, 256, (64, 64), dtype=np.uint8)), "image/png"),
@@ -43,12 +43,12 @@ def test_page_flows_write_nothing_to_disk(rng, ct_small, monkeypatch, tmp_path):
         ]
     ).run()
     assert not image_page.exception
-    record_page = AppTest.from_file(str(PROJECT / "pages/2_Record_Classification.py"), default_timeout=60).run()
+    record_page = AppTest.from_file(str(PROJECT / "pages/record_classification.py"), default_timeout=60).run()
     tab = next(tab for tab in record_page.tabs if tab.label == "Symptom checklist")
     tab.multiselect[0].set_value(["itching", "skin_rash"]).run()
     record_page.text_area[0].set_value(NOTE).run()
     assert not record_page.exception and record_page.get("plotly_chart")
-    evaluation_page = AppTest.from_file(str(PROJECT / "pages/4_Model_Evaluation.py"), default_timeout=60).run()
+    evaluation_page = AppTest.from_file(str(PROJECT / "pages/model_evaluation.py"), default_timeout=60).run()
     evaluation_page.selectbox[0].set_value("symptom-text").run()
     evaluation_page.file_uploader[0].set_value(
         ("ward.csv", f"text,label\n{NOTE},Psoriasis\n".encode(), "text/csv")
@@ -72,7 +72,7 @@ def test_audit_log_records_hashes_and_results_but_no_content(tmp_path, monkeypat
     log = tmp_path / "audit.jsonl"
     monkeypatch.setenv("MEDCORE_AUDIT_LOG", str(log))
     image = png_bytes(rng.integers(0, 256, (48, 48), dtype=np.uint8))
-    app = AppTest.from_file(str(PROJECT / "pages/1_Image_Diagnosis.py"), default_timeout=60).run()
+    app = AppTest.from_file(str(PROJECT / "pages/image_diagnosis.py"), default_timeout=60).run()
     app.file_uploader[0].set_value(("jane_doe_mrn_12345.png", image, "image/png")).run()
     app.slider[0].set_value(0.8).run()  # a rerun must not audit the same file again
     import hashlib
@@ -91,12 +91,12 @@ def test_audit_log_records_hashes_and_results_but_no_content(tmp_path, monkeypat
 def test_every_page_audits_each_input_once_without_content(tmp_path, monkeypatch):
     log = tmp_path / "audit.jsonl"
     monkeypatch.setenv("MEDCORE_AUDIT_LOG", str(log))
-    record_page = AppTest.from_file(str(PROJECT / "pages/2_Record_Classification.py"), default_timeout=60).run()
+    record_page = AppTest.from_file(str(PROJECT / "pages/record_classification.py"), default_timeout=60).run()
     record_page.text_area[0].set_value(NOTE).run()
     record_page.multiselect[0].set_value(["itching", "skin_rash"]).run()  # reruns the text: no second record
-    service_page = AppTest.from_file(str(PROJECT / "pages/3_Service_Recommendation.py"), default_timeout=60).run()
+    service_page = AppTest.from_file(str(PROJECT / "pages/service_recommendation.py"), default_timeout=60).run()
     service_page.slider[0].set_value(5).run()  # same patient, same input
-    evaluation_page = AppTest.from_file(str(PROJECT / "pages/4_Model_Evaluation.py"), default_timeout=60).run()
+    evaluation_page = AppTest.from_file(str(PROJECT / "pages/model_evaluation.py"), default_timeout=60).run()
     evaluation_page.selectbox[0].set_value("symptom-text").run()
     evaluation_page.file_uploader[0].set_value(
         ("ward.csv", f"text,label\n{NOTE},Psoriasis\n".encode(), "text/csv")
@@ -119,7 +119,7 @@ def test_every_page_audits_each_input_once_without_content(tmp_path, monkeypatch
 
 
 def test_audit_can_be_switched_off(monkeypatch):
-    from medcore import audit
+    from medcore.core import audit
 
     monkeypatch.setenv("MEDCORE_AUDIT_LOG", "off")
     assert audit.record("cli", None, "0" * 64, {}) is None

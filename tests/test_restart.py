@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from medcore.settings import models_dir
+from medcore.core.settings import models_dir
 from tests.appserver import CHROMIUM, CHROMIUM_ARGS, AppServer, ServerStartError, start_server
 from tests.conftest import png_bytes
 from tests.test_browser import SHOTS

@@ -1,0 +1,119 @@
+"""Words and tables the pages share, built from model cards (no streamlit here)."""
+
+from __future__ import annotations
+
+__all__ = ["NOTICE", "comparison_table", "models_table", "headline_metric", "own_vs_shipped"]
+
+NOTICE = (
+    "Decision support, not a diagnosis. These models assist a qualified clinician, who reviews "
+    "every result; they are not medical devices and have not been clinically validated."
+)
+
+
+def headline_metric(card: dict) -> str:
+    """The card's headline validation metric as text, e.g. 'AUC 0.981 (val, n=524)'."""
+    metrics = card.get("metrics", {}).get("validation", {})
+    for key, label in (("auc", "AUC"), ("accuracy", "accuracy"), ("ndcg@10", "NDCG@10")):
+        if key in metrics:
+            return f"{label} {metrics[key]:.3f} (val, n={metrics.get('n', '?')})"
+    return "-"
+
+
+def models_table(cards: list[dict]):
+    """One row per model: name, task, headline metric, intended use (pandas DataFrame)."""
+    import pandas as pd
+
+    return pd.DataFrame(
+        [
+            {
+                "model": c["name"],
+                "task": c["task"],
+                "headline metric": headline_metric(c),
+                "intended use": c["intended_use"],
+                "version": c["version"],
+            }
+            for c in cards
+        ]
+    )
+
+
+def _flatten(metrics: dict, prefix: str = "") -> dict:
+    flat = {}
+    for key, value in metrics.items():
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def comparison_table(card: dict):
+    """The shipped model beside the alternatives its card records, with the same metrics.
+
+    Reads the layouts the trainers write: image ``member_auc`` (each ensemble member alone),
+    recommender ``baselines`` (name -> metrics), and ``baseline*`` entries (one alternative).
+
+    Returns:
+        A pandas DataFrame (one row per model, one column per metric), or None when the card
+        records no alternative.
+    """
+    import pandas as pd
+
+    validation = card.get("metrics", {}).get("validation", {})
+    shipped = {
+        k: v
+        for k, v in _flatten({k: v for k, v in validation.items() if not k.startswith("baseline")}).items()
+        if not k.startswith(("popularity ", "n_"))
+    }
+    rows = [{"model": f"{card['name']} (shipped)", **shipped}]
+    for index, auc in enumerate(validation.get("member_auc", [])):
+        rows.append({"model": f"ensemble member {index + 1} alone", "auc": auc})
+    for name, metrics in validation.get("baselines", {}).items():
+        rows.append({"model": name, **_flatten(metrics)})
+    for key, metrics in validation.items():
+        if key.startswith("baseline") and key != "baselines" and isinstance(metrics, dict):
+            rows.append({"model": metrics.get("method", key), **_flatten(metrics)})
+    if len(rows) == 1:
+        return None
+    table = pd.DataFrame(rows).set_index("model")
+    return table[[c for c in table.columns if table[c].notna().sum() > 1 or c in ("auc", "accuracy")]].round(4)
+
+
+_OPERATING_METRICS = ("threshold", "sensitivity", "specificity", "ppv", "npv")
+
+
+def own_vs_shipped(card: dict, result: dict):
+    """The user's evaluation beside the card's validation figures, metric by metric.
+
+    Args:
+        card: the model's card.
+        result: ``medcore.core.evaluate.evaluate_upload`` output on the user's data.
+
+    Returns:
+        A pandas DataFrame with rows 'your data' and 'shipped (validation)' and the numeric
+        metrics both share; for binary models with a threshold, sensitivity, specificity, PPV
+        and NPV at that threshold too; for the recommender, the popularity baseline's rows.
+    """
+    import pandas as pd
+
+    validation = card.get("metrics", {}).get("validation", {})
+    shared = [k for k, v in result.items() if isinstance(v, (int, float)) and k in validation]
+    rows = {
+        "your data": {k: result[k] for k in shared},
+        "shipped (validation)": {k: validation[k] for k in shared},
+    }
+    own_point = result.get("operating_point")
+    if own_point:
+        shipped_point = card.get("operating_point", {}).get("validation", {})
+        rows["your data"].update({k: own_point.get(k) for k in _OPERATING_METRICS})
+        rows["shipped (validation)"].update({k: shipped_point.get(k) for k in _OPERATING_METRICS})
+    popularity = result.get("baseline", {}).get("popularity")
+    if popularity:
+        rows["popularity baseline (your data)"] = {"n": result["n"], **popularity}
+        rows["popularity baseline (validation)"] = {
+            "n": validation.get("n"),
+            **{k: validation.get(f"popularity {k}") for k in popularity},
+        }
+    table = pd.DataFrame(rows).T.astype(float)
+    table.index.name = "evaluated on"
+    return table.round(4).astype({"n": "Int64"})

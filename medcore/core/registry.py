@@ -1,0 +1,236 @@
+"""Model bundles: find them, read their cards, verify them and load each once per process.
+
+A bundle is ``<models dir>/<name>/`` holding ``card.json`` (which lists the sha256 of every
+other file), the model file(s), ``evaluation.json`` and ``README.md``. ``load_model`` checks
+every sha256 before anything is deserialised and refuses a bundle that does not match.
+Loaded models are kept in a process-wide cache guarded by a lock, so concurrent sessions
+share one object.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from medcore.core.bundle import sha256_file
+from medcore.core.errors import BundleIntegrityError, InvalidInputError, ModelNotFoundError
+from medcore.core.settings import models_dir
+
+__all__ = [
+    "Capability",
+    "CAPABILITIES",
+    "capability_module",
+    "trainer",
+    "bundle_path",
+    "read_card",
+    "read_evaluation",
+    "list_models",
+    "verify_bundle",
+    "load_model",
+    "warm_up",
+]
+
+_CACHE: dict[tuple[str, str], Any] = {}
+_LOCK = threading.Lock()
+_WARM_UP: dict[str, threading.Thread] = {}  # models folder -> its warm-up thread
+_WARM_UP_DELAY_S = 3.0
+
+
+@dataclass(frozen=True)
+class Capability:
+    """One row of ``CAPABILITIES``: where the code of one kind of model lives.
+
+    Attributes:
+        package: the capability package, e.g. ``medcore.imaging``.
+        loader: function of ``<package>.model`` that builds the model: ``(bundle folder, card) -> model``.
+        trainer: function of ``<package>.train`` that writes a bundle:
+            ``(name, data_path, epochs=None, seed=0, out_dir=None, command="", **options) -> bundle folder``.
+        models: the shipped models that trainer builds (``python -m medcore train NAME``).
+    """
+
+    package: str
+    loader: str
+    trainer: str
+    models: tuple[str, ...]
+
+
+# card["kind"] -> its capability. Adding a capability is one folder and one row here.
+CAPABILITIES: dict[str, Capability] = {
+    "image": Capability(
+        "medcore.imaging", "load_image_model", "train_image_model", ("pneumonia-cxr", "breast-ultrasound", "retina-dr")
+    ),
+    "text": Capability("medcore.text", "load_text_model", "train_text_model", ("symptom-text", "abstract-topic")),
+    "checklist": Capability(
+        "medcore.checklist", "load_checklist_model", "train_checklist_model", ("symptom-checklist",)
+    ),
+    "recommender": Capability(
+        "medcore.care", "load_recommender_model", "train_recommender_model", ("care-recommender",)
+    ),
+}
+
+
+def capability_module(kind: str, part: str) -> ModuleType:
+    """The ``part`` module (``model``, ``train``, ``evaluate``...) of the capability serving ``kind``.
+
+    Raises:
+        ModelNotFoundError: no capability serves that kind (the message lists the kinds).
+    """
+    if kind not in CAPABILITIES:
+        raise ModelNotFoundError(
+            f"No capability serves models of kind '{kind}'; known kinds: {', '.join(CAPABILITIES)}. "
+            "Update medcore or retrain the bundle."
+        )
+    return importlib.import_module(f"{CAPABILITIES[kind].package}.{part}")
+
+
+def trainer(model_name: str) -> Callable[..., Path]:
+    """The training function that builds the bundle ``model_name``.
+
+    Raises:
+        InvalidInputError: no capability trains a model of that name (the message lists them).
+    """
+    for kind, row in CAPABILITIES.items():
+        if model_name in row.models:
+            return getattr(capability_module(kind, "train"), row.trainer)
+    trainable = [name for row in CAPABILITIES.values() for name in row.models]
+    raise InvalidInputError(f"Unknown model '{model_name}'; trainable models: {', '.join(trainable)}.")
+
+
+def bundle_path(name: str) -> Path:
+    """The bundle folder of model ``name``.
+
+    Raises:
+        ModelNotFoundError: no bundle of that name; the message lists the models present.
+    """
+    root = models_dir()
+    path = root / name
+    if not name or "/" in name or "\\" in name or name.startswith(".") or not (path / "card.json").is_file():
+        available = [card["name"] for card in list_models()]
+        raise ModelNotFoundError(
+            f"No model named '{name}' in {root}. Available: {', '.join(available) or 'none'}. "
+            "Run `python -m medcore models` to list them."
+        )
+    return path
+
+
+def read_card(name: str) -> dict:
+    """The parsed ``card.json`` of model ``name``."""
+    return _read_json(bundle_path(name) / "card.json")
+
+
+def read_evaluation(name: str) -> dict:
+    """The parsed ``evaluation.json`` of model ``name`` (verified against the card first)."""
+    path = bundle_path(name)
+    verify_bundle(path)
+    return _read_json(path / "evaluation.json")
+
+
+def list_models() -> list[dict]:
+    """The cards of every bundle in the models folder, sorted by name (unreadable ones skipped)."""
+    root = models_dir()
+    cards = []
+    if root.is_dir():
+        for card_file in sorted(root.glob("*/card.json")):
+            try:
+                cards.append(_read_json(card_file))
+            except BundleIntegrityError:
+                continue
+    return cards
+
+
+def verify_bundle(path: Path) -> dict:
+    """Check every file listed in the card against its sha256.
+
+    Returns:
+        The card.
+
+    Raises:
+        BundleIntegrityError: a listed file is missing or its sha256 differs.
+    """
+    card = _read_json(path / "card.json")
+    files = card.get("files") or {}
+    if not files:
+        raise BundleIntegrityError(f"The card of '{path.name}' lists no files and their sha256; retrain the bundle.")
+    for file_name, expected in files.items():
+        file_path = path / file_name
+        if not file_path.is_file():
+            raise BundleIntegrityError(
+                f"Model '{path.name}' is incomplete: '{file_name}' is missing. Restore the bundle "
+                f"from the repository or rebuild it with `python -m medcore train {path.name}`."
+            )
+        actual = sha256_file(file_path)
+        if actual != expected:
+            raise BundleIntegrityError(
+                f"Model '{path.name}' refused: '{file_name}' does not match the sha256 in its card "
+                f"(expected {expected[:12]}..., found {actual[:12]}...). The file was changed or "
+                f"corrupted; restore it or rebuild it with `python -m medcore train {path.name}`."
+            )
+    return card
+
+
+def load_model(name: str):
+    """The model ``name``, verified and loaded once per process (thread-safe).
+
+    Raises:
+        ModelNotFoundError: no such bundle.
+        BundleIntegrityError: the bundle does not match its card.
+    """
+    path = bundle_path(name)
+    key = (str(path.resolve()), name)
+    with _LOCK:
+        if key not in _CACHE:
+            card = verify_bundle(path)
+            loader = getattr(capability_module(card["kind"], "model"), CAPABILITIES[card["kind"]].loader)
+            _CACHE[key] = loader(path, card)
+        return _CACHE[key]
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise BundleIntegrityError(
+            f"'{path}' could not be read as JSON ({err}); restore or rebuild the bundle."
+        ) from None
+
+
+def warm_up() -> threading.Thread | None:
+    """Load every model of the models folder in a background thread, once per process and folder.
+
+    The server calls this when the first page opens, so a clinician's first prediction does
+    not wait for TensorFlow to import and the models to load (about 20 s on 2 cores). Bundles
+    that fail to load are skipped here; the page that uses one shows why. Loading shares
+    ``load_model``'s lock and cache, so a page asking for a model meanwhile gets the same object.
+
+    Returns:
+        The started thread, or None when one already ran for this folder or
+        ``MEDCORE_WARM_UP=0`` turns warm-up off (tests do).
+    """
+    folder = str(models_dir().resolve())
+    if os.environ.get("MEDCORE_WARM_UP", "1") == "0":
+        return None
+    with _LOCK:
+        if folder in _WARM_UP:
+            return None
+        thread = threading.Thread(target=_load_every_model, name="medcore-warm-up", daemon=True)
+        _WARM_UP[folder] = thread
+    thread.start()
+    return thread
+
+
+def _load_every_model() -> None:
+    # Let the first page finish drawing: importing TensorFlow holds the interpreter for seconds.
+    time.sleep(_WARM_UP_DELAY_S)
+    for card in list_models():
+        try:
+            load_model(card["name"])
+        except Exception:  # noqa: BLE001 - the page that uses this model reports the error in full
+            continue

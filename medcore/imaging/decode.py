@@ -1,0 +1,334 @@
+"""Turn whatever a user hands us into the image a model expects.
+
+``decode_image`` reads PNG (8- and 16-bit), JPEG and DICOM bytes into a uint8 array and
+refuses everything else with a message naming the file. ``to_model_input`` makes any array
+or PIL image fit a model: the MedMNIST preprocessing (centre crop to a square, antialiased
+resize to the model's side), grayscale/RGB conversion, and warnings for inputs unlike the
+training data (tiny, very dark or bright, low contrast, colour into a grayscale model).
+"""
+
+from __future__ import annotations
+
+import io
+import warnings as _warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from medcore.core.errors import InvalidInputError
+from medcore.core.settings import LIMITS
+from medcore.core.validate import check_count, check_file_bytes
+from medcore.imaging.dicom import is_dicom, read_dicom
+
+__all__ = ["DecodedImage", "PreparedImage", "decode_image", "as_image_list", "to_model_input"]
+
+_ACCEPTED = "a PNG, JPEG or DICOM file"
+
+
+@dataclass
+class DecodedImage:
+    """One decoded image: uint8 (H, W) or (H, W, 3) pixels, its source format and notes."""
+
+    name: str
+    pixels: np.ndarray
+    source: str
+    warnings: list[str] = field(default_factory=list)
+    modality: str | None = None
+
+
+@dataclass
+class PreparedImage:
+    """An image ready for a model plus how it was obtained.
+
+    ``model_input`` is float32 (side, side, channels) in [0, 255]; ``crop`` is the
+    (top, left, size) square of ``original`` that was resized, so heatmaps can be mapped back.
+    """
+
+    name: str
+    original: np.ndarray
+    model_input: np.ndarray
+    crop: tuple[int, int, int]
+    warnings: list[str] = field(default_factory=list)
+
+
+def _sniff(data: bytes) -> str:
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "PNG"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "JPEG"
+    if is_dicom(data):
+        return "DICOM"
+    for magic, kind in (
+        (b"GIF8", "GIF"),
+        (b"II*\x00", "TIFF"),
+        (b"MM\x00*", "TIFF"),
+        (b"BM", "BMP"),
+        (b"%PDF", "PDF"),
+        (b"PK\x03\x04", "ZIP archive"),
+        (b"RIFF", "RIFF (WebP/AVI)"),
+    ):
+        if data.startswith(magic):
+            return kind
+    head = data[:512]
+    if head and all(32 <= b < 127 or b in (9, 10, 13) for b in head):
+        return "text"
+    return "unknown"
+
+
+def decode_image(data: bytes, name: str = "file") -> DecodedImage:
+    """Decode PNG, JPEG or DICOM bytes.
+
+    Args:
+        data: the file's bytes.
+        name: the file name, used in every message.
+
+    Returns:
+        A ``DecodedImage`` with uint8 pixels (H, W) or (H, W, 3).
+
+    Raises:
+        InvalidInputError: empty, too large, not one of the accepted formats, truncated or
+            corrupt, animated, or declaring more pixels than ``LIMITS['max_image_pixels']``.
+    """
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise InvalidInputError(f"Expected the bytes of {_ACCEPTED}; got {type(data).__name__}.")
+    data = bytes(data)
+    check_file_bytes(name, data, f"Upload {_ACCEPTED} that has an image in it, under the size limit.")
+    kind = _sniff(data)
+    if kind == "DICOM" or (kind == "unknown" and name.lower().endswith((".dcm", ".dicom"))):
+        pixels, notes, modality = read_dicom(data, name)
+        return _checked(DecodedImage(name, pixels, "DICOM", notes, modality))
+    if kind not in ("PNG", "JPEG"):
+        got = "a text file" if kind == "text" else (f"a {kind} file" if kind != "unknown" else "an unrecognised format")
+        raise InvalidInputError(
+            f"Expected {_ACCEPTED}; '{name}' is {got}. Export the image from your viewer as PNG or DICOM."
+        )
+    return _checked(_decode_pillow(data, name, kind))
+
+
+def _decode_pillow(data: bytes, name: str, kind: str) -> DecodedImage:
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    Image.MAX_IMAGE_PIXELS = LIMITS["max_image_pixels"]
+    broken = f"'{name}' looks like a {kind} but could not be decoded: it is truncated or corrupt. Export it again."
+    try:
+        with _warnings.catch_warnings():
+            _warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+            width, height = image.size
+            if width * height > LIMITS["max_image_pixels"]:
+                raise Image.DecompressionBombError("too many pixels")
+            if getattr(image, "n_frames", 1) > 1:
+                raise InvalidInputError(
+                    f"'{name}' is animated ({image.n_frames} frames); expected a single image. "
+                    "Export the frame you want as PNG."
+                )
+            image.load()
+            image = ImageOps.exif_transpose(image)
+    except InvalidInputError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise InvalidInputError(
+            f"'{name}' declares more than {LIMITS['max_image_pixels']:,} pixels, which medcore refuses "
+            "(it may be a decompression bomb). Downsize the image and upload it again."
+        ) from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError):
+        raise InvalidInputError(broken) from None
+    notes: list[str] = []
+    mode = image.mode
+    if mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        values = np.asarray(image, dtype=np.float64)
+        low, high = float(values.min()), float(values.max())
+        scaled = (values - low) / (high - low) * 255.0 if high > low else np.zeros_like(values)
+        notes.append(f"'{name}' is a {16 if '16' in mode else 32}-bit image; its full range was scaled to 8 bits.")
+        return DecodedImage(name, np.round(scaled).astype(np.uint8), kind, notes)
+    if mode in ("1", "L", "LA", "P") and not (mode == "P" and _palette_is_colour(image)):
+        return DecodedImage(name, np.asarray(image.convert("L"), dtype=np.uint8), kind, notes)
+    if mode in ("RGBA", "LA", "PA", "P") or "transparency" in image.info:
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (0, 0, 0, 255))
+        image = Image.alpha_composite(background, rgba)
+    return DecodedImage(name, np.asarray(image.convert("RGB"), dtype=np.uint8), kind, notes)
+
+
+def _palette_is_colour(image) -> bool:
+    palette = image.getpalette() or []
+    triples = np.array(palette[: len(palette) // 3 * 3]).reshape(-1, 3)
+    return bool(len(triples)) and not np.all(triples == triples[:, :1])
+
+
+def _checked(image: DecodedImage) -> DecodedImage:
+    height, width = image.pixels.shape[:2]
+    if min(height, width) < LIMITS["min_image_side"]:
+        raise InvalidInputError(
+            f"'{image.name}' is {width}x{height} pixels; images need at least "
+            f"{LIMITS['min_image_side']} pixels a side. Upload the original image."
+        )
+    return image
+
+
+def as_image_list(inputs, names: list[str] | None = None) -> list[DecodedImage]:
+    """Normalise the API's accepted inputs to a list of ``DecodedImage``.
+
+    Accepted: an array (H, W) or (H, W, 3) (one image), (N, H, W) or (N, H, W, C) with C in {1, 3, 4},
+    uint8 in [0, 255] or float in [0, 1] or [0, 255]; a PIL image; bytes of a PNG/JPEG/DICOM
+    file; or a list of any of those.
+
+    Raises:
+        InvalidInputError: empty input, wrong type or shape, NaN/inf, or too many images.
+    """
+    if isinstance(inputs, np.ndarray):
+        # (H, W, 3|4) is one colour image: a batch of images 3 or 4 pixels wide is refused anyway.
+        single = inputs.ndim == 2 or (inputs.ndim == 3 and inputs.shape[-1] in (3, 4))
+        items = [inputs] if single else list(_split_batch(inputs))
+    elif isinstance(inputs, (list, tuple)):
+        items = list(inputs)
+    else:
+        items = [inputs]
+    if not items:
+        raise InvalidInputError("No images were given. Pass at least one image.")
+    if not isinstance(inputs, np.ndarray):
+        check_count(items, "max_batch_files", "files")
+    names = names or [f"image {i + 1}" for i in range(len(items))]
+    return [_as_decoded(item, name) for item, name in zip(items, names)]
+
+
+def _split_batch(array: np.ndarray):
+    if array.ndim == 3:
+        return array
+    if array.ndim == 4 and array.shape[-1] in (1, 3, 4):
+        return array
+    raise InvalidInputError(
+        f"Got an array of shape {array.shape}; expected (H, W) for one image, (N, H, W) for "
+        "grayscale images or (N, H, W, C) with C = 1, 3 or 4 channels."
+    )
+
+
+def _as_decoded(item, name: str) -> DecodedImage:
+    if isinstance(item, (bytes, bytearray, memoryview)):
+        return decode_image(bytes(item), name)
+    if isinstance(item, DecodedImage):
+        return item
+    try:
+        from PIL import Image
+
+        if isinstance(item, Image.Image):
+            buffer = io.BytesIO()
+            item.save(buffer, format="PNG")
+            return decode_image(buffer.getvalue(), name)
+    except ImportError:  # pragma: no cover - Pillow is a hard dependency
+        pass
+    if not isinstance(item, np.ndarray):
+        raise InvalidInputError(
+            f"{name}: got {type(item).__name__}; expected a NumPy array, a PIL image or the "
+            "bytes of a PNG, JPEG or DICOM file."
+        )
+    return _checked(DecodedImage(name, _array_to_uint8(item, name), "array"))
+
+
+def _array_to_uint8(array: np.ndarray, name: str) -> np.ndarray:
+    if array.ndim == 3 and array.shape[-1] == 1:
+        array = array[..., 0]
+    if array.ndim == 3 and array.shape[-1] == 4:
+        array = array[..., :3]
+    if not (array.ndim == 2 or (array.ndim == 3 and array.shape[-1] == 3)):
+        raise InvalidInputError(f"{name}: got an array of shape {array.shape}; expected (H, W) or (H, W, 3).")
+    if array.dtype == np.uint8:
+        return array
+    if array.dtype == bool or not (np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)):
+        raise InvalidInputError(f"{name}: got pixels of dtype {array.dtype}; expected uint8 or float.")
+    values = array.astype(np.float64)
+    if not np.all(np.isfinite(values)):
+        raise InvalidInputError(f"{name}: the array holds NaN or infinite values; replace them before predicting.")
+    if np.issubdtype(array.dtype, np.floating) and values.size and values.min() >= 0.0 and values.max() <= 1.0:
+        values = values * 255.0
+    if values.size and (values.min() < 0.0 or values.max() > 255.0):
+        raise InvalidInputError(
+            f"{name}: pixel values run from {values.min():g} to {values.max():g}; expected [0, 255] "
+            "(or [0, 1] for floats). Window or rescale the image first."
+        )
+    return np.round(values).astype(np.uint8)
+
+
+def to_model_input(
+    image: DecodedImage, side: int, channels: int, stats: dict | None = None, modalities: list[str] | None = None
+) -> PreparedImage:
+    """Centre-crop to a square, resize to ``side`` and match ``channels``, with warnings.
+
+    Args:
+        image: a decoded image.
+        side: the model's input side in pixels (28 for the MedMNIST models).
+        channels: 1 (grayscale) or 3 (RGB).
+        stats: the training images' intensity statistics from the model card
+            (``mean_mean``, ``mean_std``, ``std_mean``, ``std_std``); used for warnings.
+        modalities: DICOM modality codes the model was trained on (e.g. ``["CR", "DX"]``);
+            a DICOM of another modality gets a warning.
+
+    Returns:
+        A ``PreparedImage`` whose ``model_input`` is float32 (side, side, channels).
+    """
+    from PIL import Image
+
+    pixels = image.pixels
+    notes = list(image.warnings)
+    if modalities and image.modality and image.modality.upper() not in modalities:
+        notes.append(
+            f"'{image.name}' is a DICOM of modality {image.modality}; this model was trained on "
+            f"{'/'.join(modalities)} images. The result is likely meaningless."
+        )
+    is_colour = pixels.ndim == 3 and not _is_gray_rgb(pixels)
+    if channels == 1 and pixels.ndim == 3:
+        if is_colour:
+            notes.append(
+                f"'{image.name}' is a colour image but this model reads grayscale: it was converted. Check it is the right kind of image."
+            )
+        pixels = np.asarray(Image.fromarray(pixels).convert("L"))
+    elif channels == 3 and pixels.ndim == 2:
+        notes.append(
+            f"'{image.name}' is grayscale but this model reads colour (RGB) images: the gray channel was copied to all three. Check it is the right kind of image."
+        )
+        pixels = np.repeat(pixels[..., None], 3, axis=2)
+    elif channels == 3 and not is_colour:
+        notes.append(
+            f"'{image.name}' has no colour although this model reads colour images. Check it is the right kind of image."
+        )
+
+    height, width = pixels.shape[:2]
+    size = min(height, width)
+    top, left = (height - size) // 2, (width - size) // 2
+    if max(height, width) > 1.5 * size:
+        notes.append(
+            f"'{image.name}' is {width}x{height}: only its central {size}x{size} square was used, as in the training data."
+        )
+    if size < side:
+        notes.append(
+            f"'{image.name}' is only {width}x{height} pixels, smaller than the model's {side}x{side} input: it was enlarged and detail may be missing."
+        )
+    square = pixels[top : top + size, left : left + size]
+    resized = np.asarray(Image.fromarray(square).resize((side, side), Image.Resampling.BICUBIC), dtype=np.float32)
+    if resized.ndim == 2:
+        resized = resized[..., None]
+    notes.extend(_intensity_warnings(image.name, resized, stats))
+    return PreparedImage(image.name, image.pixels, resized, (top, left, size), notes)
+
+
+def _is_gray_rgb(pixels: np.ndarray) -> bool:
+    return bool(np.array_equal(pixels[..., 0], pixels[..., 1]) and np.array_equal(pixels[..., 1], pixels[..., 2]))
+
+
+def _intensity_warnings(name: str, resized: np.ndarray, stats: dict | None) -> list[str]:
+    if not stats:
+        return []
+    mean, spread = float(resized.mean()), float(resized.std())
+    notes = []
+    z_mean = (mean - stats["mean_mean"]) / max(stats["mean_std"], 1e-6)
+    if z_mean < -3:
+        notes.append(
+            f"'{name}' is much darker than the training images (mean {mean:.0f} vs {stats['mean_mean']:.0f}): the result may be unreliable."
+        )
+    elif z_mean > 3:
+        notes.append(
+            f"'{name}' is much brighter than the training images (mean {mean:.0f} vs {stats['mean_mean']:.0f}): the result may be unreliable."
+        )
+    if (spread - stats["std_mean"]) / max(stats["std_std"], 1e-6) < -3:
+        notes.append(f"'{name}' has much less contrast than the training images: the result may be unreliable.")
+    return notes

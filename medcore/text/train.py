@@ -1,0 +1,279 @@
+"""Train a free-text bundle: a wide-and-deep Keras network beside a TF-IDF + LR baseline.
+
+The labelled file is split 80/20 into train and validation, grouped so that exact duplicates
+and near paraphrases (word-set Jaccard >= 0.8) never straddle the split. Training texts are
+de-duplicated: each distinct text is one example whose target is the share of each label it
+carries (the abstracts list some texts under several classes). The network is trained in two
+stages: first its linear "wide" part (sublinear TF-IDF word 1-2-grams and character
+2-5-grams, L2-regularised like logistic regression, trained to convergence), then, with that
+part frozen, a one-block Transformer encoder whose output layer starts at zero, kept up to
+the epoch with the best validation accuracy, ties broken by temperature-scaled log-loss
+(epoch 0, no encoder, counts). A scikit-learn TF-IDF + logistic-regression baseline is
+trained on the same split. The shipped model is the network alone or the average of both
+calibrated models, whichever is more accurate on validation; every figure in the card is on
+the validation split, which also chose and calibrated the model.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from medcore.core.bundle import sha256_file, write_bundle
+from medcore.core.calibration import apply_temperature, fit_temperature
+from medcore.core.errors import InvalidInputError
+from medcore.core.metrics import brier_score, classification_summary, expected_calibration_error, reliability_curve
+from medcore.text.data import aggregate_texts, grouped_split, load_text_dataset
+from medcore.text.evaluate import text_scores
+from medcore.text.network import batched, train_network
+from medcore.text.recipes import NEAR_DUPLICATE, TEXT_RECIPES, VALIDATION_FRACTION, TextRecipe
+
+__all__ = ["fit_baseline", "train_text_model"]
+
+
+def fit_baseline(train_texts, targets, recipe: TextRecipe):
+    """scikit-learn TF-IDF (word 1-2-grams, sublinear tf) + multinomial logistic regression."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    from medcore.text.layers import TfidfLogisticBaseline
+
+    rows, columns = np.nonzero(targets)  # one weighted row per (text, label) pair
+    vectorizer = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True)
+    features = vectorizer.fit_transform([train_texts[r] for r in rows])
+    classifier = LogisticRegression(C=recipe.inverse_regularisation, max_iter=2000)
+    classifier.fit(features, columns, sample_weight=targets[rows, columns])
+    return TfidfLogisticBaseline.from_sklearn(vectorizer, classifier), (vectorizer, classifier)
+
+
+def train_text_model(
+    name: str,
+    data_path: Path,
+    epochs: int | None = None,
+    seed: int = 0,
+    out_dir: Path | None = None,
+    command: str = "",
+) -> Path:
+    """Train, calibrate, evaluate on validation and write the bundle of text model ``name``.
+
+    Args:
+        name: ``symptom-text`` or ``abstract-topic`` (a key of ``TEXT_RECIPES``).
+        data_path: the data root, the data set's folder, or its CSV file.
+        epochs: epochs of the wide stage (default: the recipe's; the encoder stage gets the
+            recipe's share of it).
+        seed: seed of the split and of every random draw in training.
+        out_dir: bundle folder (default ``models/<name>``).
+        command: the command line, recorded in the card.
+
+    Returns:
+        The bundle folder.
+
+    Raises:
+        InvalidInputError: unknown model name or unreadable data.
+    """
+    import keras
+    import tensorflow as tf
+    from tqdm import tqdm
+
+    from medcore.core.settings import models_dir
+
+    if name not in TEXT_RECIPES:
+        raise InvalidInputError(f"Unknown text model '{name}'; expected one of {sorted(TEXT_RECIPES)}.")
+    recipe = TEXT_RECIPES[name]
+    if epochs:
+        share = recipe.encoder_epochs / recipe.wide_epochs
+        recipe = dataclasses.replace(recipe, wide_epochs=epochs, encoder_epochs=max(1, round(epochs * share)))
+    started = time.time()
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+
+    texts, label_names_per_row, labels, data_file = load_text_dataset(name, data_path)
+    y = np.array([labels.index(label) for label in label_names_per_row])
+    train_rows, val_rows = grouped_split(texts, label_names_per_row, seed)
+    val_texts, y_val = [texts[i] for i in val_rows], y[val_rows]
+    train_texts, targets = aggregate_texts([texts[i] for i in train_rows], y[train_rows], len(labels))
+    weights = np.ones(len(train_texts))
+    if recipe.balanced:  # each class weighs the same in total, as scikit-learn's "balanced"
+        mass = targets.sum(axis=0)
+        weights = targets @ (len(train_texts) / (len(labels) * np.maximum(mass, 1e-9)))
+
+    with tqdm(
+        total=recipe.wide_epochs + recipe.encoder_epochs, desc=f"training {name}", unit="epoch", file=sys.stderr
+    ) as progress:
+        network, histories, check = train_network(
+            recipe, seed, train_texts, targets, weights, val_texts, y_val, progress
+        )
+        baseline, (vectorizer, classifier) = fit_baseline(train_texts, targets, recipe)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        network.save(tmp / "model.keras")
+        keras.backend.clear_session(free_memory=False)
+        reloaded = keras.saving.load_model(tmp / "model.keras", compile=False, safe_mode=True)
+        net_logits = np.concatenate([b.numpy() for b in batched(lambda t: reloaded(t, training=False), val_texts)])
+        net_logits = net_logits.astype(np.float64)
+        if not np.allclose(net_logits[:32], check, atol=1e-3):
+            raise RuntimeError("the saved text model does not reproduce the trained one's logits")
+        base_logits = baseline.logits(val_texts)
+        if not np.allclose(base_logits, classifier.decision_function(vectorizer.transform(val_texts)), atol=1e-6):
+            raise RuntimeError("the exported baseline does not reproduce scikit-learn's decision function")
+
+        temperatures = {"network": fit_temperature(net_logits, y_val), "baseline": fit_temperature(base_logits, y_val)}
+        calibrated = {
+            "network": apply_temperature(net_logits, temperatures["network"]),
+            "baseline": apply_temperature(base_logits, temperatures["baseline"]),
+        }
+        average = (calibrated["network"] + calibrated["baseline"]) / 2
+        ensemble_temperature = fit_temperature(np.log(np.clip(average, 1e-12, 1)), y_val)
+        calibrated["ensemble"] = apply_temperature(np.log(np.clip(average, 1e-12, 1)), ensemble_temperature)
+        scores = {key: text_scores(y_val, proba, val_texts) for key, proba in calibrated.items()}
+        shipped = max(("network", "ensemble"), key=lambda k: (scores[k]["accuracy"], -scores[k]["nll"]))
+        members = ["network"] if shipped == "network" else ["network", "baseline"]
+        proba = calibrated[shipped]
+        raw_logits = net_logits if shipped == "network" else (net_logits + base_logits) / 2
+        raw = apply_temperature(raw_logits, 1.0)  # before any calibration
+        summary = classification_summary(y_val, proba, labels)
+
+        staged = {"model.keras": tmp / "model.keras"}
+        if "baseline" in members:
+            baseline.save(tmp / "baseline_vocabulary.json", tmp / "baseline.npz")
+            staged.update(
+                {"baseline_vocabulary.json": tmp / "baseline_vocabulary.json", "baseline.npz": tmp / "baseline.npz"}
+            )
+
+        def figures(key: str, method: str) -> dict:
+            other = classification_summary(y_val, calibrated[key], labels)
+            return {
+                "method": method,
+                **{k: scores[key][k] for k in ("accuracy", "top3_accuracy", "macro_f1", "any_label_accuracy")},
+                "auc": other["auc"],
+                "ece": other["ece"],
+                "brier": other["brier"],
+                "nll": scores[key]["nll"],
+            }
+
+        alternatives = {
+            "network": "wide-and-deep network alone (calibrated)",
+            "ensemble": "network + TF-IDF/LR baseline, calibrated average",
+        }
+        wall_time = time.time() - started
+        card = {
+            "name": name,
+            "version": "1.0.0",
+            "kind": "text",
+            "task": recipe.task,
+            "description": recipe.description,
+            "intended_use": recipe.intended_use,
+            "out_of_scope_use": recipe.out_of_scope_use,
+            "labels": labels,
+            "input": {
+                "shape": ["N"],
+                "dtype": "str (a list of texts)",
+                "value_range": f"English free text, 1 to {recipe.max_chars:,} characters (longer text is truncated)",
+                "channels": "n/a",
+                "language": "en",
+                "max_chars": recipe.max_chars,
+            },
+            "preprocessing": {
+                "steps": "control and zero-width characters removed -> truncated to max_chars -> inside model.keras: "
+                "lower case, punctuation stripped -> word 1-2-gram counts, character 2-5-gram counts (within "
+                "word boundaries), first word ids",
+                "tfidf": "(1 + log count) x smooth idf of the training texts, L2-normalised per block",
+                "sequence_length": recipe.sequence_length,
+                "vocabulary": {
+                    "word_ngrams": int(network.get_layer("words_tfidf_counts").vocabulary_size()),
+                    "char_ngrams": int(network.get_layer("chars_tfidf_counts").vocabulary_size()),
+                    "sequence_words": int(network.get_layer("words_sequence").vocabulary_size()),
+                },
+            },
+            "architecture": f"wide: linear layer on TF-IDF word 1-2-grams + character 2-5-grams (L2 as "
+            f"LogisticRegression C={recipe.inverse_regularisation:g}); deep: token+position embedding "
+            f"(dim {recipe.encoder_dim}), one Transformer encoder block (2 heads), masked mean+max pooling, dropout "
+            f"0.5, linear; logits added. Shipped: {alternatives[shipped]}.",
+            "operating_point": {"rule": "argmax of the calibrated probabilities; the page lists the top 3"},
+            "calibration": {
+                "method": "temperature scaling of each member's logits on the validation split"
+                + (
+                    "; members' probabilities averaged, then one more temperature on the average"
+                    if shipped != "network"
+                    else ""
+                ),
+                "members": members,
+                "temperatures": {m: temperatures[m] for m in members},
+                "ensemble_temperature": ensemble_temperature if shipped != "network" else 1.0,
+                "validation_before": {"ece": expected_calibration_error(y_val, raw), "brier": brier_score(y_val, raw)},
+                "validation_after": {"ece": summary["ece"], "brier": summary["brier"]},
+            },
+            "training": {
+                "dataset": recipe.dataset,
+                "data_file": f"{recipe.folder}/{data_file.name}",
+                "data_sha256": sha256_file(data_file),
+                "split": f"{len(train_rows)} rows ({len(train_texts)} distinct texts) to fit, {len(val_rows)} rows "
+                f"({scores[shipped]['n_texts']} distinct texts) to validate: {VALIDATION_FRACTION:.0%} of the "
+                f"groups per label, grouped by normalised text and word-set Jaccard >= {NEAR_DUPLICATE} so no "
+                "duplicate or near paraphrase straddles the split; validation also chose and calibrated the model",
+                "seed": seed,
+                "epochs": recipe.wide_epochs + recipe.encoder_epochs,
+                "best_epochs": {h["stage"]: h["best_epoch"] for h in histories},
+                "targets": "distinct texts with soft targets (share of each label the text carries)",
+                "class_weights": "balanced" if recipe.balanced else "none",
+                "optimizer": f"Adam, cosine decay: wide stage lr 1e-2 for {recipe.wide_epochs} epochs, encoder stage "
+                f"(wide part frozen) lr 1e-3 for {recipe.encoder_epochs} epochs, batch {recipe.batch_size}; best "
+                "encoder epoch (0 = none) by validation accuracy, then temperature-scaled log-loss",
+                "wall_time_s": wall_time,
+                "command": command,
+            },
+            "metrics": {
+                "validation": {
+                    "split": "validation",
+                    "n": summary["n"],
+                    "n_texts": scores[shipped]["n_texts"],
+                    "accuracy": summary["accuracy"],
+                    "top3_accuracy": scores[shipped]["top3_accuracy"],
+                    "macro_f1": summary["macro_f1"],
+                    "any_label_accuracy": scores[shipped]["any_label_accuracy"],
+                    "auc": summary["auc"],
+                    "ece": summary["ece"],
+                    "brier": summary["brier"],
+                    "nll": scores[shipped]["nll"],
+                    "baseline": figures(
+                        "baseline",
+                        f"TF-IDF (word 1-2-grams, sublinear) + logistic regression C={recipe.inverse_regularisation:g}",
+                    ),
+                    "baselines": {
+                        alternatives[key]: figures(key, alternatives[key])
+                        for key in ("network", "ensemble")
+                        if key != shipped
+                    },
+                },
+            },
+            "limitations": list(recipe.limitations),
+            "ethical_considerations": [
+                "Decision support, not a diagnosis: a clinician reviews every result.",
+                "The model always answers with one of its classes, even for a condition it was not trained on.",
+                "No demographic information is available, so performance across age, sex, dialect or "
+                "health literacy has not been measured; plain-language and non-native descriptions may fare worse.",
+                "Mask identifiers (medcore.text.deid.mask_identifiers) before text is stored or shared.",
+                "Word highlights show which words moved the result, not medical reasoning.",
+            ],
+            "data_licence": recipe.licence,
+        }
+        evaluation = {
+            "split": "validation",
+            **summary,
+            "top3_accuracy": scores[shipped]["top3_accuracy"],
+            "any_label_accuracy": scores[shipped]["any_label_accuracy"],
+            "reliability_before": reliability_curve(y_val, raw),
+            "ece_before": expected_calibration_error(y_val, raw),
+            "history": histories,
+            "baseline": {
+                k: v for k, v in classification_summary(y_val, calibrated["baseline"], labels).items() if k != "roc"
+            },
+        }
+        out_dir = Path(out_dir) if out_dir else models_dir() / name
+        return write_bundle(out_dir, card, evaluation, staged)

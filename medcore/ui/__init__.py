@@ -1,0 +1,43 @@
+"""The only package that imports streamlit: what pages share (models, memos, audit, login, sections, navigation).
+
+Pages import it as ``from medcore import ui`` and call ``ui.get_model(...)`` through the
+package, so tests can patch one name. Everything here is UI glue; the work is done by the
+capability packages and ``medcore.core``.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from medcore.core.cards import NOTICE
+from medcore.ui.cache import audit, audited, get_model, memo_each, model_cards, session_memo
+from medcore.ui.login import login_mode, require_login
+from medcore.ui.navigation import PAGES, SECTIONS, navigation
+from medcore.ui.sections import evaluation_charts, evaluation_result, model_card, threshold_explorer, validation_charts
+
+__all__ = [
+    "PAGES",
+    "SECTIONS",
+    "audit",
+    "audited",
+    "evaluation_charts",
+    "evaluation_result",
+    "get_model",
+    "login_mode",
+    "memo_each",
+    "model_card",
+    "model_cards",
+    "navigation",
+    "page_header",
+    "require_login",
+    "session_memo",
+    "threshold_explorer",
+    "validation_charts",
+]
+
+
+def page_header(title: str) -> None:
+    """Every page's first lines: sign-in (when configured), the title and the decision-support notice."""
+    require_login()
+    st.title(title)
+    st.caption(NOTICE)

@@ -1,0 +1,77 @@
+"""The dashboard's pages, grouped in sections, and the ``st.navigation`` built from them.
+
+``PAGES`` is the one table of pages: the file in ``pages/``, its title, icon, URL path and
+sidebar section, and the medcore folder that does its work (so a newcomer can go from any
+page to its code; docs/architecture.md shows the same table). ``app.py`` runs
+``navigation().run()``; every page file also runs on its own (``AppTest.from_file``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import streamlit as st
+
+from medcore.core.settings import PROJECT_ROOT
+
+__all__ = ["PageEntry", "PAGES", "SECTIONS", "navigation"]
+
+
+@dataclass(frozen=True)
+class PageEntry:
+    """One page of the dashboard."""
+
+    file: str  # relative to the project root
+    title: str
+    icon: str
+    url_path: str  # "" for the home page, served at /
+    section: str  # one of SECTIONS
+    works_in: str  # the medcore package that does the page's work
+
+
+# Sidebar sections in order; "" holds the home page above the first heading.
+SECTIONS = ("", "Diagnosis", "Treatment", "Research", "Models")
+
+PAGES: tuple[PageEntry, ...] = (
+    PageEntry("pages/home.py", "Home", "🩺", "", "", "medcore.core.cards"),
+    PageEntry("pages/image_diagnosis.py", "Image diagnosis", "🩻", "Image_Diagnosis", "Diagnosis", "medcore.imaging"),
+    PageEntry(
+        "pages/record_classification.py",
+        "Record classification",
+        "📝",
+        "Record_Classification",
+        "Diagnosis",
+        "medcore.text",  # and medcore.checklist for the checklist tab
+    ),
+    PageEntry(
+        "pages/service_recommendation.py",
+        "Service recommendation",
+        "🗂️",
+        "Service_Recommendation",
+        "Treatment",
+        "medcore.care",
+    ),
+    PageEntry(
+        "pages/model_evaluation.py", "Model evaluation", "📊", "Model_Evaluation", "Models", "medcore.core.evaluate"
+    ),
+)
+
+
+def navigation():
+    """The sectioned ``st.navigation`` over ``PAGES`` (sections without pages are left out).
+
+    Returns:
+        The page the user chose; call ``.run()`` on it.
+    """
+    sections: dict[str, list] = {section: [] for section in SECTIONS}
+    for entry in PAGES:
+        sections[entry.section].append(
+            st.Page(
+                str(PROJECT_ROOT / entry.file),
+                title=entry.title,
+                icon=entry.icon,
+                url_path=entry.url_path or None,
+                default=not entry.url_path,
+            )
+        )
+    return st.navigation({section: pages for section, pages in sections.items() if pages})

@@ -1,0 +1,118 @@
+"""Record classification: free text -> ranked diagnoses; symptom checklist -> differential."""
+
+import streamlit as st
+
+from medcore import MedcoreError, ui
+from medcore.core.audit import input_digest
+from medcore.core.plots import probability_bars
+from medcore.core.settings import LIMITS
+from medcore.text.data import TEXT_EXAMPLES
+from medcore.text.deid import mask_identifiers
+from medcore.text.plots import highlight_html
+
+ui.page_header("Record classification")
+text_tab, checklist_tab = st.tabs(["Free text", "Symptom checklist"])
+
+
+def free_text() -> None:
+    text_cards = sorted(
+        (c for c in ui.model_cards() if c.get("kind") == "text"), key=lambda c: c["name"] != "symptom-text"
+    )
+    cards = {c["task"]: c["name"] for c in text_cards}
+    if not cards:
+        st.info("No text models were found in the models folder.")
+        return
+    name = cards[st.selectbox("What kind of text?", list(cards))]
+    model = ui.get_model(name)
+    st.markdown(f"**Intended use.** {model.card['intended_use']}")
+    examples = TEXT_EXAMPLES.get(name, {})
+    for column, (title, example) in zip(st.columns(len(examples) or 1), examples.items()):
+        if column.button(f"Example: {title}", key=f"example-{name}-{title}"):
+            st.session_state[f"text-{name}"] = example
+    text = st.text_area(
+        "Describe the symptoms or paste a note", key=f"text-{name}", height=140, max_chars=LIMITS["max_text_chars"]
+    )
+    if not text.strip():
+        st.info("Type or paste a description (or pick an example) to see the ranked diagnoses.")
+        return
+    masked, findings = mask_identifiers(text)
+    if findings:
+        st.info("Masked before analysis: " + ", ".join(f"{f['count']} {f['kind']}" for f in findings) + ".")
+    cleaned, notes = model.prepare(masked)
+    for note in notes:
+        st.warning(note)
+    probabilities = ui.audited(
+        "text",
+        "record classification: free text",
+        model.card,
+        input_digest(cleaned),
+        lambda: dict(zip(model.labels, model.predict_proba([cleaned])[0].tolist())),
+        lambda result: {"top3": dict(sorted(result.items(), key=lambda kv: -kv[1])[:3])},
+    )
+    st.plotly_chart(probability_bars(probabilities, top=5), key="text-bars")
+    st.markdown("**Words that pushed towards the top class** (red: towards it, blue: away from it)")
+    st.html(highlight_html(model.explain(cleaned)))
+    with st.expander("How good is this model? (validation charts)"):
+        ui.evaluation_charts(model.card, key=f"eval-{name}")
+
+
+def answer(key: str, symptom: str) -> None:
+    """A next-question button: 'Yes' ticks the symptom, 'No' records it as absent."""
+    st.session_state[key] = [*st.session_state.get(key, []), symptom]
+
+
+def checklist() -> None:
+    model = ui.get_model("symptom-checklist")
+    st.markdown(f"**Intended use.** {model.card['intended_use']}")
+    st.session_state.setdefault("absent", [])
+    ticked = st.multiselect(
+        "Symptoms the patient reports",
+        model.symptoms,
+        key="ticked",
+        format_func=lambda s: s.replace("_", " ").capitalize(),
+        placeholder="Search symptoms...",
+    )
+    severity = st.select_slider("How unwell does the patient feel overall?", ["mild", "moderate", "severe"], "moderate")
+    if not ticked:
+        st.info("Tick at least one symptom to see the differential diagnosis.")
+        return
+    differential = ui.audited(
+        "checklist",
+        "record classification: checklist",
+        model.card,
+        input_digest(*sorted(ticked)),
+        lambda: model.differential(ticked, top=5),
+        lambda result: {"top3": {d["disease"]: round(d["probability"], 4) for d in result[:3]}},
+    )
+    st.plotly_chart(probability_bars({d["disease"]: d["probability"] for d in differential}), key="checklist-bars")
+    triage = model.triage(ticked, severity)
+    st.warning(f"Triage hint: {triage['hint']}. {triage['note']}")
+    st.markdown("**Next questions worth asking** (the answers that would change the differential most)")
+    for question in model.next_questions(ticked, k=3, absent=st.session_state["absent"]):
+        symptom = question["symptom"]
+        left, yes, no = st.columns([4, 1, 1])
+        left.markdown(
+            f"Does the patient have **{symptom.replace('_', ' ')}**? (information gain {question['information_gain']:.2f} bits)"
+        )
+        yes.button("Yes", key=f"yes-{symptom}", on_click=answer, args=("ticked", symptom))
+        no.button("No", key=f"no-{symptom}", on_click=answer, args=("absent", symptom))
+    for item in differential:
+        about = model.describe(item["disease"])
+        with st.expander(f"{item['disease']}: {item['probability']:.1%}"):
+            st.write(about["description"] or "No description in the data set.")
+            if about["precautions"]:
+                st.markdown("Precautions from the data set: " + "; ".join(about["precautions"]))
+    with st.expander("How good is this model? (validation charts)"):
+        ui.evaluation_charts(model.card, key="eval-checklist")
+
+
+with text_tab:
+    try:
+        free_text()
+    except MedcoreError as err:
+        st.error(str(err))
+with checklist_tab:
+    try:
+        checklist()
+    except MedcoreError as err:
+        st.error(str(err))

@@ -1,0 +1,104 @@
+"""Metrics and calibration against independent scikit-learn computations on tiny data."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.metrics import brier_score_loss, confusion_matrix, f1_score, roc_auc_score
+
+from medcore.core.calibration import apply_temperature, fit_temperature
+from medcore.core.metrics import (
+    auc_ovr,
+    binary_operating_point,
+    brier_score,
+    classification_summary,
+    expected_calibration_error,
+    softmax,
+    youden_threshold,
+)
+
+
+@pytest.fixture
+def three_class(rng):
+    y = rng.integers(0, 3, 300)
+    logits = rng.normal(size=(300, 3)) + 2.0 * np.eye(3)[y]
+    return y, softmax(logits)
+
+
+def test_softmax_rows_sum_to_one(rng):
+    proba = softmax(rng.normal(size=(10, 4)) * 50)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+
+
+def test_auc_matches_sklearn_binary_and_multiclass(rng, three_class):
+    y = rng.integers(0, 2, 200)
+    score = rng.random(200) + 0.3 * y
+    proba = np.stack([1 - score / score.max(), score / score.max()], axis=1)
+    assert auc_ovr(y, proba) == pytest.approx(roc_auc_score(y, proba[:, 1]))
+    y3, p3 = three_class
+    assert auc_ovr(y3, p3) == pytest.approx(roc_auc_score(y3, p3, multi_class="ovr", average="macro"))
+
+
+def test_summary_matches_sklearn(three_class):
+    y, proba = three_class
+    summary = classification_summary(y, proba, ["a", "b", "c"])
+    assert summary["confusion_matrix"] == confusion_matrix(y, proba.argmax(1)).tolist()
+    assert summary["macro_f1"] == pytest.approx(f1_score(y, proba.argmax(1), average="macro"))
+    assert summary["accuracy"] == pytest.approx(np.mean(proba.argmax(1) == y))
+    assert len(summary["roc"]) == 3 and summary["n"] == 300
+
+
+def test_brier_matches_sklearn_for_binary(rng):
+    y = rng.integers(0, 2, 100)
+    p = rng.random(100)
+    proba = np.stack([1 - p, p], axis=1)
+    # the multi-class Brier sums over both columns: twice sklearn's binary score
+    assert brier_score(y, proba) == pytest.approx(2 * brier_score_loss(y, p))
+
+
+def test_ece_is_zero_for_perfectly_calibrated_bins():
+    proba = np.array([[0.25, 0.75]] * 4 + [[0.5, 0.5]] * 2)
+    y = np.array([1, 1, 1, 0, 0, 1])
+    assert expected_calibration_error(y, proba) == pytest.approx(0.0)
+
+
+def test_operating_point_counts():
+    y = np.array([1, 1, 0, 0, 1])
+    score = np.array([0.9, 0.4, 0.6, 0.1, 0.8])
+    point = binary_operating_point(y, score, 0.5)
+    assert point["sensitivity"] == pytest.approx(2 / 3) and point["specificity"] == pytest.approx(1 / 2)
+
+
+def test_youden_threshold_separates_separable_data():
+    y = np.array([0, 0, 0, 1, 1, 1])
+    score = np.array([0.1, 0.2, 0.3, 0.7, 0.8, 0.9])
+    threshold = youden_threshold(y, score)
+    assert 0.3 < threshold <= 0.7
+
+
+def test_temperature_recovers_the_true_temperature(rng):
+    true_logits = rng.normal(size=(4000, 3)) * 2
+    y = np.array([rng.choice(3, p=row) for row in softmax(true_logits)])
+    fitted = fit_temperature(true_logits * 3.0, y)  # over-confident by a factor of 3
+    assert fitted == pytest.approx(3.0, rel=0.15)
+    calibrated = apply_temperature(true_logits * 3.0, fitted)
+    assert expected_calibration_error(y, calibrated) < expected_calibration_error(y, softmax(true_logits * 3.0))
+
+
+def test_macro_f1_ignores_classes_absent_from_labels_and_predictions(three_class):
+    """A file holding two of a model's five classes is scored as scikit-learn scores it."""
+    y, proba = three_class
+    padded = np.hstack([proba, np.zeros((len(y), 2))])  # two classes nobody has or is predicted
+    summary = classification_summary(y, padded, ["a", "b", "c", "d", "e"])
+    assert summary["macro_f1"] == pytest.approx(f1_score(y, padded.argmax(1), average="macro"))
+
+
+def test_binary_curves_are_drawn_for_the_named_positive_class(rng):
+    y = rng.integers(0, 2, 120)
+    score = np.clip(rng.random(120) * 0.7 + 0.3 * (y == 0), 0, 1)  # class 0 is the one the score finds
+    proba = np.stack([score, 1 - score], axis=1)
+    default = classification_summary(y, proba, ["malignant", "benign"])
+    chosen = classification_summary(y, proba, ["malignant", "benign"], positive=0)
+    assert default["roc"][0]["label"] == "benign" and chosen["roc"][0]["label"] == "malignant"
+    assert chosen["roc"][0]["auc"] == pytest.approx(roc_auc_score(y == 0, proba[:, 0]))
+    assert chosen["pr"][0]["average_precision"] != pytest.approx(default["pr"][0]["average_precision"])

@@ -1,0 +1,32 @@
+"""Figures are built from finished numbers and carry them unchanged."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from medcore.core import plots
+
+
+def test_probability_bars_sorted_with_threshold_line():
+    figure = plots.probability_bars({"normal": 0.2, "pneumonia": 0.8}, threshold=0.35, positive_label="pneumonia")
+    bar = figure.data[0]
+    assert list(bar.y) == ["normal", "pneumonia"]  # highest drawn last = on top
+    assert list(bar.x) == [0.2, 0.8]
+    assert any(shape.x0 == 0.35 for shape in figure.layout.shapes)
+
+
+def test_probability_bars_top_k():
+    probabilities = {f"d{i}": p for i, p in enumerate(np.linspace(0.01, 0.2, 10))}
+    assert len(plots.probability_bars(probabilities, top=5).data[0].y) == 5
+
+
+def test_confusion_matrix_normalised_rows():
+    figure = plots.confusion_matrix_figure([[3, 1], [0, 4]], ["a", "b"], normalise=True)
+    np.testing.assert_allclose(np.asarray(figure.data[0].z), [[0.75, 0.25], [0.0, 1.0]])
+
+
+def test_confusion_matrix_can_leave_out_absent_classes():
+    matrix = [[2, 0, 1], [0, 0, 0], [0, 0, 3]]  # class b: never a label, never predicted
+    figure = plots.confusion_matrix_figure(matrix, ["a", "b", "c"], present_only=True)
+    assert list(figure.data[0].x) == ["a", "c"] and np.asarray(figure.data[0].z).tolist() == [[2, 1], [0, 3]]
+    assert "1 class(es) absent" in figure.layout.title.text

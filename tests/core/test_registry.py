@@ -1,0 +1,104 @@
+"""Bundles: every shipped card is complete and matches its files; tampering refuses to load."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+import medcore
+from medcore.core.bundle import REQUIRED_CARD_KEYS, sha256_file
+from medcore.core.settings import PROJECT_ROOT
+from tests.conftest import IMAGE_MODELS
+
+SHIPPED = PROJECT_ROOT / "models"
+
+
+def test_every_image_model_of_the_contract_is_shipped():
+    names = {card["name"] for card in medcore.list_models()}
+    assert set(IMAGE_MODELS) <= names
+
+
+@pytest.mark.parametrize("name", IMAGE_MODELS)
+def test_card_has_every_key_and_matching_sha256(name):
+    card = json.loads((SHIPPED / name / "card.json").read_text())
+    assert [key for key in REQUIRED_CARD_KEYS if key not in card] == []
+    assert card["name"] == name
+    for file_name, digest in card["files"].items():
+        assert sha256_file(SHIPPED / name / file_name) == digest
+    bundle_files = {p.name for p in (SHIPPED / name).iterdir()} - {"card.json"}
+    assert bundle_files == set(card["files"])
+    validation = card["metrics"]["validation"]
+    assert validation["split"] == "val" and validation["n"] > 0
+    assert card["calibration"]["validation_after"]["ece"] >= 0
+
+
+def test_unknown_model_lists_the_available_ones():
+    with pytest.raises(medcore.ModelNotFoundError, match="pneumonia-cxr"):
+        medcore.load_model("no-such-model")
+
+
+@pytest.mark.parametrize("bad_name", ["", "../models", ".hidden", "a/b"])
+def test_path_like_names_are_refused(bad_name):
+    with pytest.raises(medcore.ModelNotFoundError):
+        medcore.load_model(bad_name)
+
+
+def test_a_changed_byte_refuses_to_load(tmp_path, monkeypatch):
+    copy = tmp_path / "breast-ultrasound"
+    shutil.copytree(SHIPPED / "breast-ultrasound", copy)
+    data = bytearray((copy / "model.keras").read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    (copy / "model.keras").write_bytes(bytes(data))
+    monkeypatch.setenv("MEDCORE_MODELS_DIR", str(tmp_path))
+    with pytest.raises(medcore.BundleIntegrityError, match="does not match the sha256"):
+        medcore.load_model("breast-ultrasound")
+
+
+def test_a_missing_file_refuses_to_load(tmp_path, monkeypatch):
+    copy = tmp_path / "breast-ultrasound"
+    shutil.copytree(SHIPPED / "breast-ultrasound", copy)
+    (copy / "evaluation.json").unlink()
+    monkeypatch.setenv("MEDCORE_MODELS_DIR", str(tmp_path))
+    with pytest.raises(medcore.BundleIntegrityError, match="missing"):
+        medcore.load_model("breast-ultrasound")
+
+
+def test_public_api_is_exactly_the_documented_one():
+    assert set(medcore.__all__) == {
+        "BundleIntegrityError",
+        "InvalidInputError",
+        "MedcoreError",
+        "ModelNotFoundError",
+        "list_models",
+        "load_model",
+        "read_card",
+        "read_evaluation",
+        "__version__",
+    }
+    assert issubclass(medcore.InvalidInputError, ValueError)
+
+
+def test_warm_up_loads_every_sound_bundle_once_in_the_background(tmp_path, monkeypatch):
+    from medcore.core import registry
+
+    for name in ("symptom-checklist", "care-recommender"):
+        (tmp_path / name).symlink_to(SHIPPED / name, target_is_directory=True)
+    broken = tmp_path / "broken"
+    shutil.copytree(SHIPPED / "symptom-checklist", broken)
+    card = json.loads((broken / "card.json").read_text())
+    (broken / "card.json").write_text(json.dumps({**card, "name": "broken"}))
+    (broken / "model.json").write_text("{}")  # fails its sha256: skipped, not raised
+    monkeypatch.setenv("MEDCORE_MODELS_DIR", str(tmp_path))
+    monkeypatch.setenv("MEDCORE_WARM_UP", "1")
+    monkeypatch.setattr(registry, "_CACHE", {})
+    monkeypatch.setattr(registry, "_WARM_UP", {})
+    monkeypatch.setattr(registry, "_WARM_UP_DELAY_S", 0)
+    thread = registry.warm_up()
+    assert thread is not None and registry.warm_up() is None  # once per folder
+    thread.join(timeout=120)
+    assert sorted(name for _, name in registry._CACHE) == ["care-recommender", "symptom-checklist"]
+    monkeypatch.setenv("MEDCORE_WARM_UP", "0")
+    monkeypatch.setattr(registry, "_WARM_UP", {})
+    assert registry.warm_up() is None

@@ -1,0 +1,165 @@
+"""Decoding and preprocessing of uploaded images, and the messages for bad files."""
+
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from medcore.core.errors import InvalidInputError
+from medcore.imaging.decode import as_image_list, decode_image, to_model_input
+from tests.conftest import jpeg_bytes, png_bytes
+
+
+def test_png_8bit_grayscale_round_trips(rng):
+    pixels = rng.integers(0, 256, (40, 30), dtype=np.uint8)
+    decoded = decode_image(png_bytes(pixels), "scan.png")
+    assert decoded.source == "PNG"
+    np.testing.assert_array_equal(decoded.pixels, pixels)
+
+
+def test_png_16bit_is_scaled_to_full_8bit_range():
+    pixels = np.linspace(1000, 3000, 32 * 32).reshape(32, 32).astype(np.uint16)
+    decoded = decode_image(png_bytes(pixels), "xray16.png")
+    assert decoded.pixels.dtype == np.uint8
+    assert decoded.pixels.min() == 0 and decoded.pixels.max() == 255
+    assert any("16-bit" in note for note in decoded.warnings)
+
+
+def test_jpeg_rgb_decodes_to_three_channels(rng):
+    pixels = rng.integers(0, 256, (24, 24, 3), dtype=np.uint8)
+    decoded = decode_image(jpeg_bytes(pixels), "fundus.jpg")
+    assert decoded.pixels.shape == (24, 24, 3) and decoded.source == "JPEG"
+
+
+def test_rgba_is_composited_on_black():
+    pixels = np.zeros((16, 16, 4), dtype=np.uint8)
+    pixels[..., 0] = 200
+    pixels[:8, :, 3] = 255  # top half opaque red, bottom half transparent
+    decoded = decode_image(png_bytes(pixels), "alpha.png")
+    assert decoded.pixels.shape == (16, 16, 3)
+    assert decoded.pixels[0, 0, 0] == 200 and decoded.pixels[15, 0, 0] == 0
+
+
+@pytest.mark.parametrize(
+    "data, match",
+    [
+        (b"", "empty"),
+        (b"patient notes, not an image\n" * 5, "text file"),
+        (b"GIF89a" + b"\x00" * 50, "GIF"),
+        (b"II*\x00" + b"\x00" * 50, "TIFF"),
+        (b"%PDF-1.4 binary", "PDF"),
+    ],
+)
+def test_wrong_or_empty_files_are_refused_with_the_file_name(data, match):
+    with pytest.raises(InvalidInputError, match=match) as info:
+        decode_image(data, "upload.png")
+    assert "upload.png" in str(info.value)
+
+
+def test_truncated_png_is_refused(rng):
+    data = png_bytes(rng.integers(0, 256, (64, 64), dtype=np.uint8))
+    with pytest.raises(InvalidInputError, match="truncated or corrupt"):
+        decode_image(data[: len(data) // 2], "cut.png")
+
+
+def test_truncated_jpeg_is_refused(rng):
+    data = jpeg_bytes(rng.integers(0, 256, (64, 64), dtype=np.uint8))
+    with pytest.raises(InvalidInputError, match="truncated or corrupt"):
+        decode_image(data[:200], "cut.jpg")
+
+
+def _png_declaring(width: int, height: int) -> bytes:
+    """A tiny PNG whose header declares huge dimensions (a decompression bomb's shape)."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\x00" * 64))
+        + chunk(b"IEND", b"")
+    )
+
+
+def test_decompression_bomb_is_refused_before_decoding():
+    with pytest.raises(InvalidInputError, match="decompression bomb"):
+        decode_image(_png_declaring(50_000, 50_000), "bomb.png")
+
+
+def test_animated_png_is_refused(rng):
+    frames = [Image.fromarray(rng.integers(0, 256, (20, 20), dtype=np.uint8)) for _ in range(3)]
+    buffer = io.BytesIO()
+    frames[0].save(buffer, format="PNG", save_all=True, append_images=frames[1:])
+    with pytest.raises(InvalidInputError, match="animated"):
+        decode_image(buffer.getvalue(), "cine.png")
+
+
+def test_too_small_image_is_refused():
+    with pytest.raises(InvalidInputError, match="at least"):
+        decode_image(png_bytes(np.zeros((4, 4), dtype=np.uint8)), "dot.png")
+
+
+def test_colour_into_grayscale_model_is_converted_and_warned(rng):
+    decoded = decode_image(png_bytes(rng.integers(0, 256, (50, 50, 3), dtype=np.uint8)), "photo.png")
+    prepared = to_model_input(decoded, side=28, channels=1)
+    assert prepared.model_input.shape == (28, 28, 1)
+    assert any("colour image" in note for note in prepared.warnings)
+
+
+def test_grayscale_into_rgb_model_is_copied_and_warned(rng):
+    decoded = decode_image(png_bytes(rng.integers(0, 256, (50, 50), dtype=np.uint8)), "gray.png")
+    prepared = to_model_input(decoded, side=28, channels=3)
+    assert prepared.model_input.shape == (28, 28, 3)
+    assert any("grayscale" in note for note in prepared.warnings)
+
+
+def test_wide_image_is_centre_cropped_and_small_image_warned(rng):
+    pixels = rng.integers(0, 256, (12, 40), dtype=np.uint8)
+    prepared = to_model_input(decode_image(png_bytes(pixels), "strip.png"), side=28, channels=1)
+    assert prepared.crop == (0, 14, 12)
+    text = " ".join(prepared.warnings)
+    assert "central 12x12" in text and "smaller than" in text
+
+
+def test_intensity_far_from_training_is_warned():
+    stats = {"mean_mean": 120.0, "mean_std": 10.0, "std_mean": 50.0, "std_std": 8.0}
+    dark = decode_image(png_bytes(np.full((32, 32), 3, dtype=np.uint8)), "dark.png")
+    notes = to_model_input(dark, 28, 1, stats).warnings
+    assert any("darker" in note for note in notes) and any("contrast" in note for note in notes)
+
+
+def test_arrays_are_accepted_in_the_documented_shapes(rng):
+    assert len(as_image_list(rng.integers(0, 256, (5, 28, 28), dtype=np.uint8))) == 5
+    assert len(as_image_list(rng.integers(0, 256, (3, 28, 28, 3), dtype=np.uint8))) == 3
+    assert len(as_image_list(rng.integers(0, 256, (28, 28, 3), dtype=np.uint8))) == 1  # one colour image
+    one = as_image_list(rng.random((30, 30)))  # float in [0, 1] -> scaled to [0, 255]
+    assert len(one) == 1 and one[0].pixels.max() > 200
+
+
+@pytest.mark.parametrize(
+    "array, match",
+    [
+        (np.full((2, 28, 28), np.nan), "NaN"),
+        (np.full((2, 28, 28), 1000.0), "expected \\[0, 255\\]"),
+        (np.zeros((2, 28, 28, 7)), "shape"),
+        (np.zeros((2, 3, 28, 28, 1)), "shape"),
+        (np.zeros((2, 28, 28), dtype=complex), "dtype"),
+    ],
+)
+def test_bad_arrays_raise_invalid_input(array, match):
+    with pytest.raises(InvalidInputError, match=match):
+        as_image_list(array)
+
+
+def test_wrong_python_types_and_empty_lists_raise_invalid_input():
+    with pytest.raises(InvalidInputError, match="No images"):
+        as_image_list([])
+    with pytest.raises(InvalidInputError, match="expected a NumPy array"):
+        as_image_list(["not an image"])
