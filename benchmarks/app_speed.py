@@ -23,6 +23,7 @@ from tests.appserver import CHROMIUM, CHROMIUM_ARGS, start_server  # noqa: E402
 
 NOTE = "I have had an itchy red rash with dry scaly patches on my elbows for weeks."
 OTHER_NOTE = "It burns when I urinate and I need to go all the time; my lower belly hurts."
+# (URL path, text that shows the page is drawn); sidebar titles come from medcore.ui.navigation.PAGES
 PAGES = (
     ("Image_Diagnosis", "Upload an image to see"),
     ("Record_Classification", "Describe the symptoms"),
@@ -74,7 +75,10 @@ def _visit(page, url: str, path: str, marker: str) -> None:
 
 def _switch(page, path: str, marker: str) -> None:
     """Click the page's link in the sidebar (an in-app switch, as a user does)."""
-    page.get_by_test_id("stSidebarNav").get_by_role("link", name=path.replace("_", " ")).click()
+    from medcore.ui.navigation import PAGES as NAVIGATION
+
+    title = next(entry.title for entry in NAVIGATION if entry.url_path == path)
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name=title, exact=True).click()
     page.get_by_text(marker).first.wait_for(timeout=120_000)
 
 

@@ -80,6 +80,26 @@ def test_home_page_shows_the_models(server, page):
     page.screenshot(path=str(SHOTS / "home.png"), full_page=True)
 
 
+def test_sidebar_groups_every_page_in_its_section_and_each_opens(server, page):
+    """The sidebar holds Home and every page under its section heading; clicking each opens it at its URL."""
+    from medcore.ui.navigation import PAGES
+
+    page.goto(server)
+    nav = page.get_by_test_id("stSidebarNav")
+    sections = list(dict.fromkeys(entry.section for entry in PAGES if entry.section))
+    nav.get_by_test_id("stNavSectionHeader").nth(len(sections) - 1).wait_for(timeout=60_000)  # the menu is drawn
+    headers = [h.inner_text().strip().split("\n")[0] for h in nav.get_by_test_id("stNavSectionHeader").all()]
+    assert headers == sections, headers
+    links = [link.inner_text().strip().split("\n")[-1] for link in nav.get_by_role("link").all()]  # after the icon
+    assert links == [entry.title for entry in PAGES], links  # in the table's order, Home first (not "app")
+    for entry in PAGES:
+        nav.get_by_role("link", name=entry.title, exact=True).click()
+        page.get_by_role("heading", level=1).first.wait_for(timeout=60_000)
+        page.wait_for_url(f"{server}/{entry.url_path}", timeout=30_000)
+        _assert_no_exception(page)
+    _shot(page, "navigation")
+
+
 def test_upload_png_and_dicom_shows_probabilities_and_heatmap(server, page, tmp_path, ct_small):
     xray = tmp_path / "chest.png"
     xray.write_bytes(png_bytes(_chest_xray()))

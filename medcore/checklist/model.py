@@ -52,7 +52,7 @@ class ChecklistModel:
     """The shipped symptom-checklist model (see the card for its data, metrics and limits).
 
     Args:
-        parameters: the content of the bundle's ``model.json`` (see ``train_checklist``).
+        parameters: the content of the bundle's ``model.json`` (see ``medcore.checklist.train``).
         card: the bundle's card.
     """
 

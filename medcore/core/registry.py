@@ -4,7 +4,8 @@ A bundle is ``<models dir>/<name>/`` holding ``card.json`` (which lists the sha2
 other file), the model file(s), ``evaluation.json`` and ``README.md``. ``load_model`` checks
 every sha256 before anything is deserialised and refuses a bundle that does not match.
 Loaded models are kept in a process-wide cache guarded by a lock, so concurrent sessions
-share one object.
+share one object. ``CAPABILITIES`` is the one table from a card's ``kind`` to the capability
+package that loads, trains and evaluates it; core names those packages only as strings here.
 """
 
 from __future__ import annotations

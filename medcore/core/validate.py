@@ -1,8 +1,9 @@
 """The size checks every input kind goes through, against the one ``LIMITS`` table.
 
-Format checks live with each format (``imaging``, ``dicom``, ``text_model``, ``checklist``,
-``recommend``, ``evaluate``); the limits they share are checked here, so a file, a batch,
-a text or a list is refused with the same words wherever it comes in.
+Format checks live with each capability (``medcore.imaging.decode``, ``medcore.text.model``,
+``medcore.checklist.model``, ``medcore.care.model``, their ``evaluate`` modules); the limits
+they share are checked here, so a file, a batch, a text or a list is refused with the same
+words wherever it comes in.
 """
 
 from __future__ import annotations
