@@ -62,7 +62,6 @@ from tests.appserver import running_server, tree_rss_mb  # noqa: E402
 
 IMAGE_PAGE = "Image_Diagnosis"
 TEXT_PAGE = "Record_Classification"
-IMAGE_TASK_PREFIX = "Chest X-ray"  # the selectbox option of the pneumonia-cxr model
 NOTES = [
     "I have had an itchy red rash with dry scaly patches on my elbows for weeks.",
     "High fever with chills and shivering every evening, sweating at night and a headache.",
@@ -89,9 +88,9 @@ class RunResult:
         return [self.elements[path] for path in sorted(self.elements) if self.elements[path].WhichOneof("type") == kind]
 
     def widget(self, kind: str, label: str) -> Element:
-        """The widget element of ``kind`` whose label is ``label`` (raises ProtocolError if absent)."""
+        """The widget element of ``kind`` whose label starts with ``label`` (raises ProtocolError if absent)."""
         for element in self.kinds(kind):
-            if getattr(element, kind).label == label:
+            if getattr(element, kind).label.startswith(label):
                 return element
         raise ProtocolError(f"no {kind} labelled {label!r} in the page")
 
@@ -230,16 +229,24 @@ class BrowserlessSession:
             raise ProtocolError(f"delete answered HTTP {response.status_code}")
 
 
+def _xrays() -> np.ndarray:
+    """Real chest X-rays (PneumoniaMNIST val split, 28 x 28) from MEDCORE_DATA_DIR: the model refuses
+    anything that is not one, so a load test needs real ones."""
+    path = Path(os.environ.get("MEDCORE_DATA_DIR", "")) / "medmnist" / "pneumoniamnist_trainval.npz"
+    if not path.is_file():
+        raise ProtocolError(f"no chest X-rays at {path}: set MEDCORE_DATA_DIR to the shared data folder")
+    with np.load(path, allow_pickle=False) as archive:
+        return archive["val_images"]
+
+
 def _png(seed: int) -> bytes:
-    """A 224 x 224 grayscale PNG, different for every seed (a chest-X-ray-like gradient and noise)."""
+    """A real chest X-ray enlarged to 224 x 224 PNG, a different one for each seed (cycling through val)."""
     from PIL import Image
 
-    rng = np.random.default_rng(seed)
-    y, x = np.mgrid[0:224, 0:224]
-    base = 120 + 80 * np.cos((x - 112) / 70) * np.cos((y - 100) / 90)
-    image = np.clip(base + rng.normal(0, 25, (224, 224)), 0, 255).astype(np.uint8)
+    images = _xrays()
+    image = Image.fromarray(images[seed % len(images)]).resize((224, 224), Image.Resampling.BICUBIC)
     buffer = io.BytesIO()
-    Image.fromarray(image).save(buffer, format="PNG")
+    image.save(buffer, format="PNG")
     return buffer.getvalue()
 
 
@@ -253,15 +260,12 @@ class Outcome:
 
 
 async def _image_request(session: BrowserlessSession, page: RunResult, seed: int) -> None:
-    select = page.widget("selectbox", "What kind of image?").selectbox
-    task = next((o for o in select.options if o.startswith(IMAGE_TASK_PREFIX)), None)
-    if task is None:
-        raise ProtocolError(f"no '{IMAGE_TASK_PREFIX}' option in {list(select.options)}")
-    uploader = page.widget("file_uploader", "Upload one or more images (PNG, JPEG or DICOM)").file_uploader
+    # No model choice: the page recognises the chest X-ray and preselects its model, as for a user.
+    uploader = page.widget("file_uploader", "Upload one or more images").file_uploader
     info = await session.upload(f"chest-{seed}.png", _png(seed), "image/png")
     files = WidgetState(id=uploader.id)
     files.file_uploader_state_value.uploaded_file_info.append(info)
-    result = await session.run(IMAGE_PAGE, [WidgetState(id=select.id, string_value=task), files])
+    result = await session.run(IMAGE_PAGE, [files])
     await session.delete(info)
     problems = result.problems()
     charts = result.kinds("plotly_chart")
@@ -275,7 +279,10 @@ async def _image_request(session: BrowserlessSession, page: RunResult, seed: int
 
 async def _text_request(session: BrowserlessSession, page: RunResult, note: str) -> None:
     area = page.widget("text_area", "Describe the symptoms or paste a note").text_area
-    result = await session.run(TEXT_PAGE, [WidgetState(id=area.id, string_value=note)])
+    analyse = page.widget("button", "Analyse").button  # the form's submit button: the note and the press go together
+    result = await session.run(
+        TEXT_PAGE, [WidgetState(id=area.id, string_value=note), WidgetState(id=analyse.id, trigger_value=True)]
+    )
     problems = result.problems()
     if not result.kinds("plotly_chart"):
         problems.append("no ranked-diagnoses chart")

@@ -65,14 +65,18 @@ def _cmd_evaluate(args) -> int:
         return _evaluate_recommender(model, args)
     inputs, names, y_true = load_labelled(model, args.path, args.split)
     result = evaluate(model, inputs, y_true, names)
-    headline = {k: result[k] for k in ("model", "n", "accuracy", "auc", "macro_f1", "ece", "brier")}
+    figures = ("accuracy", "auc", "macro_f1", "ece", "brier")
+    headline = {k: result[k] for k in ("model", "n", *figures)}
     point = result.get("operating_point")
     if args.json:
+        headline.update({f"{k}_ci95": result.get(f"{k}_ci95") for k in figures})
         headline.update(confusion_matrix=result["confusion_matrix"], per_class=result["per_class"])
         print(json.dumps({**headline, **({"operating_point": point} if point else {})}))
         return 0
     for key, value in headline.items():
-        print(f"{key:<10} {value:.4f}" if isinstance(value, float) else f"{key:<10} {value}")
+        interval = result.get(f"{key}_ci95")
+        bounds = f"  (95 % CI {interval[0]:.4f}-{interval[1]:.4f})" if interval and None not in interval else ""
+        print(f"{key:<10} {value:.4f}{bounds}" if isinstance(value, float) else f"{key:<10} {value}")
     if point:
         print(
             f"at the shipped threshold {point['threshold']:.3f} on P({point['positive_label']}): "
@@ -115,36 +119,73 @@ def _audit(model, parts: list[bytes | str], summary: dict) -> None:
     record("cli predict", model.card, input_digest(*parts), summary, user=f"cli:{getpass.getuser()}")
 
 
-def _predict_images(model, args) -> int:
+def _read_files(inputs: list[str]) -> list[tuple[str, bytes]]:
     files = []
-    for item in args.inputs:
+    for item in inputs:
         path = Path(item)
         if not path.is_file():
             raise InvalidInputError(f"No file at '{item}'. Pass paths of PNG, JPEG or DICOM files.")
         files.append((path.name, path.read_bytes()))
+    return files
+
+
+def _predict_images(model, args) -> int:
+    files = _read_files(args.inputs)
     rows = [
         {
             "input": r.name,
             "probabilities": r.probabilities,
+            "predicted": r.predicted,
             "decision": r.decision,
+            "out_of_domain": r.out_of_domain,
             "warnings": r.warnings,
             "error": r.error,
         }
         for r in model.analyse(files)
     ]
     for (_, data), row in zip(files, rows):
-        _audit(model, [data], {"decision": row["decision"], "error": bool(row["error"])})
+        _audit(
+            model,
+            [data],
+            {"decision": row["decision"], "out_of_domain": row["out_of_domain"], "error": bool(row["error"])},
+        )
     if args.json:
         print(json.dumps(rows if len(rows) > 1 else rows[0]))
     for row in [] if args.json else rows:
         if row["error"]:
             print(f"{row['input']}: ERROR {row['error']}")
             continue
+        if row["out_of_domain"]:
+            print(f"{row['input']}: NOT ANALYSED {row['warnings'][0]}")
+            continue
         probabilities = ", ".join(f"{k} {v:.3f}" for k, v in row["probabilities"].items())
         print(f"{row['input']}: {row['decision']} ({probabilities})")
         for note in row["warnings"]:
             print(f"  warning: {note}")
     return 1 if any(row["error"] for row in rows) else 0
+
+
+def _predict_modality(model, args) -> int:
+    """The image-kind router: what each file looks like and which model reads it."""
+    from medcore.imaging.modality import detect_uploads
+
+    files = _read_files(args.inputs)
+    rows = [
+        {"input": name, **(d or {"error": "cannot be decoded"})}
+        for (name, _), d in zip(files, detect_uploads(model, files))
+    ]
+    for (_, data), row in zip(files, rows):
+        _audit(model, [data], {"modality": row.get("modality")})
+    if args.json:
+        print(json.dumps(rows if len(rows) > 1 else rows[0]))
+    for row in [] if args.json else rows:
+        found = (
+            f"{row['modality']} ({row['probability']:.1%}) -> {row['model'] or 'no model'}"
+            if "modality" in row
+            else row["error"]
+        )
+        print(f"{row['input']}: {found}")
+    return 1 if any("error" in row for row in rows) else 0
 
 
 def _predict_other(model, args) -> int:
@@ -179,7 +220,11 @@ def _cmd_predict(args) -> int:
     from medcore import load_model
 
     model = load_model(args.model)
-    return _predict_images(model, args) if model.kind == "image" else _predict_other(model, args)
+    if model.kind == "image":
+        return _predict_images(model, args)
+    if model.kind == "modality":
+        return _predict_modality(model, args)
+    return _predict_other(model, args)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,11 +1,13 @@
-"""Image diagnosis: upload PNG/JPEG/DICOM images, get calibrated probabilities and Grad-CAM."""
+"""Image diagnosis: upload PNG/JPEG/DICOM images; the page finds the model for their kind and shows
+calibrated probabilities and Grad-CAM, or says plainly that an image is outside what the model knows."""
 
 import streamlit as st
 
 from medcore import MedcoreError, ui
 from medcore.core.audit import input_digest
 from medcore.core.plots import probability_bars
-from medcore.imaging.model import results_frame
+from medcore.imaging.modality import detect_uploads, suggested_model
+from medcore.imaging.model import MODALITY_MODEL, results_frame
 from medcore.imaging.plots import heatmap_overlay
 
 ui.page_header("Image diagnosis")
@@ -14,10 +16,40 @@ cards = [card for card in ui.model_cards() if card.get("kind") == "image"]
 if not cards:
     st.info("No image models were found in the models folder.")
     st.stop()
-by_task = {card["task"]: card["name"] for card in cards}
-task = st.selectbox("What kind of image?", list(by_task))
+by_name = {card["name"]: card for card in cards}
+
+uploads = st.file_uploader(
+    "Upload one or more images (PNG, JPEG or DICOM): chest X-ray, breast ultrasound or fundus photograph",
+    type=["png", "jpg", "jpeg", "dcm", "dicom"],
+    accept_multiple_files=True,
+)
+files = [(upload.name, upload.getvalue()) for upload in uploads or []]
+digests = [input_digest(data) for _, data in files]
 try:
-    model = ui.get_model(by_task[task])
+    router = ui.get_model(MODALITY_MODEL) if MODALITY_MODEL in {c["name"] for c in ui.model_cards()} else None
+except MedcoreError as err:
+    router = None
+    st.warning(f"The image-kind check is unavailable, so no model is preselected: {err}")
+detections = [
+    ui.memo_each("modality", digest, lambda file=file: detect_uploads(router, [file])[0])
+    for file, digest in zip(files, digests)
+]
+detected = suggested_model(detections, list(by_name))
+names = list(by_name)
+name = st.selectbox(
+    "Model" + (" (chosen for what the uploads look like)" if detected else ""),
+    names,
+    index=names.index(detected) if detected else 0,
+    format_func=lambda n: by_name[n]["task"],
+    key=f"image-model-{detected}",  # a new detection preselects again
+)
+if detected and name != detected:
+    st.warning(
+        f"The uploads look like {by_name[detected]['input'].get('modality', detected)} images, but you chose "
+        f"'{name}': images of another kind are not analysed by it."
+    )
+try:
+    model = ui.get_model(name)
 except MedcoreError as err:
     st.error(str(err))
     st.stop()
@@ -26,35 +58,36 @@ st.markdown(f"**Intended use.** {model.card['intended_use']}")
 with st.expander("Limitations and out-of-scope use"):
     st.markdown(f"**Out of scope:** {model.card['out_of_scope_use']}")
     st.markdown("\n".join(f"- {item}" for item in model.card["limitations"]))
-
-uploads = st.file_uploader(
-    "Upload one or more images (PNG, JPEG or DICOM)",
-    type=["png", "jpg", "jpeg", "dcm", "dicom"],
-    accept_multiple_files=True,
-)
-if not uploads:
+if not files:
     st.info("Upload an image to see the model's probabilities and where it looked.")
     st.stop()
 
 
-def analyse(name: str, data: bytes, digest: str):
+def analyse(file_name: str, data: bytes, digest: str):
     """Predict one file and audit it (hash and result only)."""
-    result = model.analyse([(name, data)])[0]
-    summary = {"decision": result.decision, "error": bool(result.error), "probabilities": result.probabilities}
+    result = model.analyse([(file_name, data)])[0]
+    summary = {
+        "decision": result.decision,
+        "out_of_domain": result.out_of_domain,
+        "error": bool(result.error),
+        "probabilities": result.probabilities,
+    }
     ui.audit("image diagnosis", model.card, digest, summary)
     return result
 
 
-# Once per file content in this session: adding a file or moving a slider re-predicts nothing.
-keys = [(model.name, upload.name, input_digest(upload.getvalue())) for upload in uploads]
+# Once per model and file content in this session: adding a file or moving a slider re-predicts nothing.
+keys = [(model.name, file_name, digest) for (file_name, _), digest in zip(files, digests)]
 results = [
-    ui.memo_each("image", key, lambda u=u, key=key: analyse(u.name, u.getvalue(), key[2]))
-    for u, key in zip(uploads, keys)
+    ui.memo_each("image", key, lambda file=file, key=key: analyse(file[0], file[1], key[2]))
+    for file, key in zip(files, keys)
 ]
 for result in results:
     if result.error:
         st.error(result.error)
-ok = [(key, result) for key, result in zip(keys, results) if not result.error]
+    elif result.out_of_domain:
+        st.warning(result.warnings[0])
+ok = [(key, result) for key, result in zip(keys, results) if not result.error and not result.out_of_domain]
 if len(results) > 1:
     table = results_frame(results, model.labels)
     st.subheader(f"Results for {len(results)} files")

@@ -35,9 +35,10 @@ with compare_tab:
         st.info("This model's card records no alternative models to compare with.")
     else:
         st.markdown(
-            "The shipped model beside the alternatives trained and measured in the same run (validation split)."
+            "The shipped model beside the alternatives trained and measured in the same run, on the same "
+            f"held-out data ({card['metrics']['validation'].get('split', 'validation')})."
         )
-        st.dataframe(table, key="compare")
+        st.dataframe(table.style.format(precision=4, na_rep="–"), key="compare")  # "–": not measured
 with own_tab:
     accepted = accepted_uploads(card["kind"])
     if not accepted:

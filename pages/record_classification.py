@@ -28,13 +28,22 @@ def free_text() -> None:
     examples = TEXT_EXAMPLES.get(name, {})
     for column, (title, example) in zip(st.columns(len(examples) or 1), examples.items()):
         if column.button(f"Example: {title}", key=f"example-{name}-{title}"):
-            st.session_state[f"text-{name}"] = example
-    text = st.text_area(
-        "Describe the symptoms or paste a note", key=f"text-{name}", height=140, max_chars=LIMITS["max_text_chars"]
-    )
+            st.session_state[f"text-{name}"] = st.session_state[f"analysed-{name}"] = example
+    with st.form(f"note-{name}", border=False):
+        st.text_area("Describe the symptoms or paste a note", key=f"text-{name}", height=140)
+        if st.form_submit_button("Analyse", type="primary"):
+            st.session_state[f"analysed-{name}"] = st.session_state[f"text-{name}"]
+    text = st.session_state.get(f"analysed-{name}", "")
     if not text.strip():
-        st.info("Type or paste a description (or pick an example) to see the ranked diagnoses.")
+        st.info("Type or paste a description (or pick an example), then press Analyse to see the ranked diagnoses.")
         return
+    limit = LIMITS["max_text_chars"]
+    if len(text) > limit:
+        st.warning(
+            f"The text has {len(text):,} characters; only the first {limit:,} were kept. Paste the part that "
+            "describes the symptoms for a complete reading."
+        )
+        text = text[:limit]
     masked, findings = mask_identifiers(text)
     if findings:
         st.info("Masked before analysis: " + ", ".join(f"{f['count']} {f['kind']}" for f in findings) + ".")
@@ -72,23 +81,31 @@ def checklist() -> None:
         format_func=lambda s: s.replace("_", " ").capitalize(),
         placeholder="Search symptoms...",
     )
-    severity = st.select_slider("How unwell does the patient feel overall?", ["mild", "moderate", "severe"], "moderate")
+    severe = st.checkbox("The patient feels severely unwell (raises the triage hint one step)", key="severe")
     if not ticked:
         st.info("Tick at least one symptom to see the differential diagnosis.")
         return
+    absent = [symptom for symptom in st.session_state["absent"] if symptom not in ticked]
     differential = ui.audited(
         "checklist",
         "record classification: checklist",
         model.card,
-        input_digest(*sorted(ticked)),
-        lambda: model.differential(ticked, top=5),
+        input_digest(*sorted(ticked), "absent:", *sorted(absent)),
+        lambda: model.differential(ticked, top=5, absent=absent),
         lambda result: {"top3": {d["disease"]: round(d["probability"], 4) for d in result[:3]}},
     )
     st.plotly_chart(probability_bars({d["disease"]: d["probability"] for d in differential}), key="checklist-bars")
-    triage = model.triage(ticked, severity)
+    triage = model.triage(ticked, "severe" if severe else None)
     st.warning(f"Triage hint: {triage['hint']}. {triage['note']}")
+    if absent:
+        left, right = st.columns([5, 1])
+        left.markdown("**Answered no:** " + ", ".join(s.replace("_", " ") for s in absent))
+        right.button("Clear answers", key="clear-absent", on_click=lambda: st.session_state.update(absent=[]))
+    questions = model.next_questions(ticked, k=3, absent=absent)
     st.markdown("**Next questions worth asking** (the answers that would change the differential most)")
-    for question in model.next_questions(ticked, k=3, absent=st.session_state["absent"]):
+    if not questions:
+        st.info("No further question would change the ranking: every remaining symptom gains less than 0.01 bits.")
+    for question in questions:
         symptom = question["symptom"]
         left, yes, no = st.columns([4, 1, 1])
         left.markdown(

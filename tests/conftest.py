@@ -73,3 +73,20 @@ def pytest_terminal_summary(terminalreporter):
     if fuzz is not None and fuzz.COUNTS:
         counts = ", ".join(f"{name} {n}" for name, n in sorted(fuzz.COUNTS.items()))
         terminalreporter.write_line(f"property-based cases run: {sum(fuzz.COUNTS.values())} ({counts})")
+
+
+_MEDMNIST = {
+    "pneumonia-cxr": "pneumoniamnist_trainval.npz",
+    "breast-ultrasound": "breastmnist_trainval.npz",
+    "retina-dr": "retinamnist_trainval.npz",
+}
+
+
+@pytest.fixture(scope="session")
+def genuine(data_dir) -> dict[str, np.ndarray]:
+    """Twenty real validation images per image model (uint8 (20, 28, 28[, 3])); skips without the data."""
+    images = {}
+    for name, file_name in _MEDMNIST.items():
+        with np.load(data_dir / "medmnist" / file_name, allow_pickle=False) as archive:
+            images[name] = archive["val_images"][:20]
+    return images

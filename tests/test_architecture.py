@@ -84,7 +84,7 @@ def test_the_capability_table_points_at_real_loaders_and_trainers():
     """Checked on the source, so no TensorFlow import: each row's model.py and train.py define its functions."""
     for kind, row in CAPABILITIES.items():
         folder = PACKAGE / row.package.rsplit(".", 1)[1]
-        for file_name, function in (("model.py", row.loader), ("train.py", row.trainer)):
+        for file_name, function in ((f"{row.model_module}.py", row.loader), (f"{row.train_module}.py", row.trainer)):
             tree = ast.parse((folder / file_name).read_text(encoding="utf-8"))
             defined = {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
             assert function in defined, f"{kind}: {row.package}.{file_name[:-3]} has no function {function}"

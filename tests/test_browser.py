@@ -8,10 +8,10 @@ install``); without it these tests skip with that reason, unless MEDCORE_REQUIRE
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from tests.appserver import CHROMIUM, CHROMIUM_ARGS, ServerStartError, start_server
 from tests.conftest import PROJECT, png_bytes
@@ -54,18 +54,6 @@ def page(browser):
     context.close()
 
 
-def _chest_xray() -> np.ndarray:
-    """A real validation X-ray (enlarged to 224 px) when the data is available, else noise."""
-    from PIL import Image
-
-    data_dir = os.environ.get("MEDCORE_DATA_DIR")
-    path = Path(data_dir or "", "medmnist", "pneumoniamnist_trainval.npz")
-    if data_dir and path.is_file():
-        small = np.load(path)["val_images"][3]
-        return np.asarray(Image.fromarray(small).resize((224, 224), Image.Resampling.BICUBIC))
-    return np.random.default_rng(0).integers(0, 256, (200, 180), dtype=np.uint8)
-
-
 def _assert_no_exception(page) -> None:
     assert page.locator("[data-testid='stException']").count() == 0, "the page shows an exception"
 
@@ -100,22 +88,35 @@ def test_sidebar_groups_every_page_in_its_section_and_each_opens(server, page):
     _shot(page, "navigation")
 
 
-def test_upload_png_and_dicom_shows_probabilities_and_heatmap(server, page, tmp_path, ct_small):
+@pytest.mark.data
+def test_a_chest_xray_uploaded_on_the_breast_model_is_read_by_the_xray_model(server, page, tmp_path, ct_small, genuine):
+    """Choose breast ultrasound, upload a chest X-ray and a CT: the X-ray model is preselected and answers,
+    the CT is refused, and no breast result appears anywhere."""
+    import medcore
+
+    image = genuine["pneumonia-cxr"][6]
     xray = tmp_path / "chest.png"
-    xray.write_bytes(png_bytes(_chest_xray()))
+    xray.write_bytes(png_bytes(np.asarray(Image.fromarray(image).resize((224, 224), Image.Resampling.BICUBIC))))
     dicom = tmp_path / "CT_small.dcm"
     dicom.write_bytes(ct_small)
     page.goto(f"{server}/Image_Diagnosis")
     page.get_by_text("Upload an image to see").wait_for(timeout=60_000)
     page.locator("[data-testid='stSelectbox']").first.click()
-    page.get_by_role("option", name="Chest X-ray").click()
-    page.get_by_text("paediatric chest X-rays").first.wait_for(timeout=60_000)
+    page.get_by_role("option", name="Breast ultrasound").click()
+    page.get_by_text("breast ultrasound images of women").first.wait_for(timeout=60_000)
     page.locator("input[type='file']").set_input_files([str(xray), str(dicom)])
-    page.get_by_text("Results for 2 files").wait_for(timeout=60_000)
-    page.get_by_text("Result:").first.wait_for(timeout=60_000)
+    page.get_by_text("Results for 2 files").wait_for(timeout=90_000)
     page.get_by_text("Grad-CAM: evidence for").first.wait_for(timeout=60_000)
     page.locator(".js-plotly-plot").nth(1).wait_for(timeout=30_000)  # probability bars and the heatmap overlay
     _assert_no_exception(page)
+    selected = page.locator("[data-testid='stSelectbox']").first.inner_text()
+    assert "Chest X-ray" in selected, selected  # preselected for what the upload is
+    body = page.locator("[data-testid='stMain']").inner_text()
+    assert "malignant" not in body.lower()  # no breast result anywhere
+    assert "Not analysed: 'CT_small.dcm'" in body
+    expected = medcore.load_model("pneumonia-cxr").analyse([("chest.png", xray.read_bytes())])[0]
+    assert f"Result: {expected.decision}" in body
+    assert f"P(pneumonia) {expected.probabilities['pneumonia']:.1%}" in body
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "image_diagnosis.png"), full_page=True)
 

@@ -29,9 +29,22 @@ def test_predict_json_for_png_and_bad_file(tmp_path, rng, capsys):
     code = main(["predict", "pneumonia-cxr", str(good), str(bad), "--json"])
     rows = json.loads(capsys.readouterr().out)
     assert code == 1  # one file failed
-    assert rows[0]["decision"] in ("normal", "pneumonia")
-    assert sum(rows[0]["probabilities"].values()) == pytest.approx(1.0)
+    assert rows[0]["out_of_domain"] is True  # noise is no chest X-ray: no answer
+    assert rows[0]["decision"] is None and rows[0]["probabilities"] == {}
+    assert rows[0]["warnings"][0].startswith("Not analysed")
     assert "text file" in rows[1]["error"]
+
+
+@pytest.mark.data
+def test_predict_a_genuine_xray_gives_a_decision(tmp_path, genuine, capsys):
+    image = tmp_path / "xray.png"
+    image.write_bytes(png_bytes(genuine["pneumonia-cxr"][0]))
+    assert main(["predict", "pneumonia-cxr", str(image), "--json"]) == 0
+    row = json.loads(capsys.readouterr().out)
+    assert row["out_of_domain"] is False and row["decision"] in ("normal", "pneumonia")
+    assert sum(row["probabilities"].values()) == pytest.approx(1.0)
+    assert main(["predict", "image-modality", str(image)]) == 0
+    assert "chest X-ray" in capsys.readouterr().out
 
 
 def test_evaluate_json_on_an_npz_matches_sklearn(tmp_path, rng, capsys):

@@ -39,7 +39,8 @@ def server(tmp_path):
     app.stop()
 
 
-def test_concurrent_sessions_all_get_results_and_memory_stays_flat(server, tmp_path):
+def test_concurrent_sessions_all_get_results_and_memory_stays_flat(server, tmp_path, data_dir):
+    """``data_dir``: the image page refuses anything but a real chest X-ray, so the load uses real ones."""
     report = run_load(server.url, server.pid, SESSIONS, REQUESTS_PER_PAGE, audit_log=tmp_path / "audit.jsonl")
     summary = "\n".join(report.lines())
     print(summary)

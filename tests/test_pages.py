@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-import numpy as np
+import json
+
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
+import medcore
 from tests.conftest import PROJECT, png_bytes
 
 TIMEOUT = 60  # the first run imports TensorFlow, far beyond AppTest's 3 s default
@@ -23,7 +26,8 @@ def test_home_page_lists_every_model_with_the_notice():
     assert {"pneumonia-cxr", "breast-ultrasound", "retina-dr", "symptom-checklist", "care-recommender"} <= set(
         table.index
     )
-    assert table.loc["pneumonia-cxr", "headline metric"].startswith("AUC")
+    headline = table.loc["pneumonia-cxr", "headline figure (held-out data)"]
+    assert headline.startswith("AUC") and "95 % CI" in headline and "n=524" in headline
 
 
 def test_image_page_asks_for_an_upload_first():
@@ -32,10 +36,10 @@ def test_image_page_asks_for_an_upload_first():
     assert any("Upload an image" in info.value for info in app.info)
 
 
-def test_image_page_shows_probabilities_heatmap_and_per_file_errors(rng, ct_small):
+@pytest.mark.data
+def test_image_page_preselects_the_model_and_shows_probabilities_heatmap_and_refusals(genuine, ct_small):
+    xray = png_bytes(genuine["pneumonia-cxr"][0])
     app = _page("pages/image_diagnosis.py")
-    app.selectbox[0].set_value(next(o for o in app.selectbox[0].options if "Chest X-ray" in o)).run()
-    xray = png_bytes(rng.integers(0, 256, (120, 100), dtype=np.uint8))
     app.file_uploader[0].set_value(
         [
             ("xray.png", xray, "image/png"),
@@ -45,28 +49,45 @@ def test_image_page_shows_probabilities_heatmap_and_per_file_errors(rng, ct_smal
         ]
     ).run()
     assert not app.exception
+    assert app.selectbox[0].value == "pneumonia-cxr"  # chosen for what the uploads look like
     errors = [error.value for error in app.error]
     assert any("notes.png" in e and "text file" in e for e in errors)
     assert any("empty.png" in e and "empty" in e for e in errors)
+    assert any(w.value.startswith("Not analysed: 'ct.dcm'") and "modality CT" in w.value for w in app.warning)
     table = app.dataframe[0].value
     assert list(table["file"]) == ["xray.png", "ct.dcm", "notes.png", "empty.png"]
-    assert list(table["status"]) == ["ok", "ok", "error", "error"]
-    assert len(app.get("plotly_chart")) == 2  # probability bars and the Grad-CAM overlay
-    assert any("Result:" in md.value for md in app.markdown)
-    assert any("modality CT" in w.value for w in app.warning) is False  # xray.png is shown first
-    app.selectbox[1].set_value(1).run()  # details of the DICOM
-    assert not app.exception
-    assert any("modality CT" in w.value for w in app.warning)
+    assert list(table["status"]) == ["ok", "not analysed: outside the model's domain", "error", "error"]
+    assert table["decision"].iloc[1] == "" and pd.isna(table["P(pneumonia)"].iloc[1])  # no answer for the CT
+    assert len(app.get("plotly_chart")) == 2  # probability bars and the Grad-CAM overlay of the X-ray
+    # What the clinician reads is what the model says, at the card's threshold.
+    result = medcore.load_model("pneumonia-cxr").analyse([("xray.png", xray)])[0]
+    verdict = next(md.value for md in app.markdown if md.value.startswith("**Result:"))
+    assert f"**Result: {result.decision}**" in verdict
+    assert f"P(pneumonia) {result.probabilities['pneumonia']:.1%}" in verdict
+    assert table["decision"].iloc[0] == result.decision
 
 
-@pytest.mark.parametrize("opacity", [0.0, 1.0])
-def test_opacity_slider_reruns_without_error(rng, opacity):
+@pytest.mark.data
+def test_a_chest_xray_on_the_breast_model_gets_no_breast_result(genuine):
     app = _page("pages/image_diagnosis.py")
-    app.file_uploader[0].set_value(
-        ("one.png", png_bytes(rng.integers(0, 256, (64, 64), dtype=np.uint8)), "image/png")
-    ).run()
+    app.file_uploader[0].set_value(("xray.png", png_bytes(genuine["pneumonia-cxr"][1]), "image/png")).run()
+    app.selectbox[0].set_value("breast-ultrasound").run()
+    assert not app.exception
+    assert any("look like chest X-ray images" in w.value for w in app.warning)
+    assert any(w.value.startswith("Not analysed: 'xray.png'") and "pneumonia-cxr" in w.value for w in app.warning)
+    assert not app.get("plotly_chart") and not any("Result:" in md.value for md in app.markdown)
+
+
+@pytest.mark.data
+@pytest.mark.parametrize("opacity", [0.0, 1.0])
+def test_opacity_slider_reaches_the_figure(genuine, opacity):
+    app = _page("pages/image_diagnosis.py")
+    app.file_uploader[0].set_value(("one.png", png_bytes(genuine["pneumonia-cxr"][2]), "image/png")).run()
     app.slider[0].set_value(opacity).run()
     assert not app.exception and len(app.get("plotly_chart")) == 2
+    overlay = json.loads(app.get("plotly_chart")[1].proto.spec)
+    heatmaps = [trace for trace in overlay["data"] if trace["type"] == "heatmap"]
+    assert [trace["opacity"] for trace in heatmaps] == ([opacity] if opacity else [])
 
 
 def _checklist_tab(app: AppTest):
@@ -82,17 +103,35 @@ def test_checklist_tab_differential_triage_and_next_questions():
     tab = _checklist_tab(app)
     assert not app.exception
     assert any("Fungal infection" in expander.label for expander in tab.expander)
-    assert any("Triage hint" in warning.value for warning in tab.warning)
+    hint = next(warning.value for warning in tab.warning if "Triage hint" in warning.value)
     yes_buttons = [button for button in tab.button if button.label == "Yes"]
     assert len(yes_buttons) == 3
-    asked = yes_buttons[0].key.removeprefix("yes-")
-    yes_buttons[0].click().run()
-    assert asked in _checklist_tab(app).multiselect[0].value  # answering "yes" ticks it
-    no_button = next(button for button in _checklist_tab(app).button if button.label == "No")
+    # "No": the answer is listed, lowers the diseases that usually have it, and is not asked again.
+    before = [expander.label for expander in tab.expander]
+    no_button = next(button for button in tab.button if button.label == "No")
     denied = no_button.key.removeprefix("no-")
     no_button.click().run()
-    assert f"no-{denied}" not in [button.key for button in _checklist_tab(app).button]  # not asked again
-    assert not app.exception
+    tab = _checklist_tab(app)
+    assert f"no-{denied}" not in [button.key for button in tab.button]
+    assert any("Answered no" in md.value and denied.replace("_", " ") in md.value for md in tab.markdown)
+    assert [expander.label for expander in tab.expander] != before  # the differential took the answer
+    # "Yes" ticks the symptom.
+    yes_button = next(button for button in tab.button if button.label == "Yes")
+    asked = yes_button.key.removeprefix("yes-")
+    yes_button.click().run()
+    assert asked in _checklist_tab(app).multiselect[0].value
+    # Feeling severely unwell raises the triage hint one step.
+    app = _page("pages/record_classification.py")
+    _checklist_tab(app).multiselect[0].set_value(["itching", "skin_rash"]).run()
+    _checklist_tab(app).checkbox[0].check().run()
+    raised = next(warning.value for warning in _checklist_tab(app).warning if "Triage hint" in warning.value)
+    assert raised != hint and not app.exception
+
+
+def _analyse(tab, text: str) -> None:
+    """Type a note and press Analyse (form widgets commit together with the submit, in one run)."""
+    tab.text_area[0].input(text)
+    next(button for button in tab.button if button.label == "Analyse").click()
 
 
 def test_free_text_tab_masks_identifiers_and_explains():
@@ -104,9 +143,27 @@ def test_free_text_tab_masks_identifiers_and_explains():
     tab.text_area[0].input(
         "Call me on 555-123-4567 or jane.doe@example.org. I have an itchy skin rash with scaly patches."
     ).run()
+    tab = next(tab for tab in app.tabs if tab.label == "Free text")
+    assert not tab.get("plotly_chart")  # nothing is analysed before the button is pressed
+    _analyse(tab, "Call me on 555-123-4567 or jane.doe@example.org. I have an itchy skin rash with scaly patches.")
+    app.run()
     assert not app.exception
     tab = next(tab for tab in app.tabs if tab.label == "Free text")
     assert any("Masked before analysis" in info.value for info in tab.info)
+    assert len(tab.get("plotly_chart")) >= 1
+
+
+def test_a_paste_longer_than_the_limit_is_cut_with_a_message(monkeypatch):
+    from medcore.core.settings import LIMITS
+
+    app = _page("pages/record_classification.py")
+    tab = next(tab for tab in app.tabs if tab.label == "Free text")
+    long_text = "I have an itchy skin rash with scaly patches. " * (LIMITS["max_text_chars"] // 40)
+    _analyse(tab, long_text)
+    app.run()
+    tab = next(tab for tab in app.tabs if tab.label == "Free text")
+    assert not app.exception
+    assert any(f"only the first {LIMITS['max_text_chars']:,} were kept" in w.value for w in tab.warning)
     assert len(tab.get("plotly_chart")) >= 1
 
 
@@ -126,11 +183,12 @@ def test_recommendation_page_for_an_existing_patient_and_a_built_history():
     assert set(app.dataframe[0].value["kind"]) == {"medication"}
 
 
-def test_adding_a_file_analyses_only_the_new_one(rng, tmp_path, monkeypatch):
+@pytest.mark.data
+def test_adding_a_file_analyses_only_the_new_one(genuine, tmp_path, monkeypatch):
     """Each file is predicted (and audited) once per session, however the batch grows or the sliders move."""
     log = tmp_path / "audit.jsonl"
     monkeypatch.setenv("MEDCORE_AUDIT_LOG", str(log))
-    first, second = (png_bytes(rng.integers(0, 256, (64, 64), dtype=np.uint8)) for _ in range(2))
+    first, second = (png_bytes(image) for image in genuine["pneumonia-cxr"][3:5])
     app = _page("pages/image_diagnosis.py")
     app.file_uploader[0].set_value([("a.png", first, "image/png")]).run()
     app.file_uploader[0].set_value([("a.png", first, "image/png"), ("b.png", second, "image/png")]).run()

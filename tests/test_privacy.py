@@ -8,6 +8,7 @@ import tomllib
 from pathlib import Path
 
 import numpy as np
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import PROJECT, png_bytes
@@ -46,7 +47,7 @@ def test_page_flows_write_nothing_to_disk(rng, ct_small, monkeypatch, tmp_path):
     record_page = AppTest.from_file(str(PROJECT / "pages/record_classification.py"), default_timeout=60).run()
     tab = next(tab for tab in record_page.tabs if tab.label == "Symptom checklist")
     tab.multiselect[0].set_value(["itching", "skin_rash"]).run()
-    record_page.text_area[0].set_value(NOTE).run()
+    _analyse(record_page, NOTE)
     assert not record_page.exception and record_page.get("plotly_chart")
     evaluation_page = AppTest.from_file(str(PROJECT / "pages/model_evaluation.py"), default_timeout=60).run()
     evaluation_page.selectbox[0].set_value("symptom-text").run()
@@ -59,6 +60,13 @@ def test_page_flows_write_nothing_to_disk(rng, ct_small, monkeypatch, tmp_path):
         assert not new, f"new files appeared under {root}: {sorted(new)[:5]}"
 
 
+def _analyse(page, note: str) -> None:
+    """Type a note in the free-text tab and press Analyse (one run, as a form submits)."""
+    page.text_area[0].input(note)
+    next(button for button in page.button if button.label == "Analyse").click()
+    page.run()
+
+
 def test_served_config_keeps_xsrf_cors_and_loopback():
     config = tomllib.loads((PROJECT / ".streamlit" / "config.toml").read_text())
     assert config["server"]["enableXsrfProtection"] is True
@@ -68,10 +76,11 @@ def test_served_config_keeps_xsrf_cors_and_loopback():
     assert config["browser"]["gatherUsageStats"] is False
 
 
-def test_audit_log_records_hashes_and_results_but_no_content(tmp_path, monkeypatch, rng):
+@pytest.mark.data
+def test_audit_log_records_hashes_and_results_but_no_content(tmp_path, monkeypatch, genuine):
     log = tmp_path / "audit.jsonl"
     monkeypatch.setenv("MEDCORE_AUDIT_LOG", str(log))
-    image = png_bytes(rng.integers(0, 256, (48, 48), dtype=np.uint8))
+    image = png_bytes(genuine["pneumonia-cxr"][5])
     app = AppTest.from_file(str(PROJECT / "pages/image_diagnosis.py"), default_timeout=60).run()
     app.file_uploader[0].set_value(("jane_doe_mrn_12345.png", image, "image/png")).run()
     app.slider[0].set_value(0.8).run()  # a rerun must not audit the same file again
@@ -92,7 +101,7 @@ def test_every_page_audits_each_input_once_without_content(tmp_path, monkeypatch
     log = tmp_path / "audit.jsonl"
     monkeypatch.setenv("MEDCORE_AUDIT_LOG", str(log))
     record_page = AppTest.from_file(str(PROJECT / "pages/record_classification.py"), default_timeout=60).run()
-    record_page.text_area[0].set_value(NOTE).run()
+    _analyse(record_page, NOTE)
     record_page.multiselect[0].set_value(["itching", "skin_rash"]).run()  # reruns the text: no second record
     service_page = AppTest.from_file(str(PROJECT / "pages/service_recommendation.py"), default_timeout=60).run()
     service_page.slider[0].set_value(5).run()  # same patient, same input

@@ -41,9 +41,10 @@ class RecommenderScorer:
             optional ``sequential_counts`` (I, I) (patients who had column j within the horizon
             after row i), ``ease`` float (I, I) and ``item_cosine`` float (I, I).
         settings: ``age_horizon_years``, ``user_k``, ``similar_patients``, ``sex_min_patients``.
+        excluded: item ids never offered as candidates (they still count in histories).
     """
 
-    def __init__(self, items: list[str], arrays: dict[str, np.ndarray], settings: dict):
+    def __init__(self, items: list[str], arrays: dict[str, np.ndarray], settings: dict, excluded: tuple[str, ...] = ()):
         self.items = list(items)
         self.index = {item: j for j, item in enumerate(self.items)}
         self.settings = dict(settings)
@@ -53,7 +54,9 @@ class RecommenderScorer:
         self.matrix = (~np.isnan(self.first_age)).astype(np.float64)  # (P, I) patients x items
         self.item_counts = self.matrix.sum(axis=0)
         self.row_norms = np.sqrt(self.matrix.sum(axis=1))
-        self.service = np.array([item.split(":", 1)[0] in SERVICE_KINDS for item in self.items])
+        # Recommendable: service items, less the excluded ones (encounter-bound drugs).
+        blocked = set(excluded)
+        self.service = np.array([item.split(":", 1)[0] in SERVICE_KINDS and item not in blocked for item in self.items])
         self.counts_by_sex = np.stack([self.matrix[self.sex == code].sum(axis=0) for code in (0, 1)])
         self.sequential_counts = arrays.get("sequential_counts")
         self.sequential = None

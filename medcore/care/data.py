@@ -15,7 +15,7 @@ each patient's service items, targets at or after it).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -40,6 +40,8 @@ __all__ = [
     "temporal_queries",
     "item_id",
     "split_item_id",
+    "encounter_bound_medications",
+    "ENCOUNTER_BOUND_SHARE",
 ]
 
 # Item kind -> (CSV file, accepted date columns in order of preference). Synthea 2.x
@@ -57,6 +59,8 @@ _ITEM_COLUMNS = ("PATIENT", "CODE", "DESCRIPTION")
 ITEM_KINDS: tuple[str, ...] = ("procedure", "medication", "immunization", "careplan", "condition")
 SERVICE_KINDS: tuple[str, ...] = ("procedure", "medication", "immunization", "careplan")
 DAYS_PER_YEAR = 365.25
+# A medication is not recommended on its own when at least this share of its uses ended in the visit that began them.
+ENCOUNTER_BOUND_SHARE = 0.5
 
 
 def item_id(kind: str, code: str) -> str:
@@ -92,12 +96,16 @@ class SyntheaData:
         descriptions: item id -> the Synthea DESCRIPTION (the most frequent one of the code, runs of
             whitespace collapsed).
         folder: the folder read, or the name of the uploaded zip.
+        encounter_bound: medication item id -> the share of its uses that ended inside the
+            encounter that started them (``encounter_bound_medications``); empty when the export
+            has no encounters.csv with STOP dates.
     """
 
     events: pd.DataFrame
     patients: pd.DataFrame
     descriptions: dict[str, str]
     folder: Path | str
+    encounter_bound: dict[str, float] = field(default_factory=dict)
 
     @property
     def end_day(self) -> int:
@@ -289,7 +297,37 @@ def load_synthea(path: Path | str | dict[str, bytes]) -> SyntheaData:
         patients=patients,
         descriptions=dict(zip(descriptions["item"], descriptions["description"])),
         folder="uploaded export" if isinstance(folder, dict) else folder,
+        encounter_bound=encounter_bound_medications(folder),
     )
+
+
+def encounter_bound_medications(folder: Path | dict[str, bytes]) -> dict[str, float]:
+    """Per medication item, the share of its uses that ended inside the encounter that started them.
+
+    A drug given and stopped within one visit (an anaesthetic, a neuromuscular blocker, an IV
+    sedative or opioid, procedural heparin, an infusion) belongs to that visit's procedure, not
+    to a list of services a patient needs next; the recommender leaves out medications whose
+    uses mostly end that way (``ENCOUNTER_BOUND_SHARE``). Read from medications.csv (START,
+    STOP, ENCOUNTER, CODE) and encounters.csv (Id, STOP).
+
+    Returns:
+        ``{"medication:<code>": share}`` for every medication with at least one use; empty when
+        either table or column is missing (the rule is then not applied, and the card says so).
+    """
+    try:
+        medications = _read_csv(folder, "medications.csv", ("START", "STOP", "ENCOUNTER", "CODE"))
+        encounters = _read_csv(folder, "encounters.csv", ("Id", "STOP"))
+    except InvalidInputError:
+        return {}
+    import pandas as pd
+
+    ends = dict(zip(encounters["Id"].str.strip(), encounters["STOP"].str.strip()))
+    stop = medications["STOP"].str.strip()
+    encounter_end = medications["ENCOUNTER"].str.strip().map(ends).fillna("")
+    # ISO timestamps compare as text; an open-ended prescription (no STOP) continues after the visit.
+    bound = (stop != "") & (encounter_end != "") & (stop <= encounter_end)
+    share = pd.DataFrame({"item": "medication:" + medications["CODE"].str.strip(), "bound": bound})
+    return share.groupby("item")["bound"].mean().astype(float).to_dict()
 
 
 def folder_sha256(folder: Path | str | dict[str, bytes]) -> str:
@@ -321,6 +359,8 @@ class Timelines:
         end_day: float array (P,), the last day the patient was observed (death or end of export).
         sex: array (P,) of "F", "M" or "".
         patients: P Synthea patient ids (kept inside medcore's training code only).
+        excluded: item ids never recommended (encounter-bound medications, see
+            ``encounter_bound_medications``); they stay in histories and targets.
     """
 
     items: list[str]
@@ -329,6 +369,7 @@ class Timelines:
     end_day: np.ndarray
     sex: np.ndarray
     patients: list[str]
+    excluded: tuple[str, ...] = ()
 
     def subset(self, rows) -> Timelines:
         """The timelines of the patients at ``rows`` (int indices)."""
@@ -340,6 +381,7 @@ class Timelines:
             self.end_day[rows],
             self.sex[rows],
             [self.patients[r] for r in rows],
+            self.excluded,
         )
 
     @property
@@ -371,6 +413,7 @@ def timelines(data: SyntheaData) -> Timelines:
         end_day=np.where(np.isnan(death), data.end_day, np.minimum(death, data.end_day)),
         sex=people["sex"].to_numpy(dtype=object).astype(str),
         patients=patients,
+        excluded=tuple(item for item in items if data.encounter_bound.get(item, 0.0) >= ENCOUNTER_BOUND_SHARE),
     )
 
 

@@ -17,7 +17,14 @@ from medcore.care.model import MAX_K, CareRecommender
 from medcore.core.errors import InvalidInputError
 from medcore.core.settings import LIMITS
 
-__all__ = ["ACCEPTED_UPLOADS", "evaluate_upload", "evaluate_recommender", "ranking_metrics"]
+__all__ = [
+    "ACCEPTED_UPLOADS",
+    "evaluate_upload",
+    "evaluate_recommender",
+    "ranking_metrics",
+    "per_patient_at",
+    "ranking_intervals",
+]
 
 ACCEPTED_UPLOADS = {".zip": "zip of a Synthea CSV export folder (patients.csv, conditions.csv, procedures.csv...)"}
 
@@ -121,3 +128,26 @@ def ranking_metrics(rankings: list[list[str]], targets: list[list[str]], ks=rang
             sums[f"recall@{k}"] += float(top.sum() / len(wanted))
     n = len(rankings)
     return {"n": n, **{key: (value / n if n else float("nan")) for key, value in sums.items()}}
+
+
+def per_patient_at(rankings: list[list[str]], targets: list[list[str]], k: int = 10) -> dict[str, np.ndarray]:
+    """Per patient: ``hr``, ``ndcg`` and ``recall`` at ``k`` (float arrays (N,)), as ``ranking_metrics`` averages them."""
+    discounts = 1.0 / np.log2(np.arange(2, k + 2))
+    out = {"hr": [], "ndcg": [], "recall": []}
+    for ranked, wanted in zip(rankings, targets):
+        wanted = set(wanted)
+        hits = np.array([item in wanted for item in ranked[:k]] + [False] * max(0, k - len(ranked)))
+        out["hr"].append(float(hits.any()))
+        out["ndcg"].append(float((hits * discounts).sum() / discounts[: min(k, len(wanted))].sum()))
+        out["recall"].append(float(hits.sum() / len(wanted)))
+    return {key: np.array(values) for key, values in out.items()}
+
+
+def ranking_intervals(rankings: list[list[str]], targets: list[list[str]], k: int = 10, seed: int = 0) -> dict:
+    """95 % bootstrap intervals over patients of HR@k, NDCG@k and recall@k: ``{"hr@10": [low, high], ...}``."""
+    from medcore.core.uncertainty import bootstrap_intervals
+
+    values = per_patient_at(rankings, targets, k)
+    return bootstrap_intervals(
+        lambda rows: {f"{metric}@{k}": values[metric][rows].mean() for metric in values}, len(targets), seed=seed
+    )

@@ -405,4 +405,5 @@ def load_recommender_model(path: Path, card: dict) -> CareRecommender:
             f"'{path.name}': model.npz and model.json disagree on the items; rebuild the bundle."
         )
     cohort = json.loads((path / "cohort.json").read_text(encoding="utf-8"))
-    return CareRecommender(RecommenderScorer(items, arrays, model["settings"]), model, cohort, card)
+    excluded = tuple(entry["item"] for entry in model.get("excluded_items", []))
+    return CareRecommender(RecommenderScorer(items, arrays, model["settings"], excluded), model, cohort, card)

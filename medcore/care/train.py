@@ -22,6 +22,7 @@ import numpy as np
 
 from medcore.care.collaborative import COMPONENTS, RecommenderScorer, normalise_scores
 from medcore.care.data import (
+    ENCOUNTER_BOUND_SHARE,
     SERVICE_KINDS,
     Timelines,
     find_synthea_folder,
@@ -30,9 +31,10 @@ from medcore.care.data import (
     temporal_queries,
     timelines,
 )
-from medcore.care.evaluate import ranking_metrics
+from medcore.care.evaluate import per_patient_at, ranking_intervals, ranking_metrics
 from medcore.care.model import MODEL_FORMAT
 from medcore.core.bundle import write_bundle
+from medcore.core.uncertainty import with_intervals
 
 __all__ = ["SETTINGS", "BLEND_GRID", "fit_parameters", "cross_validate", "train_recommender_model"]
 
@@ -109,7 +111,7 @@ def _held_out_scores(cohort: Timelines, rows: np.ndarray, queries: list, folds: 
     out: list[dict | None] = [None] * len(queries)
     for f in range(folds):
         train_rows = np.array([r for r in rows if fold[r] != f])
-        scorer = RecommenderScorer(cohort.items, fit_parameters(cohort.subset(train_rows)), SETTINGS)
+        scorer = RecommenderScorer(cohort.items, fit_parameters(cohort.subset(train_rows)), SETTINGS, cohort.excluded)
         for position, query in enumerate(queries):
             if fold[query.patient] != f:
                 continue
@@ -206,9 +208,13 @@ def cross_validate(cohort: Timelines, folds: int = FOLDS, seed: int = 0, progres
             kind = item.split(":", 1)[0]
             per_kind[kind][0] += item in ranked[:10]
             per_kind[kind][1] += 1
+    popularity_rankings = [_ranked(s["parts"]["popularity"], s["plain"], cohort.items) for s in scored]
     return {
         "n": len(queries),
         "skipped": skipped,
+        "queries": queries,
+        "rankings": nested_rankings,
+        "popularity_rankings": popularity_rankings,
         "candidates": candidates,
         "blend_weights": weights,
         "selection": selection,
@@ -246,6 +252,36 @@ def demo_cohort(cohort: Timelines) -> list[dict]:
             }
         )
     return patients
+
+
+def _subgroups(queries: list, rankings: list[list[str]], seed: int) -> dict:
+    """HR@10 and NDCG@10 with 95 % intervals by sex and by age band at the cutoff (groups of >= 5 patients)."""
+    bands = {"0-17": (0, 18), "18-44": (18, 45), "45-64": (45, 65), "65+": (65, 200)}
+    groups = {
+        "sex": {sex: [i for i, q in enumerate(queries) if q.sex == sex] for sex in ("F", "M")},
+        "age at cutoff": {
+            band: [i for i, q in enumerate(queries) if low <= q.age < high] for band, (low, high) in bands.items()
+        },
+    }
+    out: dict = {}
+    for attribute, members in groups.items():
+        out[attribute] = {}
+        for value, rows in members.items():
+            if len(rows) < 5:
+                out[attribute][value] = {"n": len(rows), "note": "fewer than 5 patients: not reported"}
+                continue
+            chosen_rankings = [rankings[i] for i in rows]
+            chosen_targets = [queries[i].targets for i in rows]
+            values = per_patient_at(chosen_rankings, chosen_targets, 10)
+            intervals = ranking_intervals(chosen_rankings, chosen_targets, 10, seed)
+            out[attribute][value] = {
+                "n": len(rows),
+                **with_intervals(
+                    {"hr@10": float(values["hr"].mean()), "ndcg@10": float(values["ndcg"].mean())},
+                    {k: intervals[k] for k in ("hr@10", "ndcg@10")},
+                ),
+            }
+    return out
 
 
 def _figures(curve: dict) -> dict:
@@ -293,7 +329,16 @@ def train_recommender_model(
     # always, a component matrix only when its weight is not zero.
     needed = ["first_age", "end_age", "sex", "sequential_counts"] + (["ease"] if weights.get("ease", 0) > 0 else [])
     shipped = {key: parameters[key] for key in needed}
-    service_items = [item for item in cohort.items if item.split(":", 1)[0] in SERVICE_KINDS]
+    service_items = [
+        item for item in cohort.items if item.split(":", 1)[0] in SERVICE_KINDS and item not in cohort.excluded
+    ]
+    excluded = [
+        {"item": item, "description": data.descriptions[item], "share_ended_in_visit": data.encounter_bound[item]}
+        for item in cohort.excluded
+    ]
+    targets = [query.targets for query in validation["queries"]]
+    intervals = ranking_intervals(validation["rankings"], targets, 10, seed)
+    popularity_intervals = ranking_intervals(validation["popularity_rankings"], targets, 10, seed)
     model_json = {
         "format": MODEL_FORMAT,
         "weights": weights,
@@ -307,6 +352,7 @@ def train_recommender_model(
             }
             for item in cohort.items
         ],
+        "excluded_items": excluded,
     }
     curves = validation["candidates"]
     blend = curves["blend"]
@@ -321,7 +367,7 @@ def train_recommender_model(
     wall_time = time.time() - started
     card = {
         "name": name,
-        "version": "1.0.0",
+        "version": "1.1.0",
         "kind": "recommender",
         "task": "Patient history (conditions and services) -> the services most likely needed next",
         "description": "Collaborative filter over patients x items that ranks the procedures, medications, "
@@ -346,7 +392,8 @@ def train_recommender_model(
             "history": "deduplicated; ids unknown to the model are reported back in 'unknown' and not used",
             "scores": "each component min-max normalised over the candidate services, then a weighted mean",
             "candidates": "service items seen in training, not in the history; with sex given, items that only "
-            f"the other sex ever had (seen in >= {SETTINGS['sex_min_patients']} patients) are left out",
+            f"the other sex ever had (seen in >= {SETTINGS['sex_min_patients']} patients) are left out; "
+            "encounter-bound medications are never recommended (see 'excluded')",
             "empty history": "age/sex-aware popularity with a notice",
         },
         "architecture": {
@@ -364,6 +411,15 @@ def train_recommender_model(
             "settings": SETTINGS,
         },
         "operating_point": {"k": 10, "rule": "the top k candidates by blended score"},
+        "excluded": {
+            "rule": f"medications whose uses ended inside the visit that started them in >= {ENCOUNTER_BOUND_SHARE:.0%} "
+            "of cases (medications.csv STOP <= encounters.csv STOP of its ENCOUNTER): drugs given during a "
+            "procedure or stay (anaesthetics, neuromuscular blockers, IV sedatives and opioids, procedural "
+            "heparin, infusions) belong to that procedure and are not recommended on their own; derived from "
+            "the data, not a hand list. They still count in histories and as evaluation targets.",
+            "applied": bool(data.encounter_bound),
+            "items": excluded,
+        },
         "calibration": {
             "method": "none: scores are blended, normalised ranks in [0, 1], not probabilities; predict_proba "
             "divides them by their sum so rows sum to 1",
@@ -383,12 +439,15 @@ def train_recommender_model(
             "validation": {
                 "split": split,
                 "n": validation["n"],
-                "hr@10": blend["hr@10"],
-                "ndcg@10": blend["ndcg@10"],
-                "recall@10": blend["recall@10"],
+                **with_intervals(
+                    {"hr@10": blend["hr@10"], "ndcg@10": blend["ndcg@10"], "recall@10": blend["recall@10"]}, intervals
+                ),
                 "popularity hr@10": baselines["popularity"]["hr@10"],
+                "popularity hr@10_ci95": [round(b, 6) for b in popularity_intervals["hr@10"]],
                 "popularity ndcg@10": baselines["popularity"]["ndcg@10"],
+                "popularity ndcg@10_ci95": [round(b, 6) for b in popularity_intervals["ndcg@10"]],
                 "baselines": baselines,
+                "subgroups": _subgroups(validation["queries"], validation["rankings"], seed),
             },
         },
         "anchors": {

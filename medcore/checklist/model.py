@@ -24,10 +24,11 @@ from medcore.core.errors import BundleIntegrityError, InvalidInputError
 from medcore.core.metrics import softmax
 from medcore.core.validate import check_count
 
-__all__ = ["ChecklistModel", "SEVERITIES", "load_checklist_model"]
+__all__ = ["ChecklistModel", "MIN_GAIN", "SEVERITIES", "load_checklist_model"]
 
 MODEL_FORMAT = "medcore-checklist-1"
 
+MIN_GAIN = 0.01  # bits: a question expected to gain less would not change the ranking
 # Triage hint thresholds on Symptom-severity.csv weights (1 mild .. 7 severe): (level, max, sum).
 TRIAGE_RULES = (("high", 7, 20), ("moderate", 5, 10))
 _TRIAGE_TEXT = {
@@ -191,9 +192,12 @@ class ChecklistModel:
             absent_matrix = self._as_matrix(absent_lists) * (1 - self._as_matrix(lists))
         return softmax(self.logits(self._as_matrix(lists), absent_matrix))
 
-    def differential(self, symptoms: list[str], top: int = 5) -> list[dict]:
-        """The ``top`` most probable diseases of one patient: ``{'disease', 'probability'}`` dicts."""
-        proba = self.predict_proba([symptoms])[0]
+    def differential(self, symptoms: list[str], top: int = 5, absent: list[str] | None = None) -> list[dict]:
+        """The ``top`` most probable diseases of one patient: ``{'disease', 'probability'}`` dicts.
+
+        ``absent``: symptoms answered "no" to a follow-up question; they lower the diseases that usually have them.
+        """
+        proba = self.predict_proba([symptoms], None if not absent else [absent])[0]
         order = np.argsort(-proba, kind="stable")[: max(1, int(top))]
         return [{"disease": self.labels[k], "probability": float(proba[k])} for k in order]
 
@@ -223,7 +227,9 @@ class ChecklistModel:
         log_odds = rows[:, target] - (peak + np.log(np.exp(others - peak[:, None]).sum(axis=1)))
         return {name: float(log_odds[0] - value) for name, value in zip(names, log_odds[1:])}
 
-    def next_questions(self, symptoms: list[str], k: int = 3, absent: list[str] | None = None) -> list[dict]:
+    def next_questions(
+        self, symptoms: list[str], k: int = 3, absent: list[str] | None = None, min_gain: float = MIN_GAIN
+    ) -> list[dict]:
         """The unasked symptoms whose yes/no answer is expected to narrow the differential most.
 
         Information gain = entropy of the current differential - its expected entropy after the
@@ -234,6 +240,8 @@ class ChecklistModel:
             symptoms: ticked symptom names (at least one).
             k: how many questions (1 or more; fewer come back when fewer symptoms are left).
             absent: symptoms already answered "no"; they are not asked again.
+            min_gain: questions expected to gain less (in bits) are not offered: their answer
+                would not change the ranking. An empty list means no question is worth asking.
 
         Returns:
             Up to ``k`` dicts ``{'symptom', 'information_gain', 'p_yes'}``, best first.
@@ -254,7 +262,10 @@ class ChecklistModel:
         expected = p_yes * _entropy_bits(after_yes.T) + (1 - p_yes) * _entropy_bits(after_no.T)
         gain = np.maximum(_entropy_bits(proba) - expected, 0.0)
         asked = {self._index[name] for name in names + no}
-        candidates = sorted((j for j in range(len(self.symptoms)) if j not in asked), key=lambda j: (-gain[j], j))
+        candidates = sorted(
+            (j for j in range(len(self.symptoms)) if j not in asked and gain[j] >= min_gain),
+            key=lambda j: (-gain[j], j),
+        )
         return [
             {"symptom": self.symptoms[j], "information_gain": float(gain[j]), "p_yes": float(p_yes[j])}
             for j in candidates[: int(k)]

@@ -25,6 +25,7 @@ from medcore.core.bundle import sha256_file, write_bundle
 from medcore.core.calibration import apply_temperature, fit_temperature
 from medcore.core.errors import InvalidInputError
 from medcore.core.metrics import brier_score, classification_summary, expected_calibration_error, reliability_curve
+from medcore.core.uncertainty import bootstrap_intervals, classification_scalars, with_intervals
 
 __all__ = [
     "KEPT",
@@ -303,6 +304,20 @@ def train_checklist_model(
     headline = classification_summary(y_by_kept[3], by_kept[3], labels)
     top_k = _table(y_by_kept, by_kept)
     baseline_top_k = _table(y_by_kept, baseline)
+    # 95 % intervals resample held-out patterns (a pattern's draws are not independent).
+    n_patterns = len(y_by_kept[3]) // DRAWS_PER_PATTERN
+    pattern_of_draw = np.repeat(np.arange(n_patterns), DRAWS_PER_PATTERN)
+    y3, p3 = y_by_kept[3], by_kept[3]
+    intervals = bootstrap_intervals(
+        lambda rows: {
+            **classification_scalars(y3[rows], p3[rows]),
+            "top3": top_k_accuracy(y3[rows], p3[rows], 3),
+            "top5": top_k_accuracy(y3[rows], p3[rows], 5),
+        },
+        len(y3),
+        groups=pattern_of_draw,
+        seed=seed,
+    )
 
     knowledge = read_knowledge(data_file.parent, labels, patterns.symptoms)
     model_json = _parameters_json(parameters, labels, patterns.symptoms, temperature, knowledge)
@@ -313,7 +328,7 @@ def train_checklist_model(
     )
     card = {
         "name": name,
-        "version": "1.0.0",
+        "version": "1.1.0",
         "kind": "checklist",
         "task": f"Ticked symptoms -> differential diagnosis over {len(labels)} diseases",
         "description": "Naive Bayes over ticked symptoms (a ticked symptom is a draw from the disease's symptom "
@@ -383,12 +398,19 @@ def train_checklist_model(
                 "protocol": protocol,
                 "n": headline["n"],
                 "n_patterns": n_validation,
-                "accuracy": top_k["3"]["top1"],
-                "top3": top_k["3"]["top3"],
-                "top5": top_k["3"]["top5"],
-                "macro_f1": headline["macro_f1"],
-                "ece": headline["ece"],
-                "brier": headline["brier"],
+                **with_intervals(
+                    {
+                        "accuracy": top_k["3"]["top1"],
+                        "top3": top_k["3"]["top3"],
+                        "top5": top_k["3"]["top5"],
+                        "auc": headline["auc"],
+                        "macro_f1": headline["macro_f1"],
+                        "ece": headline["ece"],
+                        "brier": headline["brier"],
+                    },
+                    intervals,
+                ),
+                "intervals": f"95 % bootstrap over the {n_patterns} held-out patterns (their draws resampled together)",
                 "headline": "top-1 accuracy with 3 kept symptoms",
                 "top_k": top_k,
                 "baseline_naive_bayes": {

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["NOTICE", "comparison_table", "models_table", "headline_metric", "own_vs_shipped"]
+__all__ = ["NOTICE", "format_figure", "comparison_table", "models_table", "headline_metric", "own_vs_shipped"]
 
 NOTICE = (
     "Decision support, not a diagnosis. These models assist a qualified clinician, who reviews "
@@ -10,13 +10,28 @@ NOTICE = (
 )
 
 
+_HEADLINE = {"image": ("auc", "AUC"), "recommender": ("ndcg@10", "NDCG@10")}
+_LABELS = {"auc": "AUC", "accuracy": "accuracy", "ndcg@10": "NDCG@10", "hr@10": "HR@10"}
+
+
+def format_figure(metrics: dict, key: str, label: str | None = None) -> str:
+    """One figure with its 95 % interval and n, e.g. 'AUC 0.930 (95 % CI 0.874-0.978, n=78)'."""
+    value = metrics.get(key)
+    if not isinstance(value, (int, float)):
+        return "-"
+    interval = metrics.get(f"{key}_ci95")
+    detail = f"95 % CI {interval[0]:.3f}-{interval[1]:.3f}, " if interval and None not in interval else "no interval, "
+    return f"{label or _LABELS.get(key, key)} {value:.3f} ({detail}n={metrics.get('n', '?')})"
+
+
 def headline_metric(card: dict) -> str:
-    """The card's headline validation metric as text, e.g. 'AUC 0.981 (val, n=524)'."""
+    """The card's headline held-out figure with its interval and n, e.g. 'AUC 0.930 (95 % CI 0.874-0.978, n=78)'."""
     metrics = card.get("metrics", {}).get("validation", {})
-    for key, label in (("auc", "AUC"), ("accuracy", "accuracy"), ("ndcg@10", "NDCG@10")):
-        if key in metrics:
-            return f"{label} {metrics[key]:.3f} (val, n={metrics.get('n', '?')})"
-    return "-"
+    key, label = _HEADLINE.get(card.get("kind", ""), ("accuracy", "accuracy"))
+    if key not in metrics:
+        key = next((k for k in ("auc", "accuracy", "ndcg@10") if k in metrics), key)
+        label = _LABELS.get(key, key)
+    return format_figure(metrics, key, label)
 
 
 def models_table(cards: list[dict]):
@@ -28,7 +43,7 @@ def models_table(cards: list[dict]):
             {
                 "model": c["name"],
                 "task": c["task"],
-                "headline metric": headline_metric(c),
+                "headline figure (held-out data)": headline_metric(c),
                 "intended use": c["intended_use"],
                 "version": c["version"],
             }

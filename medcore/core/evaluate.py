@@ -19,6 +19,7 @@ import numpy as np
 from medcore.core.errors import InvalidInputError
 from medcore.core.metrics import binary_operating_point, classification_summary
 from medcore.core.registry import capability_module
+from medcore.core.uncertainty import classification_intervals, with_intervals
 from medcore.core.validate import check_file_bytes
 
 __all__ = ["accepted_uploads", "load_labelled", "load_labelled_upload", "evaluate", "evaluate_upload"]
@@ -117,9 +118,10 @@ def evaluate(
         progress: called with the fraction done after every batch.
 
     Returns:
-        ``classification_summary`` output plus ``predictions`` (one dict per sample) and, for
-        binary models with a shipped threshold, ``operating_point`` (sensitivity, specificity...
-        at that threshold).
+        ``classification_summary`` output with a 95 % bootstrap interval (``<metric>_ci95``)
+        after each scalar, plus ``predictions`` (one dict per sample) and, for binary models with
+        a shipped threshold, ``operating_point`` (sensitivity, specificity... at that threshold,
+        with intervals).
 
     Raises:
         InvalidInputError: labels outside the model's classes or inputs it cannot read.
@@ -142,11 +144,20 @@ def evaluate(
     point = model.card.get("operating_point", {})
     positive = model.labels.index(point["positive_label"]) if "positive_label" in point else None
     summary = classification_summary(y_true, proba, list(model.labels), positive)
+    threshold = float(point["threshold"]) if positive is not None and "threshold" in point else None
+    intervals = classification_intervals(y_true, proba, positive, threshold)
+    summary.update(
+        with_intervals(
+            {k: summary[k] for k in ("accuracy", "auc", "macro_f1", "ece", "brier")},
+            {k: intervals[k] for k in ("accuracy", "auc", "macro_f1", "ece", "brier")},
+        )
+    )
     if positive is not None and "threshold" in point:
         # Sensitivity/specificity at the shipped threshold, to set beside the card's validation figures.
+        operating = binary_operating_point(y_true == positive, proba[:, positive], float(point["threshold"]))
         summary["operating_point"] = {
             "positive_label": point["positive_label"],
-            **binary_operating_point(y_true == positive, proba[:, positive], float(point["threshold"])),
+            **with_intervals(operating, {k: intervals[k] for k in ("sensitivity", "specificity", "ppv", "npv")}),
         }
     names = names or [str(i) for i in range(len(y_true))]
     summary["predictions"] = [

@@ -55,12 +55,16 @@ class Capability:
         trainer: function of ``<package>.train`` that writes a bundle:
             ``(name, data_path, epochs=None, seed=0, out_dir=None, command="", **options) -> bundle folder``.
         models: the shipped models that trainer builds (``python -m medcore train NAME``).
+        model_module: the module of the package holding the loader (default ``model``).
+        train_module: the module of the package holding the trainer (default ``train``).
     """
 
     package: str
     loader: str
     trainer: str
     models: tuple[str, ...]
+    model_module: str = "model"
+    train_module: str = "train"
 
 
 # card["kind"] -> its capability. Adding a capability is one folder and one row here.
@@ -75,11 +79,22 @@ CAPABILITIES: dict[str, Capability] = {
     "recommender": Capability(
         "medcore.care", "load_recommender_model", "train_recommender_model", ("care-recommender",)
     ),
+    # The image page's router: which kind of image an upload is (imaging's second kind of bundle).
+    "modality": Capability(
+        "medcore.imaging",
+        "load_modality_model",
+        "train_modality_model",
+        ("image-modality",),
+        model_module="modality",
+        train_module="train_modality",
+    ),
 }
 
 
 def capability_module(kind: str, part: str) -> ModuleType:
     """The ``part`` module (``model``, ``train``, ``evaluate``...) of the capability serving ``kind``.
+
+    ``model`` and ``train`` resolve to the row's ``model_module`` and ``train_module``.
 
     Raises:
         ModelNotFoundError: no capability serves that kind (the message lists the kinds).
@@ -89,7 +104,9 @@ def capability_module(kind: str, part: str) -> ModuleType:
             f"No capability serves models of kind '{kind}'; known kinds: {', '.join(CAPABILITIES)}. "
             "Update medcore or retrain the bundle."
         )
-    return importlib.import_module(f"{CAPABILITIES[kind].package}.{part}")
+    row = CAPABILITIES[kind]
+    module = {"model": row.model_module, "train": row.train_module}.get(part, part)
+    return importlib.import_module(f"{row.package}.{module}")
 
 
 def trainer(model_name: str) -> Callable[..., Path]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["build_member", "build_ensemble", "gradcam_function"]
+__all__ = ["build_member", "build_ensemble", "gradcam_function", "feature_model"]
 
 
 def _member_logits(inputs, n_classes: int, width: int, prefix: str, dropout: float):
@@ -95,3 +95,22 @@ def gradcam_function(model):
         return heatmap / peak if peak > 0 else np.zeros_like(heatmap)
 
     return gradcam
+
+
+def feature_model(model):
+    """The ensemble with a second output: every member's pooled features side by side.
+
+    Args:
+        model: an ensemble from ``build_ensemble`` (its members' ``*gap`` layers are found by name).
+
+    Returns:
+        A Keras model: float32 (N, S, S, C) in [0, 255] -> ``(logits (N, K), features (N, F))``,
+        F = members x the last stage's width. The domain check measures distances on these.
+    """
+    import keras
+
+    pooled = [layer.output for layer in model.layers if layer.name.endswith("gap")]
+    if not pooled:
+        raise ValueError(f"model '{model.name}' has no '*gap' layer to take features from")
+    features = pooled[0] if len(pooled) == 1 else keras.layers.Concatenate(name="domain_features")(pooled)
+    return keras.Model(model.inputs, [model.output, features], name=f"{model.name}_with_features")

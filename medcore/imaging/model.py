@@ -1,8 +1,13 @@
-"""Image models: calibrated probabilities, the operating-threshold decision and Grad-CAM.
+"""Image models: calibrated probabilities, the operating-threshold decision, the domain check and Grad-CAM.
 
 ``ImageModel`` wraps a bundle's ``model.keras`` (float32 (N, S, S, C) in [0, 255] -> logits)
-with the card's preprocessing, temperature and threshold. It is stateless after loading, so
-one instance is shared by every Streamlit session.
+with the card's preprocessing, temperature and threshold. ``analyse`` (what pages, the CLI and
+the service call) first asks whether each image is of the model's kind: a DICOM of another
+Modality, an image the ``image-modality`` model recognises as another kind (or as no medical
+image), or one whose features lie beyond the model's domain threshold (``domain.npz``) is
+out of domain and gets no probabilities and no decision, only a message saying why and which
+model fits. ``predict_proba`` stays the raw numeric API. The model is stateless after
+loading, so one instance is shared by every Streamlit session.
 """
 
 from __future__ import annotations
@@ -15,15 +20,24 @@ import numpy as np
 from medcore.core.calibration import apply_temperature
 from medcore.core.errors import InvalidInputError, MedcoreError
 from medcore.imaging.decode import DecodedImage, PreparedImage, as_image_list, decode_image, to_model_input
+from medcore.imaging.domain import FeatureDistance
 
-__all__ = ["ImageModel", "ImageResult", "load_image_model", "results_frame"]
+__all__ = ["MODALITY_MODEL", "ImageModel", "ImageResult", "load_image_model", "results_frame"]
 
 _BATCH = 256
 
 
+MODALITY_MODEL = "image-modality"
+
+
 @dataclass
 class ImageResult:
-    """What one file gave: probabilities and decision, or the error that stopped it."""
+    """What one file gave: probabilities and decision; or why it is out of domain; or the error that stopped it.
+
+    ``out_of_domain`` True means no answer: ``probabilities`` is empty, ``predicted`` and
+    ``decision`` are None, and the first warning says what the image looks like and which
+    model fits (``suggested_model``).
+    """
 
     name: str
     probabilities: dict[str, float] = field(default_factory=dict)
@@ -31,6 +45,10 @@ class ImageResult:
     decision: str | None = None
     warnings: list[str] = field(default_factory=list)
     error: str | None = None
+    out_of_domain: bool = False
+    detected: str | None = None  # the kind of image the modality model saw, e.g. "chest X-ray"
+    suggested_model: str | None = None
+    domain_distance: float | None = None  # distance to the training images / the threshold (> 1: outside)
     prepared: PreparedImage | None = None
 
 
@@ -39,10 +57,10 @@ class ImageModel:
 
     kind = "image"
 
-    def __init__(self, keras_model, card: dict):
+    def __init__(self, keras_model, card: dict, domain: FeatureDistance | None = None):
         import tensorflow as tf
 
-        from medcore.imaging.cnn import gradcam_function
+        from medcore.imaging.cnn import feature_model, gradcam_function
 
         self.card = card
         self.name: str = card["name"]
@@ -53,9 +71,15 @@ class ImageModel:
         self.tta_flip: bool = bool(card["preprocessing"].get("test_time_flip", False))
         self.threshold: float | None = card.get("operating_point", {}).get("threshold")
         self.positive_label: str | None = card.get("operating_point", {}).get("positive_label")
+        self.modality: str = card["input"].get("modality", "")
+        self.domain = domain
         self._keras = keras_model
         self._forward = tf.function(
             lambda batch: keras_model(batch, training=False), reduce_retracing=True, autograph=False
+        )
+        with_features = feature_model(keras_model)
+        self._forward_features = tf.function(
+            lambda batch: with_features(batch, training=False), reduce_retracing=True, autograph=False
         )
         self._gradcam = gradcam_function(keras_model)
 
@@ -70,21 +94,26 @@ class ImageModel:
 
     def _prepare_one(self, image: DecodedImage) -> PreparedImage:
         card_input = self.card.get("input", {})
-        return to_model_input(
-            image, self.side, self.channels, card_input.get("training_intensity"), card_input.get("dicom_modalities")
-        )
+        # A DICOM of another Modality is refused by the domain check in ``analyse``, not warned about here.
+        return to_model_input(image, self.side, self.channels, card_input.get("training_intensity"))
 
     # -- prediction --------------------------------------------------------------------------
     def logits(self, batch: np.ndarray) -> np.ndarray:
         """Raw logits (N, K) of float32 model inputs (N, S, S, C), flip-averaged if the card says so."""
-        outputs = []
+        return self._logits_and_features(batch)[0]
+
+    def _logits_and_features(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Logits (N, K) as ``logits`` and the pooled features (N, F) of the unflipped images."""
+        outputs, features = [], []
         for start in range(0, len(batch), _BATCH):
             chunk = np.ascontiguousarray(batch[start : start + _BATCH], dtype=np.float32)
-            logits = self._forward(chunk).numpy()
+            logits, pooled = self._forward_features(chunk)
+            logits = logits.numpy()
             if self.tta_flip:
                 logits = (logits + self._forward(np.ascontiguousarray(chunk[:, :, ::-1])).numpy()) / 2
             outputs.append(logits)
-        return np.concatenate(outputs).astype(np.float64)
+            features.append(pooled.numpy())
+        return np.concatenate(outputs).astype(np.float64), np.concatenate(features).astype(np.float64)
 
     def predict_proba(self, inputs) -> np.ndarray:
         """Calibrated class probabilities.
@@ -122,6 +151,7 @@ class ImageModel:
         """
         results: list[ImageResult] = []
         good: list[ImageResult] = []
+        decoded_images: list[DecodedImage] = []
         for name, data in files:
             result = ImageResult(name=name)
             try:
@@ -129,17 +159,64 @@ class ImageModel:
                 result.prepared = self._prepare_one(decoded)
                 result.warnings = result.prepared.warnings
                 good.append(result)
+                decoded_images.append(decoded)
             except MedcoreError as err:
                 result.error = str(err)
             results.append(result)
         if good:
             batch = np.stack([r.prepared.model_input for r in good])
-            probabilities = apply_temperature(self.logits(batch), self.temperature)
+            logits, features = self._logits_and_features(batch)
+            probabilities = apply_temperature(logits, self.temperature)
+            distances = self.domain.distance(features) / self.domain.threshold if self.domain else [None] * len(good)
+            self._judge_domain(good, decoded_images, distances)
             for result, row in zip(good, probabilities):
+                if result.out_of_domain:
+                    continue
                 result.probabilities = {label: float(p) for label, p in zip(self.labels, row)}
                 result.predicted = self.labels[int(np.argmax(row))]
                 result.decision = self.decide(row)
         return results
+
+    # -- what the model does not know ----------------------------------------------------------
+    def _judge_domain(self, results: list[ImageResult], decoded: list[DecodedImage], distances) -> None:
+        """Mark results out of domain: another DICOM Modality, another kind of image, or unlike the training images."""
+        detections = _detect_modality(decoded)
+        modalities = self.card["input"].get("dicom_modalities") or []
+        for result, image, detection, distance in zip(results, decoded, detections, distances):
+            result.domain_distance = None if distance is None else float(distance)
+            reasons = []
+            if detection is not None:
+                result.detected, result.suggested_model = detection["modality"], detection.get("model")
+            if image.modality and modalities and image.modality.upper() not in modalities:
+                reasons.append(
+                    f"it is a DICOM of modality {image.modality}, and this model reads only {'/'.join(modalities)} images"
+                )
+            if (
+                detection is not None
+                and self.modality
+                and detection["modality"] != self.modality
+                and detection["probability"] >= 0.5
+            ):
+                what = (
+                    "no medical image this dashboard reads"
+                    if detection["modality"] == "other"
+                    else f"a {detection['modality']}"
+                )
+                reasons.append(f"it looks like {what} ({detection['probability']:.0%} sure), not a {self.modality}")
+            if distance is not None and distance > 1.0:
+                reasons.append(
+                    f"it is unlike the images this model was trained on (distance {distance:.1f} x the threshold)"
+                )
+            if reasons:
+                result.out_of_domain = True
+                fits = (
+                    f" Use the '{result.suggested_model}' model for it."
+                    if result.suggested_model and result.suggested_model != self.name
+                    else ""
+                )
+                result.warnings.insert(
+                    0, f"Not analysed: '{result.name}' is outside what '{self.name}' knows: {'; '.join(reasons)}.{fits}"
+                )
 
     # -- explanation -------------------------------------------------------------------------
     def explain(self, one_input, class_index: int | None = None) -> np.ndarray:
@@ -176,12 +253,25 @@ class ImageModel:
         return heatmap
 
 
+def _detect_modality(decoded: list[DecodedImage]) -> list[dict | None]:
+    """What the ``image-modality`` model sees in each image; None each when that model is not installed."""
+    from medcore.core.errors import ModelNotFoundError
+    from medcore.core.registry import load_model
+
+    try:
+        router = load_model(MODALITY_MODEL)
+    except ModelNotFoundError:
+        return [None] * len(decoded)
+    return router.detect(decoded)
+
+
 def load_image_model(path: Path, card: dict) -> ImageModel:
-    """Load a verified image bundle (``model.keras`` with safe_mode on)."""
+    """Load a verified image bundle (``model.keras`` with safe_mode on; ``domain.npz`` when the card lists it)."""
     import keras
 
     model = keras.saving.load_model(path / "model.keras", compile=False, safe_mode=True)
-    image_model = ImageModel(model, card)
+    domain = FeatureDistance.load(path / "domain.npz") if "domain.npz" in card.get("files", {}) else None
+    image_model = ImageModel(model, card, domain)
     # Trace the compiled prediction and Grad-CAM once now, so no user waits for it.
     image_model.explain(np.full((image_model.side, image_model.side, image_model.channels), 128, np.uint8).squeeze())
     return image_model
@@ -193,7 +283,10 @@ def results_frame(results: list[ImageResult], labels: list[str]):
 
     rows = []
     for result in results:
-        row = {"file": result.name, "decision": result.decision or "", "status": "error" if result.error else "ok"}
+        status = (
+            "error" if result.error else "not analysed: outside the model's domain" if result.out_of_domain else "ok"
+        )
+        row = {"file": result.name, "decision": result.decision or "", "status": status}
         row.update({f"P({label})": result.probabilities.get(label) for label in labels})
         row["warnings"] = " | ".join(result.warnings) if not result.error else result.error
         rows.append(row)

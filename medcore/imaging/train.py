@@ -1,11 +1,17 @@
-"""Train an image bundle: an ensemble of small CNNs on a MedMNIST ``.npz``.
+"""Train an image bundle: an ensemble of small CNNs on a MedMNIST ``.npz``, with its domain check.
 
 Each member is trained with augmentation and a cosine learning-rate schedule; after every
-epoch it is scored on the validation split and the epoch with the best validation AUC +
-accuracy is kept (early stopping after ``patience`` epochs without improvement). The members' logits are
-averaged, test-time flipping is kept only if it helps on validation, a temperature is fitted
-on validation logits, and binary models get an operating threshold (Youden's J on
-validation). Nothing here looks at a test split.
+epoch it is scored on held-out images and the epoch with the best AUC + accuracy is kept
+(early stopping after ``patience`` epochs without improvement). Where data are small the
+recipe asks for k-fold cross-validation over train + val: member i trains on every fold but
+i, and the members' out-of-fold predictions stand for new images; otherwise the members
+train on train and the val split stands for new images. On those held-out predictions
+test-time flipping is kept only if it helps, a temperature is fitted, binary models get an
+operating threshold (Youden's J), and every figure gets a 95 % bootstrap interval. The
+domain check (``medcore.imaging.domain``) is fitted on the training images' pooled features
+and its threshold set on held-out genuine images; it is measured on other modalities and on
+synthetic and photographic inputs (``medcore.imaging.negatives``). Nothing here looks at a
+test split.
 """
 
 from __future__ import annotations
@@ -13,7 +19,6 @@ from __future__ import annotations
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -29,108 +34,20 @@ from medcore.core.metrics import (
     reliability_curve,
     youden_threshold,
 )
+from medcore.core.uncertainty import classification_intervals, with_intervals
 from medcore.imaging.data import load_medmnist_npz
+from medcore.imaging.domain import FeatureDistance, domain_figures
+from medcore.imaging.negatives import HELD_OUT_FAMILIES, TRAIN_FAMILIES, negative_images
+from medcore.imaging.recipes import IMAGE_RECIPES, ImageRecipe
 
-__all__ = ["ImageRecipe", "IMAGE_RECIPES", "train_image_model"]
+__all__ = ["IMAGE_RECIPES", "ImageRecipe", "train_image_model", "train_member", "prepared_batch"]
 
-
-@dataclass(frozen=True)
-class ImageRecipe:
-    """How one image model is built, trained and described."""
-
-    task: str
-    data_file: str
-    labels: tuple[str, ...]
-    channels: int
-    description: str
-    intended_use: str
-    out_of_scope_use: str
-    limitations: tuple[str, ...]
-    modalities: tuple[str, ...] = ()
-    positive_label: str | None = None
-    width: int = 16
-    members: int = 3
-    epochs: int = 40
-    patience: int = 12
-    batch_size: int = 64
-    learning_rate: float = 2e-3
-    flip: bool = True
-    balanced: bool = False
-    side: int = 28
-
-
-_COMMON_LIMITS = (
-    "Trained and validated on 28x28 MedMNIST images: fine detail visible at full resolution is lost.",
-    "Validation data come from the same source as the training data; performance on another "
-    "hospital's scanners and population is unknown until measured there.",
-    "Metrics in this card are on the validation split, which was also used for early stopping, "
-    "calibration and the threshold; expect slightly lower figures on new data.",
-)
-
-IMAGE_RECIPES: dict[str, ImageRecipe] = {
-    "pneumonia-cxr": ImageRecipe(
-        task="Chest X-ray (paediatric, anterior-posterior): normal vs pneumonia",
-        data_file="medmnist/pneumoniamnist_trainval.npz",
-        labels=("normal", "pneumonia"),
-        channels=1,
-        modalities=("CR", "DX"),
-        positive_label="pneumonia",
-        description="Ensemble of small CNNs that estimates the probability of pneumonia on a paediatric chest X-ray.",
-        intended_use="Second reader for clinicians triaging paediatric chest X-rays (ages 1-5) for pneumonia; "
-        "the result and heatmap are reviewed by a clinician.",
-        out_of_scope_use="Adults, lateral views, CT, telling bacterial from viral pneumonia, other chest "
-        "findings, and any use without a clinician's review.",
-        limitations=_COMMON_LIMITS
-        + ("Trained on one centre's paediatric images (Guangzhou Women and Children's Medical Center).",),
-        width=16,
-        members=2,
-        epochs=24,
-        patience=8,
-        flip=False,
-        balanced=True,
-    ),
-    "breast-ultrasound": ImageRecipe(
-        task="Breast ultrasound: malignant vs normal/benign",
-        data_file="medmnist/breastmnist_trainval.npz",
-        labels=("malignant", "normal, benign"),
-        channels=1,
-        modalities=("US",),
-        positive_label="malignant",
-        description="Ensemble of small CNNs that estimates the probability that a breast ultrasound image shows a malignant lesion.",
-        intended_use="Decision support for clinicians reading breast ultrasound images of women aged 25-75; "
-        "flags images for closer review.",
-        out_of_scope_use="Mammography, MRI, men, screening without a clinician, and replacing biopsy.",
-        limitations=_COMMON_LIMITS
-        + ("Only 546 training and 78 validation images: the validation figures have wide uncertainty.",),
-        width=16,
-        members=5,
-        epochs=60,
-        patience=20,
-        flip=True,
-        balanced=True,
-    ),
-    "retina-dr": ImageRecipe(
-        task="Retinal fundus photograph: diabetic-retinopathy grade 0-4",
-        data_file="medmnist/retinamnist_trainval.npz",
-        labels=("0", "1", "2", "3", "4"),
-        channels=3,
-        modalities=("OP", "XC"),
-        description="Ensemble of small CNNs that grades diabetic retinopathy (0 none to 4 proliferative) on a colour fundus photograph.",
-        intended_use="Decision support for clinicians grading colour fundus photographs of people with diabetes.",
-        out_of_scope_use="Other retinal diseases, OCT, non-diabetic patients, and screening without a clinician.",
-        limitations=_COMMON_LIMITS
-        + (
-            "Grades 1 and 4 are rare (12 and 6 validation images): their per-class figures are unreliable.",
-            "The grades are ordinal, but the model treats them as unordered classes.",
-        ),
-        width=16,
-        members=5,
-        epochs=40,
-        patience=12,
-        flip=True,
-        balanced=False,
-    ),
+_MEDMNIST_FILES = {
+    "chest X-ray": "pneumoniamnist_trainval.npz",
+    "breast ultrasound": "breastmnist_trainval.npz",
+    "fundus photograph": "retinamnist_trainval.npz",
 }
+_NEGATIVES_PER_FAMILY = 100
 
 
 def _augmenter(flip: bool, seed: int):
@@ -151,7 +68,7 @@ def _as_nhwc(images: np.ndarray) -> np.ndarray:
     return (images[..., None] if images.ndim == 3 else images).astype(np.float32)
 
 
-def _train_member(recipe, index, seed, x_train, y_train, x_val, y_val, epochs, progress):
+def train_member(recipe, index, seed, x_train, y_train, x_val, y_val, epochs, progress):
     import keras
     import tensorflow as tf
 
@@ -205,6 +122,164 @@ def _train_member(recipe, index, seed, x_train, y_train, x_val, y_val, epochs, p
     return model, history
 
 
+def prepared_batch(images: list[np.ndarray], side: int, channels: int) -> np.ndarray:
+    """float32 (N, side, side, channels) model inputs of uint8 images of any size, as the model prepares them."""
+    from medcore.imaging.decode import as_image_list, to_model_input
+
+    images = list(images)
+    decoded = [image for start in range(0, len(images), 200) for image in as_image_list(images[start : start + 200])]
+    return np.stack([to_model_input(image, side, channels).model_input for image in decoded])
+
+
+def _features(model, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(logits, pooled features)`` of a batch, in chunks."""
+    logits, features = [], []
+    for start in range(0, len(batch), 256):
+        chunk_logits, chunk_features = model(np.ascontiguousarray(batch[start : start + 256]), training=False)
+        logits.append(chunk_logits.numpy())
+        features.append(chunk_features.numpy())
+    return np.concatenate(logits).astype(np.float64), np.concatenate(features).astype(np.float64)
+
+
+def _threshold_and_rejection(distances: np.ndarray, percentile: float, seed: int) -> tuple[float, np.ndarray]:
+    """The threshold (``percentile`` of held-out genuine distances) and an honest per-image rejection flag.
+
+    The flag of each image comes from a threshold set on the other half of the images (two
+    random halves, swapped), so the rejection rate is measured on images that did not set it.
+    """
+    rng = np.random.default_rng(seed)
+    half = rng.permutation(len(distances)) < len(distances) // 2
+    flags = np.zeros(len(distances), dtype=bool)
+    for side in (half, ~half):
+        flags[side] = distances[side] > np.percentile(distances[~side], percentile)
+    return float(np.percentile(distances, percentile)), flags
+
+
+def _domain_negatives(recipe: ImageRecipe, data_path: Path, seed: int) -> dict[str, list[np.ndarray]]:
+    """Inputs that are not this model's kind: the other MedMNIST sets (val split) and every negative family."""
+    negatives: dict[str, list[np.ndarray]] = {}
+    for modality, file_name in _MEDMNIST_FILES.items():
+        other = data_path.parent / file_name
+        if modality != recipe.modality and other.is_file():
+            images, _ = load_medmnist_npz(other, "val")
+            negatives[f"{modality} (MedMNIST val)"] = list(images[:200])
+    negatives.update(negative_images(TRAIN_FAMILIES + HELD_OUT_FAMILIES, _NEGATIVES_PER_FAMILY, seed))
+    return negatives
+
+
+def _full_resolution_genuine(recipe: ImageRecipe, data_path: Path, x_val: np.ndarray) -> tuple[str, list[np.ndarray]]:
+    """Genuine images at a clinic's resolution: BUSI's 256 px originals of the val split for breast
+    ultrasound, else the val images enlarged to 224 px."""
+    from PIL import Image
+
+    busi = data_path.parent.parent / "busi_segmentation" / "busi_seg_trainval.npz"
+    if recipe.modality == "breast ultrasound" and busi.is_file():
+        with np.load(busi, allow_pickle=False) as archive:
+            keep = archive["breastmnist_split"] == "val"
+            return "BUSI originals, 256 px (val split)", list(archive["images"][keep])
+    enlarged = [
+        np.asarray(Image.fromarray(image.squeeze().astype(np.uint8)).resize((224, 224), Image.Resampling.BICUBIC))
+        for image in x_val
+    ]
+    return "val images enlarged to 224 px", enlarged
+
+
+def _train_members(recipe, seed, x_train, y_train, x_val, y_val, folds, epochs, n_members, progress):
+    """Train the members; return them, their histories and held-out images with their logits.
+
+    Returns:
+        ``(members, histories, x_held, y_held, plain_logits, flipped_logits, fit_rows_of_member)``:
+        with ``folds`` > 1, every train + val image is held out once (out-of-fold logits of the
+        member that did not train on it); else the val images, predicted by the whole ensemble
+        (filled in by the caller, returned here as None).
+    """
+    from sklearn.model_selection import StratifiedKFold
+
+    members, histories = [], []
+    if folds > 1:
+        x_all, y_all = np.concatenate([x_train, x_val]), np.concatenate([y_train, y_val])
+        plain = np.zeros((len(y_all), len(recipe.labels)))
+        flipped = np.zeros_like(plain)
+        splitter = StratifiedKFold(folds, shuffle=True, random_state=seed)
+        for index, (fit_rows, held_rows) in enumerate(splitter.split(x_all, y_all)):
+            member, history = train_member(
+                recipe,
+                index,
+                seed + 1000 * index,
+                x_all[fit_rows],
+                y_all[fit_rows],
+                x_all[held_rows],
+                y_all[held_rows],
+                epochs,
+                progress,
+            )
+            plain[held_rows] = member(x_all[held_rows], training=False).numpy()
+            flipped[held_rows] = (
+                plain[held_rows] + member(x_all[held_rows][:, :, ::-1].copy(), training=False).numpy()
+            ) / 2
+            progress.total -= epochs - len(history["epoch"])
+            progress.refresh()
+            members.append(member)
+            histories.append(history)
+        return members, histories, x_all, y_all, plain, flipped
+    for index in range(n_members):
+        member, history = train_member(
+            recipe, index, seed + 1000 * index, x_train, y_train, x_val, y_val, epochs, progress
+        )
+        progress.total -= epochs - len(history["epoch"])
+        progress.refresh()
+        members.append(member)
+        histories.append(history)
+    return members, histories, x_val, y_val, None, None
+
+
+def _domain_check(recipe, seed, feature_net, x_fit, x_held, data_path, folds) -> tuple[FeatureDistance, dict]:
+    """Fit the feature distance and measure it: genuine held-out images, full-resolution ones, negatives."""
+    _, fit_features = _features(feature_net, x_fit)
+    if folds > 1:
+        # Every image trained some members: hold each out of the distance fit in turn instead.
+        held_distances = np.zeros(len(fit_features))
+        for fold in range(folds):
+            rows = np.arange(len(fit_features)) % folds == fold
+            held_distances[rows] = FeatureDistance.fit(fit_features[~rows]).distance(fit_features[rows])
+        held_note = f"{folds}-fold over train + val (each image held out of the distance fit, not of the networks)"
+    else:
+        _, held_features = _features(feature_net, x_held)
+        held_distances = FeatureDistance.fit(fit_features).distance(held_features)
+        held_note = "the val split"
+    threshold, rejected = _threshold_and_rejection(held_distances, recipe.domain_percentile, seed)
+    check = FeatureDistance.fit(fit_features, threshold)
+    channels = x_fit.shape[-1]
+    resolution_note, full_resolution = _full_resolution_genuine(recipe, data_path, x_held)
+    _, full_features = _features(feature_net, prepared_batch(full_resolution, recipe.side, channels))
+    negatives = {
+        family: check.outside(_features(feature_net, prepared_batch(images, recipe.side, channels))[1])
+        for family, images in _domain_negatives(recipe, data_path, seed).items()
+    }
+    figures = domain_figures(rejected, negatives, seed)
+    full_flags = check.outside(full_features)
+    figures["full_resolution"] = {
+        "images": resolution_note,
+        **{
+            k.replace("genuine_", ""): v
+            for k, v in domain_figures(full_flags, {}, seed).items()
+            if k.startswith(("genuine", "n_genuine"))
+        },
+    }
+    card = {
+        "method": "squared Mahalanobis distance of the members' pooled features (Ledoit-Wolf covariance of the "
+        "training images' features); farther than the threshold -> out of domain, no answer",
+        "features": int(fit_features.shape[1]),
+        "threshold": threshold,
+        "percentile": recipe.domain_percentile,
+        "threshold_set_on": f"{recipe.domain_percentile} th percentile of genuine held-out distances ({held_note})",
+        "validation": figures,
+        "dicom_modalities": list(recipe.modalities),
+        "modality": recipe.modality,
+    }
+    return check, card
+
+
 def train_image_model(
     name: str,
     data_path: Path,
@@ -214,7 +289,7 @@ def train_image_model(
     members: int | None = None,
     command: str = "",
 ) -> Path:
-    """Train, calibrate, evaluate on validation and write the bundle of image model ``name``.
+    """Train, calibrate, check the domain, evaluate and write the bundle of image model ``name``.
 
     Args:
         name: one of ``IMAGE_RECIPES``.
@@ -222,7 +297,8 @@ def train_image_model(
         epochs: maximum epochs per member (default: the recipe's).
         seed: base random seed; member i uses ``seed + 1000 * i``.
         out_dir: bundle folder (default ``models/<name>``).
-        members: ensemble size (default: the recipe's).
+        members: ensemble size (default: the recipe's); with a cross-validated recipe, the
+            number of folds (1 falls back to the train/val split).
         command: the command line, recorded in the card.
 
     Returns:
@@ -233,7 +309,7 @@ def train_image_model(
     from tqdm import tqdm
 
     from medcore.core.settings import models_dir
-    from medcore.imaging.cnn import build_ensemble
+    from medcore.imaging.cnn import build_ensemble, feature_model
 
     recipe = IMAGE_RECIPES[name]
     data_path = Path(data_path)
@@ -245,53 +321,93 @@ def train_image_model(
         )
     epochs = epochs or recipe.epochs
     n_members = members or recipe.members
+    folds = (members or recipe.folds) if recipe.folds else 0
+    folds = folds if folds > 1 else 0
     started = time.time()
     tf.config.experimental.enable_op_determinism()
     x_train, y_train = load_medmnist_npz(data_path, "train")
     x_val, y_val = load_medmnist_npz(data_path, "val")
     x_train, x_val = _as_nhwc(x_train), _as_nhwc(x_val)
-    trained, histories = [], []
-    with tqdm(total=epochs * n_members, desc=f"training {name}", unit="epoch", file=sys.stderr) as progress:
-        for index in range(n_members):
-            model, history = _train_member(
-                recipe, index, seed + 1000 * index, x_train, y_train, x_val, y_val, epochs, progress
-            )
-            progress.total -= epochs - len(history["epoch"])
-            progress.refresh()
-            trained.append(model)
-            histories.append(history)
+    total = epochs * (folds or n_members)
+    with tqdm(total=total, desc=f"training {name}", unit="epoch", file=sys.stderr) as progress:
+        trained, histories, x_held, y_held, plain, flipped = _train_members(
+            recipe, seed, x_train, y_train, x_val, y_val, folds, epochs, n_members, progress
+        )
 
     ensemble = build_ensemble(trained, recipe.side, x_train.shape[-1], len(recipe.labels), recipe.width)
-    plain = ensemble(x_val, training=False).numpy().astype(np.float64)
-    flipped = (plain + ensemble(x_val[:, :, ::-1].copy(), training=False).numpy()) / 2
-    use_flip = recipe.flip and auc_ovr(y_val, apply_temperature(flipped, 1)) > auc_ovr(
-        y_val, apply_temperature(plain, 1)
+    feature_net = feature_model(ensemble)
+    if plain is None:  # train/val split: the whole ensemble predicts the val images
+        plain = ensemble(x_held, training=False).numpy().astype(np.float64)
+        flipped = (plain + ensemble(x_held[:, :, ::-1].copy(), training=False).numpy()) / 2
+    use_flip = recipe.flip and auc_ovr(y_held, apply_temperature(flipped, 1)) > auc_ovr(
+        y_held, apply_temperature(plain, 1)
     )
     logits = flipped if use_flip else plain
-    temperature = fit_temperature(logits, y_val)
+    temperature = fit_temperature(logits, y_held)
     raw, calibrated = apply_temperature(logits, 1.0), apply_temperature(logits, temperature)
     labels = list(recipe.labels)
     positive = None if recipe.positive_label is None else labels.index(recipe.positive_label)
-    summary = classification_summary(y_val, calibrated, labels, positive)
-    member_auc = [auc_ovr(y_val, apply_temperature(m(x_val, training=False).numpy(), 1)) for m in trained]
+    summary = classification_summary(y_held, calibrated, labels, positive)
+    if folds:  # each member on its own held-out fold, at its kept epoch
+        member_auc = [h["val_auc"][h["best_epoch"] - 1] for h in histories]
+        member_note = "each member alone on the fold it did not train on"
+    else:
+        member_auc = [auc_ovr(y_held, apply_temperature(m(x_held, training=False).numpy(), 1)) for m in trained]
+        member_note = "each member alone on the val split"
 
+    threshold = None
     operating_point: dict = {"rule": "argmax of the calibrated probabilities"}
     if positive is not None:
-        threshold = youden_threshold(y_val == positive, calibrated[:, positive])
+        threshold = youden_threshold(y_held == positive, calibrated[:, positive])
         operating_point = {
             "rule": f"'{recipe.positive_label}' when its calibrated probability >= threshold "
-            "(Youden's J on validation; the model was trained with class-balanced weights)",
+            "(Youden's J on the held-out predictions; the model was trained with class-balanced weights)",
             "positive_label": recipe.positive_label,
             "threshold": threshold,
-            "validation": binary_operating_point(y_val == positive, calibrated[:, positive], threshold),
+            "validation": binary_operating_point(y_held == positive, calibrated[:, positive], threshold),
         }
+    intervals = classification_intervals(y_held, calibrated, positive, threshold, seed=seed)
+    before_intervals = classification_intervals(y_held, raw, seed=seed)
+    figures = {
+        "split": f"{folds}-fold cross-validation over train + val (out-of-fold)" if folds else "val",
+        "n": summary["n"],
+        "auc": summary["auc"],
+        "accuracy": summary["accuracy"],
+        "macro_f1": summary["macro_f1"],
+        "ece": summary["ece"],
+        "brier": summary["brier"],
+    }
+    if positive is not None:
+        point = operating_point["validation"]
+        figures.update(
+            {
+                "decision_accuracy": point["accuracy"],
+                "sensitivity": point["sensitivity"],
+                "specificity": point["specificity"],
+                "ppv": point["ppv"],
+                "npv": point["npv"],
+            }
+        )
+    figures = with_intervals(figures, intervals)
+    figures["member_auc"] = member_auc
 
+    check, domain_card = _domain_check(
+        recipe, seed, feature_net, np.concatenate([x_train, x_val]) if folds else x_train, x_held, data_path, folds
+    )
     means = x_train.reshape(len(x_train), -1).mean(axis=1)
     stds = x_train.reshape(len(x_train), -1).std(axis=1)
     wall_time = time.time() - started
+    held_description = (
+        f"{folds}-fold cross-validation over train + val ({len(y_held)} images, stratified, seed {seed}): member i "
+        "trains on the other folds and early-stops on fold i; the out-of-fold predictions chose test-time "
+        "flipping, fitted the temperature and the threshold, and give every figure in this card"
+        if folds
+        else f"train ({len(y_train)} images) for fitting; val ({len(y_val)} images) for early stopping, test-time-flip "
+        "choice, calibration, threshold and every figure in this card"
+    )
     card = {
         "name": name,
-        "version": "1.0.0",
+        "version": "1.1.0",
         "kind": "image",
         "task": recipe.task,
         "description": recipe.description,
@@ -304,6 +420,7 @@ def train_image_model(
             "value_range": [0, 255],
             "channels": "grayscale" if recipe.channels == 1 else "RGB",
             "accepts": "PNG, JPEG, 16-bit PNG, DICOM; arrays (N, H, W) or (N, H, W, 3) of any size",
+            "modality": recipe.modality,
             "dicom_modalities": list(recipe.modalities),
             "training_intensity": {
                 "mean_mean": float(means.mean()),
@@ -318,21 +435,29 @@ def train_image_model(
             f"bicubic resize to {recipe.side}x{recipe.side} -> [0, 255] scaled to [-1, 1] inside the model",
             "test_time_flip": bool(use_flip),
         },
-        "architecture": f"{n_members} x VGG-style CNN (3 stages of 2 conv3x3+BN+ReLU, widths {recipe.width}/"
+        "architecture": f"{len(trained)} x VGG-style CNN (3 stages of 2 conv3x3+BN+ReLU, widths {recipe.width}/"
         f"{recipe.width * 2}/{recipe.width * 4}, global average pooling, dropout 0.3), logits averaged",
         "operating_point": operating_point,
         "calibration": {
-            "method": "temperature scaling fitted on the validation split",
+            "method": "temperature scaling fitted on the held-out predictions ("
+            + ("out-of-fold" if folds else "val")
+            + ")",
             "temperature": temperature,
-            "validation_before": {"ece": expected_calibration_error(y_val, raw), "brier": brier_score(y_val, raw)},
-            "validation_after": {"ece": summary["ece"], "brier": summary["brier"]},
+            "validation_before": with_intervals(
+                {"ece": expected_calibration_error(y_held, raw), "brier": brier_score(y_held, raw)},
+                {k: before_intervals[k] for k in ("ece", "brier")},
+            ),
+            "validation_after": with_intervals(
+                {"ece": summary["ece"], "brier": summary["brier"]}, {k: intervals[k] for k in ("ece", "brier")}
+            ),
         },
+        "domain_check": domain_card,
         "training": {
             "dataset": f"MedMNIST v2, {Path(recipe.data_file).name}",
             "data_file": recipe.data_file,
             "data_sha256": sha256_file(data_path),
-            "split": f"train ({len(y_train)} images) for fitting; val ({len(y_val)} images) for early stopping, "
-            "ensemble and test-time-flip choice, calibration and threshold; official test split not used",
+            "split": held_description + "; official test split not used",
+            "chosen_on": "out-of-fold predictions of the cross-validation" if folds else "the val split",
             "seed": seed,
             "epochs": epochs,
             "epochs_run": [len(h["epoch"]) for h in histories],
@@ -344,20 +469,10 @@ def train_image_model(
             "wall_time_s": wall_time,
             "command": command,
         },
-        "metrics": {
-            "validation": {
-                "split": "val",
-                "n": summary["n"],
-                "auc": summary["auc"],
-                "accuracy": summary["accuracy"],
-                "macro_f1": summary["macro_f1"],
-                "ece": summary["ece"],
-                "brier": summary["brier"],
-                "member_auc": member_auc,
-            },
-        },
+        "metrics": {"validation": figures},
+        "member_auc_note": member_note,
         "anchors": {
-            "note": "MedMNIST v2 paper, official test split (AUC/ACC); not comparable one-to-one with validation figures",
+            "note": "MedMNIST v2 paper, official test split (AUC/ACC); not comparable one-to-one with these figures",
         },
         "limitations": list(recipe.limitations),
         "ethical_considerations": [
@@ -369,20 +484,21 @@ def train_image_model(
         "data_licence": "CC BY 4.0 (MedMNIST v2; cite Yang et al., Sci Data 2023 and the source data paper)",
     }
     evaluation = {
-        "split": "val",
+        "split": figures["split"],
         **summary,
-        "reliability_before": reliability_curve(y_val, raw),
-        "ece_before": expected_calibration_error(y_val, raw),
+        "reliability_before": reliability_curve(y_held, raw),
+        "ece_before": expected_calibration_error(y_held, raw),
         "history": histories,
-        # Per-image validation results, so any threshold's trade-off can be drawn later.
-        "validation_predictions": {"y_true": y_val.tolist(), "proba": np.round(calibrated, 6).tolist()},
+        # Per-image held-out results, so any threshold's trade-off can be drawn later.
+        "validation_predictions": {"y_true": y_held.tolist(), "proba": np.round(calibrated, 6).tolist()},
     }
     if recipe.positive_label is not None:
         evaluation["operating_point"] = operating_point
 
     out_dir = Path(out_dir) if out_dir else models_dir() / name
     with tempfile.TemporaryDirectory() as tmp:
-        model_file = Path(tmp) / "model.keras"
+        model_file, domain_file = Path(tmp) / "model.keras", Path(tmp) / "domain.npz"
         ensemble.save(model_file)
+        check.save(domain_file)
         keras.backend.clear_session(free_memory=False)
-        return write_bundle(out_dir, card, evaluation, {"model.keras": model_file})
+        return write_bundle(out_dir, card, evaluation, {"model.keras": model_file, "domain.npz": domain_file})

@@ -37,7 +37,7 @@ class TextRecipe:
 
 _COMMON_LIMITS = (
     "Validation data come from the same small source as the training data and also chose and calibrated "
-    "the model: expect lower figures on new text.",
+    "the model (one 80/20 split, not cross-validated): expect lower figures on new text; see the intervals.",
     "English only; spelling mistakes are tolerated through character n-grams, other languages are refused.",
     "Long text is cut to the first 5,000 characters; the page says so when it happens.",
 )

@@ -52,27 +52,95 @@ def model_card(card: dict) -> None:
             ]
         )
     )
-    st.markdown("**Evaluation data and metrics**")
-    rows = []
-    for split, metrics in card["metrics"].items():
-        for key, value in metrics.items():
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
-                rows.append({"split": metrics.get("split", split), "metric": key, "value": round(float(value), 4)})
-    st.dataframe(pd.DataFrame(rows), hide_index=True)
+    st.markdown("**Evaluation data and metrics** (95 % intervals: bootstrap over patients or images)")
+    st.dataframe(pd.DataFrame(figure_rows(card)), hide_index=True)
+    st.markdown(f"**Which data chose the model:** {training.get('chosen_on', training.get('split', '-'))}")
+    subgroups = card["metrics"].get("validation", {}).get("subgroups")
+    if subgroups:
+        st.markdown("**Subgroups**")
+        st.dataframe(pd.DataFrame(subgroup_rows(subgroups)), hide_index=True)
+    domain = card.get("domain_check")
+    if domain:
+        st.markdown("**What it refuses (domain check)**")
+        st.markdown(domain_text(domain))
     st.markdown(f"**Calibration**: {card['calibration'].get('method', '-')}")
     st.markdown("**Limitations**\n" + _bullets(card["limitations"]))
     st.markdown("**Ethical considerations**\n" + _bullets(card["ethical_considerations"]))
     st.caption("Trained with " + ", ".join(f"{k} {v}" for k, v in card["framework_versions"].items()))
 
 
+def _interval(metrics: dict, key: str) -> str:
+    bounds = metrics.get(f"{key}_ci95")
+    return f"{bounds[0]:.3f}-{bounds[1]:.3f}" if bounds and None not in bounds else "-"
+
+
+def figure_rows(card: dict) -> list[dict]:
+    """One row per scalar figure of the card's metrics: split, metric, value, 95 % CI, n."""
+    rows = []
+    for split, metrics in card["metrics"].items():
+        for key, value in metrics.items():
+            if key == "n" or key.endswith("_ci95") or isinstance(value, bool) or not isinstance(value, (int, float)):
+                continue
+            rows.append(
+                {
+                    "split": str(metrics.get("split", split)),
+                    "metric": key,
+                    "value": round(float(value), 4),
+                    "95 % CI": _interval(metrics, key),
+                    "n": metrics.get("n"),
+                }
+            )
+    return rows
+
+
+def subgroup_rows(subgroups: dict) -> list[dict]:
+    """Rows of a card's subgroup figures (attribute, group, n, each figure with its interval)."""
+    rows = []
+    for attribute, groups in subgroups.items():
+        for group, figures in groups.items():
+            row = {"attribute": attribute, "group": group, "n": figures.get("n")}
+            for key, value in figures.items():
+                if key not in ("n", "note") and not key.endswith("_ci95"):
+                    row[key] = f"{value:.3f} ({_interval(figures, key)})"
+            if "note" in figures:
+                row["note"] = figures["note"]
+            rows.append(row)
+    return rows
+
+
+def domain_text(domain: dict) -> str:
+    """The card's domain check in two sentences, with its figures and intervals."""
+    figures = domain.get("validation", {})
+
+    def share(value, interval) -> str:
+        if value is None:
+            return "-"
+        bounds = f" (95 % CI {interval[0]:.1%}-{interval[1]:.1%})" if interval and None not in interval else ""
+        return f"{value:.1%}{bounds}"
+
+    text = f"{domain.get('method', '')}. "
+    if "negatives_caught" in figures:
+        text += (
+            f"Caught {share(figures['negatives_caught'], figures.get('negatives_caught_ci95'))} of "
+            f"{figures.get('n_negatives')} wrong inputs; refused "
+            f"{share(figures.get('genuine_rejected'), figures.get('genuine_rejected_ci95'))} of "
+            f"{figures.get('n_genuine')} genuine held-out images."
+        )
+    return text
+
+
 def evaluation_charts(card: dict, key: str) -> None:
     """Confusion matrix, per-class metrics, reliability and ROC of a model's validation run."""
     evaluation = read_evaluation(card["name"])
     metrics = card["metrics"]["validation"]
-    shown = {k: v for k, v in metrics.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    shown = {
+        k: v
+        for k, v in metrics.items()
+        if isinstance(v, (int, float)) and not isinstance(v, bool) and k != "n" and not k.endswith("_ci95")
+    }
     st.caption(
-        f"Validation split, n={metrics.get('n', '?')}: "
-        + ", ".join(f"{k} {v:.3f}" for k, v in shown.items() if k != "n")
+        f"Held-out data ({metrics.get('split', 'validation')}), n={metrics.get('n', '?')}; 95 % intervals in brackets: "
+        + ", ".join(f"{k} {v:.3f} ({_interval(metrics, k)})" for k, v in shown.items())
     )
     labels = card["labels"]
     if "confusion_matrix" in evaluation:
@@ -144,7 +212,7 @@ def threshold_explorer(card: dict, evaluation: dict, key: str) -> None:
     score = [row[positive] for row in predictions["proba"]]
     shipped = float(point["threshold"])
     chosen = st.slider(
-        f"Threshold on P({point['positive_label']})", 0.0, 1.0, round(shipped, 2), 0.01, key=f"{key}-thr"
+        f"Threshold on P({point['positive_label']})", 0.0, 1.0, round(shipped, 2), 0.01, key=f"{key}-thr-{card['name']}"
     )
     table = (
         pd.DataFrame(
@@ -178,8 +246,17 @@ def evaluation_result(result: dict, labels: list[str], key: str) -> None:
             st.warning(note)
         return
     st.caption(
-        f"n={result['n']}: accuracy {result['accuracy']:.3f}, AUC {result['auc']:.3f}, macro-F1 {result['macro_f1']:.3f}, "
-        f"ECE {result['ece']:.3f}, Brier {result['brier']:.3f}"
+        f"n={result['n']}; 95 % bootstrap intervals in brackets: "
+        + ", ".join(
+            f"{label} {result[key]:.3f} ({_interval(result, key)})"
+            for key, label in (
+                ("accuracy", "accuracy"),
+                ("auc", "AUC"),
+                ("macro_f1", "macro-F1"),
+                ("ece", "ECE"),
+                ("brier", "Brier"),
+            )
+        )
     )
     left, right = st.columns(2)
     matrix = result["confusion_matrix"]

@@ -14,7 +14,7 @@ import pytest
 
 import medcore
 from medcore.checklist.data import load_checklist_file, normalise_symptom, read_knowledge, read_symptom_table
-from medcore.checklist.model import ChecklistModel, load_checklist_model
+from medcore.checklist.model import MIN_GAIN, ChecklistModel, load_checklist_model
 from medcore.checklist.train import fit_parameters, hold_out_patterns, partial_draws, train_checklist_model
 from medcore.core import registry
 from medcore.core.bundle import REQUIRED_CARD_KEYS, sha256_file
@@ -273,8 +273,18 @@ def test_next_questions_ask_what_separates_the_candidates(tiny):
     assert all(0 < q["p_yes"] < 1 and q["symptom"] != "nausea" for q in questions)
     # Gastro vs Migraine: vomiting, diarrhoea or headache settle it; cough does not.
     assert questions[0]["symptom"] in {"vomiting", "diarrhoea", "headache"}
-    asked = model.next_questions(["nausea"], k=9, absent=["vomiting"])
+    asked = model.next_questions(["nausea"], k=9, absent=["vomiting"], min_gain=0.0)
     assert "vomiting" not in [q["symptom"] for q in asked] and len(asked) == 8
+
+
+def test_questions_that_would_not_change_the_ranking_are_not_offered(tiny):
+    _, model, _ = tiny
+    every = model.next_questions(["nausea"], k=9, min_gain=0.0)
+    offered = model.next_questions(["nausea"], k=9)
+    assert any(q["information_gain"] < MIN_GAIN for q in every)  # such questions exist...
+    assert offered == [q for q in every if q["information_gain"] >= MIN_GAIN]  # ...and are left out
+    # Once the answers leave one disease, no question is worth asking.
+    assert model.next_questions(["vomiting", "diarrhoea", "nausea"], k=3, min_gain=0.5) == []
 
 
 def test_an_answered_no_moves_the_differential(tiny):

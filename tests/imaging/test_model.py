@@ -43,11 +43,27 @@ def test_explain_returns_heatmap_of_the_input_size(model, rng):
 
 
 def test_analyse_keeps_going_after_a_bad_file(model, rng, ct_small):
-    good = png_bytes(rng.integers(0, 256, (40, 40), dtype=np.uint8))
-    results = model.analyse([("good.png", good), ("broken.png", b"\x89PNG\r\n\x1a\n broken"), ("ct.dcm", ct_small)])
-    assert results[0].error is None and abs(sum(results[0].probabilities.values()) - 1) < 1e-9
+    noise = png_bytes(rng.integers(0, 256, (40, 40), dtype=np.uint8))
+    results = model.analyse([("noise.png", noise), ("broken.png", b"\x89PNG\r\n\x1a\n broken"), ("ct.dcm", ct_small)])
+    assert results[0].error is None and results[0].out_of_domain and results[0].decision is None
     assert "broken.png" in results[1].error and "corrupt" in results[1].error
-    assert results[2].error is None and results[2].decision in model.labels
+    assert results[2].error is None and results[2].out_of_domain  # a CT is no X-ray, ultrasound or fundus
+
+
+@pytest.mark.data
+def test_analyse_gives_calibrated_probabilities_and_the_threshold_decision_for_genuine_images(model, genuine):
+    from medcore.core.calibration import apply_temperature
+
+    images = genuine[model.name]
+    results = model.analyse([(f"{i}.png", png_bytes(image)) for i, image in enumerate(images)])
+    read = [(image, r) for image, r in zip(images, results) if not r.out_of_domain]
+    assert len(read) >= 18
+    batch = np.stack([model.prepare([image])[0].model_input for image, _ in read])
+    calibrated = apply_temperature(model.logits(batch), model.temperature)
+    for (_, result), row in zip(read, calibrated):
+        assert list(result.probabilities) == model.labels
+        np.testing.assert_allclose(list(result.probabilities.values()), row, atol=1e-9)  # the temperature is applied
+        assert result.decision == model.decide(row) and result.predicted == model.labels[int(row.argmax())]
 
 
 def test_binary_decision_follows_the_operating_threshold():
@@ -63,17 +79,25 @@ def test_binary_decision_follows_the_operating_threshold():
 
 
 @pytest.mark.data
-def test_card_validation_metrics_reproduce_on_the_real_data(model, data_dir):
-    """The figures in each card come from the shipped weights on the validation split."""
+def test_card_figures_reproduce_from_the_data_and_the_stored_predictions(model, data_dir):
+    """Every card figure is recomputed from evaluation.json's held-out predictions; where the held-out
+    set is the val split (no cross-validation), the shipped weights reproduce those predictions."""
     from medcore.core.bundle import sha256_file
     from medcore.core.metrics import classification_summary
+    from medcore.core.registry import read_evaluation
     from medcore.imaging.data import load_medmnist_npz
 
     path = data_dir / model.card["training"]["data_file"]
     assert sha256_file(path) == model.card["training"]["data_sha256"]
-    images, labels = load_medmnist_npz(path, "val")
-    summary = classification_summary(labels, model.predict_proba(images), model.labels)
+    stored = read_evaluation(model.name)["validation_predictions"]
     expected = model.card["metrics"]["validation"]
+    summary = classification_summary(np.array(stored["y_true"]), np.array(stored["proba"]), model.labels)
     assert summary["n"] == expected["n"]
     assert summary["auc"] == pytest.approx(expected["auc"], abs=1e-4)
     assert summary["accuracy"] == pytest.approx(expected["accuracy"], abs=1e-4)
+    low, high = expected["auc_ci95"]
+    assert low < expected["auc"] < high and high - low < 0.2
+    if expected["split"] == "val":
+        images, labels = load_medmnist_npz(path, "val")
+        np.testing.assert_allclose(model.predict_proba(images), np.array(stored["proba"]), atol=1e-5)
+        assert labels.tolist() == stored["y_true"]

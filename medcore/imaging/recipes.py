@@ -1,0 +1,133 @@
+"""What each image model is: its data, labels, card text and training settings (one ``ImageRecipe`` each)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["ImageRecipe", "IMAGE_RECIPES"]
+
+
+@dataclass(frozen=True)
+class ImageRecipe:
+    """How one image model is built, trained and described."""
+
+    task: str
+    data_file: str
+    labels: tuple[str, ...]
+    channels: int
+    description: str
+    intended_use: str
+    out_of_scope_use: str
+    limitations: tuple[str, ...]
+    modalities: tuple[str, ...] = ()  # DICOM Modality codes the model reads; any other is out of domain
+    modality: str = ""  # the kind of image, as the image-modality model names it
+    positive_label: str | None = None
+    width: int = 16
+    members: int = 3
+    epochs: int = 40
+    patience: int = 12
+    batch_size: int = 64
+    learning_rate: float = 2e-3
+    flip: bool = True
+    balanced: bool = False
+    side: int = 28
+    # k > 1: k-fold cross-validation over train + val, one member per fold; the members' out-of-fold
+    # predictions choose test-time flipping, fit the temperature and threshold and give the headline
+    # figures (small data sets). 0: members trained on train, all of that on the val split.
+    folds: int = 0
+    domain_percentile: float = 99.5  # of genuine held-out distances: the domain check's threshold
+
+
+_COMMON_LIMITS = (
+    "Trained and validated on 28x28 MedMNIST images: fine detail visible at full resolution is lost.",
+    "Validation data come from the same source as the training data; performance on another "
+    "hospital's scanners and population is unknown until measured there.",
+    "The domain check refuses images unlike the training images; it was measured on synthetic, "
+    "photographic and other-modality inputs, not on every kind of image a clinic holds.",
+)
+_SPLIT_LIMIT = (
+    "Metrics in this card are on the validation split, which was also used for early stopping, "
+    "calibration and the threshold; expect slightly lower figures on new data."
+)
+_CV_LIMIT = (
+    "Metrics in this card are 5-fold cross-validated over train + val (each image predicted by the "
+    "member that did not train on it, which also early-stopped on it); the shipped ensemble averages "
+    "all five members."
+)
+
+IMAGE_RECIPES: dict[str, ImageRecipe] = {
+    "pneumonia-cxr": ImageRecipe(
+        task="Chest X-ray (paediatric, anterior-posterior): normal vs pneumonia",
+        data_file="medmnist/pneumoniamnist_trainval.npz",
+        labels=("normal", "pneumonia"),
+        channels=1,
+        modalities=("CR", "DX"),
+        modality="chest X-ray",
+        positive_label="pneumonia",
+        description="Ensemble of small CNNs that estimates the probability of pneumonia on a paediatric chest X-ray.",
+        intended_use="Second reader for clinicians triaging paediatric chest X-rays (ages 1-5) for pneumonia; "
+        "the result and heatmap are reviewed by a clinician.",
+        out_of_scope_use="Adults, lateral views, CT, telling bacterial from viral pneumonia, other chest "
+        "findings, and any use without a clinician's review.",
+        limitations=_COMMON_LIMITS
+        + (_SPLIT_LIMIT, "Trained on one centre's paediatric images (Guangzhou Women and Children's Medical Center)."),
+        width=16,
+        members=2,
+        epochs=24,
+        patience=8,
+        flip=False,
+        balanced=True,
+    ),
+    "breast-ultrasound": ImageRecipe(
+        task="Breast ultrasound: malignant vs normal/benign",
+        data_file="medmnist/breastmnist_trainval.npz",
+        labels=("malignant", "normal, benign"),
+        channels=1,
+        modalities=("US",),
+        modality="breast ultrasound",
+        positive_label="malignant",
+        description="Ensemble of small CNNs that estimates the probability that a breast ultrasound image shows a malignant lesion.",
+        intended_use="Decision support for clinicians reading breast ultrasound images of women aged 25-75; "
+        "flags images for closer review.",
+        out_of_scope_use="Mammography, MRI, men, screening without a clinician, and replacing biopsy.",
+        limitations=_COMMON_LIMITS
+        + (_CV_LIMIT, "Only 624 images in all: the figures have wide uncertainty (see the intervals)."),
+        width=16,
+        members=5,
+        epochs=60,
+        patience=20,
+        flip=True,
+        balanced=True,
+        folds=5,
+    ),
+    "retina-dr": ImageRecipe(
+        task="Retinal fundus photograph: diabetic-retinopathy grade 0-4",
+        data_file="medmnist/retinamnist_trainval.npz",
+        labels=(
+            "grade 0: no DR",
+            "grade 1: mild NPDR",
+            "grade 2: moderate NPDR",
+            "grade 3: severe NPDR",
+            "grade 4: proliferative DR",
+        ),
+        channels=3,
+        modalities=("OP", "XC"),
+        modality="fundus photograph",
+        description="Ensemble of small CNNs that grades diabetic retinopathy (0 none to 4 proliferative) on a colour fundus photograph.",
+        intended_use="Decision support for clinicians grading colour fundus photographs of people with diabetes.",
+        out_of_scope_use="Other retinal diseases, OCT, non-diabetic patients, and screening without a clinician.",
+        limitations=_COMMON_LIMITS
+        + (
+            _CV_LIMIT,
+            "Grades 1 and 4 are rare (about 12 % and 6 % of the images): their per-class figures are unreliable.",
+            "The grades are ordinal, but the model treats them as unordered classes.",
+        ),
+        width=16,
+        members=5,
+        epochs=40,
+        patience=12,
+        flip=True,
+        balanced=False,
+        folds=5,
+    ),
+}
