@@ -199,7 +199,7 @@ def _predict_other(model, args) -> int:
         lines = [f"{d['disease']}: {d['probability']:.3f}" for d in result["differential"]]
         lines += [
             f"ask about: {q['symptom']} (gain {q['information_gain']:.2f} bits)" for q in result["next_questions"]
-        ]
+        ] or ["no further question would change the ranking"]
     elif model.kind == "recommender":
         result = model.recommend(list(args.inputs), k=10)
         lines = [f"{r['score']:.3f}  {r['description']} ({r['kind']}): {r['reason']}" for r in result["items"]]

@@ -91,7 +91,7 @@ ok = [(key, result) for key, result in zip(keys, results) if not result.error an
 if len(results) > 1:
     table = results_frame(results, model.labels)
     st.subheader(f"Results for {len(results)} files")
-    st.dataframe(table, hide_index=True)
+    st.dataframe(table.style.format(precision=4, na_rep="–"), hide_index=True)  # "–": no answer
     st.download_button("Download results (CSV)", table.to_csv(index=False), "medcore_results.csv", "text/csv")
 if not ok:
     st.stop()

@@ -104,7 +104,13 @@ def test_unknown_model_exits_2_with_a_message_and_no_traceback():
 def test_predict_checklist_and_recommender_json(capsys):
     assert main(["predict", "symptom-checklist", "itching,skin_rash", "nodal_skin_eruptions", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
-    assert result["differential"][0]["disease"] == "Fungal infection" and len(result["next_questions"]) == 3
+    assert result["differential"][0]["disease"] == "Fungal infection"
+    assert result["next_questions"] == []  # three telling symptoms: no answer would change the ranking
+    assert main(["predict", "symptom-checklist", "itching,skin_rash"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("ask about:") == 3 and "Fungal infection" in out
+    assert main(["predict", "symptom-checklist", "itching,skin_rash,nodal_skin_eruptions"]) == 0
+    assert "no further question would change the ranking" in capsys.readouterr().out
     assert main(["predict", "care-recommender", "condition:195967001", "medication:not-a-code", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["unknown"] == ["medication:not-a-code"] and len(result["items"]) == 10

@@ -105,7 +105,7 @@ def own_vs_shipped(card: dict, result: dict):
         result: ``medcore.core.evaluate.evaluate_upload`` output on the user's data.
 
     Returns:
-        A pandas DataFrame with rows 'your data' and 'shipped (validation)' and the numeric
+        A pandas DataFrame with rows 'your data' and 'shipped (held-out data of its card)' and the numeric
         metrics both share; for binary models with a threshold, sensitivity, specificity, PPV
         and NPV at that threshold too; for the recommender, the popularity baseline's rows.
     """
@@ -115,13 +115,13 @@ def own_vs_shipped(card: dict, result: dict):
     shared = [k for k, v in result.items() if isinstance(v, (int, float)) and k in validation]
     rows = {
         "your data": {k: result[k] for k in shared},
-        "shipped (validation)": {k: validation[k] for k in shared},
+        "shipped (held-out data of its card)": {k: validation[k] for k in shared},
     }
     own_point = result.get("operating_point")
     if own_point:
         shipped_point = card.get("operating_point", {}).get("validation", {})
         rows["your data"].update({k: own_point.get(k) for k in _OPERATING_METRICS})
-        rows["shipped (validation)"].update({k: shipped_point.get(k) for k in _OPERATING_METRICS})
+        rows["shipped (held-out data of its card)"].update({k: shipped_point.get(k) for k in _OPERATING_METRICS})
     popularity = result.get("baseline", {}).get("popularity")
     if popularity:
         rows["popularity baseline (your data)"] = {"n": result["n"], **popularity}

@@ -113,4 +113,4 @@ def feature_model(model):
     if not pooled:
         raise ValueError(f"model '{model.name}' has no '*gap' layer to take features from")
     features = pooled[0] if len(pooled) == 1 else keras.layers.Concatenate(name="domain_features")(pooled)
-    return keras.Model(model.inputs, [model.output, features], name=f"{model.name}_with_features")
+    return keras.Model(model.input, [model.output, features], name=f"{model.name}_with_features")

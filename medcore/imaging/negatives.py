@@ -160,7 +160,7 @@ _MAKERS: dict[str, Callable[[np.random.Generator], np.ndarray]] = {
     "linear gradient": _linear_gradient,
     "checkerboard": _checkerboard,
     "photograph (china.jpg crops)": _photo_crops("china.jpg"),
-    "CT slice (pydicom)": _pydicom_frames(("CT_small.dcm", "liver_1frame.dcm", "JPEG-lossy.dcm")),
+    "CT slice (pydicom)": _pydicom_frames(("CT_small.dcm", "liver_1frame.dcm")),
     "colour test pattern (pydicom)": _pydicom_frames(
         ("SC_rgb_rle.dcm", "SC_rgb_small_odd.dcm", "examples_rgb_color.dcm")
     ),

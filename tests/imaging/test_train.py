@@ -42,8 +42,16 @@ def tiny_bundle(tmp_path_factory):
 def test_bundle_is_complete_and_learned_the_task(tiny_bundle):
     path, _ = tiny_bundle
     card = json.loads((path / "card.json").read_text())
-    assert set(card["files"]) == {"model.keras", "evaluation.json", "README.md"}
-    assert card["metrics"]["validation"]["accuracy"] > 0.9
+    assert set(card["files"]) == {"model.keras", "domain.npz", "evaluation.json", "README.md"}
+    validation = card["metrics"]["validation"]
+    assert validation["accuracy"] > 0.9
+    low, high = validation["accuracy_ci95"]
+    assert 0.5 < low <= validation["accuracy"] <= high <= 1.0
+    assert {"sensitivity_ci95", "specificity_ci95", "decision_accuracy_ci95"} <= set(validation)
+    check = card["domain_check"]
+    assert check["threshold"] > 0 and check["validation"]["n_genuine"] == validation["n"]
+    # Uniform noise looks nothing like dark noise with a bright square: the distance check refuses it.
+    assert check["validation"]["families"]["uniform noise"]["caught"] > 0.9
     assert card["calibration"]["temperature"] > 0
     assert 0 < card["operating_point"]["threshold"] < 1
     evaluation = json.loads((path / "evaluation.json").read_text())
