@@ -1,10 +1,12 @@
 """Service recommendation: a patient's history -> the services likely needed next, with reasons."""
 
+import pandas as pd
 import streamlit as st
 
 from medcore import MedcoreError, read_evaluation, ui
 from medcore.care.plots import ranking_curves_figure, timeline_figure
 from medcore.core.audit import input_digest
+from medcore.core.cards import format_figure
 
 ui.page_header("Service recommendation")
 try:
@@ -64,17 +66,35 @@ if result["unknown"]:
     st.warning("Not recognised and ignored: " + ", ".join(result["unknown"]))
 shown = [item for item in result["items"] if item["kind"] in kinds][:k]
 st.subheader("Recommended next")
-st.dataframe(
-    [
-        {"description": r["description"], "kind": r["kind"], "score": round(r["score"], 3), "reason": r["reason"]}
-        for r in shown
-    ],
-    hide_index=True,
-    column_config={"reason": st.column_config.TextColumn("reason", width="large")},
+# A static table wraps long reasons instead of cutting them off.
+st.table(
+    pd.DataFrame(
+        [
+            {
+                "#": rank,
+                "service": r["description"],
+                "kind": r["kind"],
+                "score": f"{r['score']:.3f}",
+                "reason": r["reason"],
+            }
+            for rank, r in enumerate(shown, start=1)
+        ]
+    ).set_index("#")
 )
+excluded = model.card.get("excluded", {})
+if excluded.get("items"):
+    st.caption(
+        f"Never recommended on their own: {len(excluded['items'])} medications given and stopped within one visit "
+        "(anaesthetics, IV sedatives and opioids, procedural heparin, infusions); they belong to the procedure "
+        "that brings them. The model card lists them."
+    )
 if timeline:
     st.plotly_chart(timeline_figure(timeline, shown), key="timeline")
 with st.expander("How good is this recommender? (held-out patients)"):
     evaluation = read_evaluation(model.name)
     st.plotly_chart(ranking_curves_figure(evaluation["curves"], evaluation["k"], "blend"), key="curves")
-    st.caption(f"{evaluation['split']}, n={evaluation['n']} patients.")
+    validation = model.card["metrics"]["validation"]
+    figures = "; ".join(format_figure(validation, key) for key in ("hr@10", "ndcg@10", "recall@10"))
+    st.caption(
+        f"{evaluation['split']}. {figures}; popularity baseline: {format_figure(validation, 'popularity hr@10', 'HR@10')}."
+    )

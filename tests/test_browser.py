@@ -151,7 +151,7 @@ def test_record_classification_text_and_checklist(server, page):
 def test_service_recommendation_for_a_patient(server, page):
     page.goto(f"{server}/Service_Recommendation")
     page.get_by_text("Recommended next").wait_for(timeout=60_000)
-    page.locator("[data-testid='stDataFrame']").first.wait_for(timeout=30_000)
+    page.locator("[data-testid='stTable']").first.wait_for(timeout=30_000)
     page.locator(".js-plotly-plot").first.wait_for(timeout=30_000)  # the patient's timeline
     _assert_no_exception(page)
     _shot(page, "service_recommendation")

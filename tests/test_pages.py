@@ -170,17 +170,17 @@ def test_a_paste_longer_than_the_limit_is_cut_with_a_message(monkeypatch):
 def test_recommendation_page_for_an_existing_patient_and_a_built_history():
     app = _page("pages/service_recommendation.py")
     assert not app.exception
-    table = app.dataframe[0].value
+    table = app.table[0].value
     assert 1 <= len(table) <= 10 and table["reason"].str.len().min() > 10
     assert len(app.get("plotly_chart")) == 2  # the timeline and the HR/NDCG curves
     app.radio[0].set_value("Build a history").run()
     assert any("not a personalised recommendation" in info.value for info in app.info)  # empty history
     app.multiselect[0].set_value(["condition:195967001"]).run()  # asthma
     assert not app.exception
-    descriptions = " ".join(app.dataframe[0].value["description"]).lower()
+    descriptions = " ".join(app.table[0].value["service"]).lower()
     assert "asthma" in descriptions or "albuterol" in descriptions or "budesonide" in descriptions
     app.multiselect[1].set_value(["medication"]).run()
-    assert set(app.dataframe[0].value["kind"]) == {"medication"}
+    assert set(app.table[0].value["kind"]) == {"medication"}
 
 
 @pytest.mark.data

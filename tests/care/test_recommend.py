@@ -479,3 +479,53 @@ def test_shipped_bundle_on_the_real_export(data_dir):
     history = [event["item"] for event in patient["timeline"]]
     recommended = model.recommend(history, k=10, age=patient["age"], sex=patient["sex"])
     assert len(recommended["items"]) == 10 and not {i["item"] for i in recommended["items"]} & set(history)
+
+
+# -- drugs that belong to a procedure are never recommended on their own ------------------------------
+def test_encounter_bound_medications_are_those_stopped_within_their_visit():
+    from medcore.care.data import encounter_bound_medications
+
+    tables = {
+        "encounters.csv": b"Id,START,STOP\n"
+        b"op,2020-01-01T08:00:00Z,2020-01-01T12:00:00Z\n"
+        b"gp,2020-02-01T08:00:00Z,2020-02-01T08:15:00Z\n",
+        "medications.csv": b"START,STOP,PATIENT,ENCOUNTER,CODE\n"
+        b"2020-01-01T09:00:00Z,2020-01-01T09:00:00Z,p1,op,111\n"  # propofol: given and stopped in theatre
+        b"2020-01-01T09:00:00Z,2020-01-01T09:00:00Z,p2,op,111\n"
+        b"2020-02-01T08:10:00Z,,p1,gp,222\n"  # a prescription that goes on after the visit
+        b"2020-02-01T08:10:00Z,2020-05-01T00:00:00Z,p2,gp,222\n"
+        b"2020-01-01T09:00:00Z,2020-01-01T09:00:00Z,p3,op,333\n"  # half and half
+        b"2020-02-01T08:10:00Z,,p4,gp,333\n",
+    }
+    shares = encounter_bound_medications(tables)
+    assert shares == {"medication:111": 1.0, "medication:222": 0.0, "medication:333": 0.5}
+    assert encounter_bound_medications({"medications.csv": tables["medications.csv"]}) == {}  # no encounters: no rule
+
+
+def test_excluded_items_are_never_candidates_but_stay_in_histories():
+    from medcore.care.collaborative import RecommenderScorer
+
+    items = ["condition:1", "medication:111", "medication:222", "procedure:9"]
+    first_age = np.array([[30.0, 31.0, 32.0, 33.0], [40.0, 41.0, np.nan, 42.0]])
+    arrays = {"first_age": first_age, "end_age": np.array([50.0, 50.0]), "sex": np.array([0, 1], dtype=np.int8)}
+    scorer = RecommenderScorer(items, arrays, {}, excluded=("medication:111",))
+    candidates = scorer.candidates(np.array([0]))
+    assert candidates.tolist() == [False, False, True, True]
+    assert scorer.index["medication:111"] == 1  # still a known history item
+
+
+def test_the_shipped_recommender_offers_no_procedure_bound_drug_for_a_chronic_patient():
+    """Hypertension + type 2 diabetes + metformin, a man of 67: the case where anaesthetics used to top the list."""
+    model = registry.load_model("care-recommender")
+    card = model.card
+    excluded = {entry["item"] for entry in card["excluded"]["items"]}
+    assert card["excluded"]["applied"] and len(excluded) >= 10
+    history = ["condition:59621000", "condition:44054006", "medication:860975"]
+    result = model.recommend(history, k=20, age=67, sex="M")
+    offered = [item["item"] for item in result["items"]]
+    assert not set(offered) & excluded
+    text = " ".join(item["description"].lower() for item in result["items"])
+    for drug in ("remifentanil", "lorazepam", "rocuronium", "propofol", "heparin", "midazolam"):
+        assert drug not in text
+    validation = card["metrics"]["validation"]
+    assert validation["hr@10"] >= 0.95 and validation["ndcg@10"] >= 0.57  # kept where they were (0.955 / 0.577)
