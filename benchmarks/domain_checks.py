@@ -72,9 +72,7 @@ def main() -> None:
             wrong.append((rate, len(images)))
             held = " (held-out family)" if family in HELD_OUT_FAMILIES else ""
             print(f"{name:<18} {(family + held)[:36]:<36} {rate:>8.1%} {len(images):>5}")
-        enlarged = [
-            np.asarray(Image.fromarray(i).resize((224, 224), Image.Resampling.BICUBIC)) for i in val[name]
-        ]
+        enlarged = [np.asarray(Image.fromarray(i).resize((224, 224), Image.Resampling.BICUBIC)) for i in val[name]]
         rate = _refused(model, enlarged)
         right.append((rate, len(enlarged)))
         print(f"{name:<18} {'own val, enlarged to 224 px':<36} {rate:>8.1%} {len(enlarged):>5}")

@@ -214,3 +214,14 @@ def test_threshold_explorer_reproduces_the_card_and_trades_off(name, positive):
     assert shipped_row["specificity"] == pytest.approx(shipped["specificity"], abs=1e-3)
     assert chosen_row["sensitivity"] <= shipped_row["sensitivity"]  # a higher threshold catches fewer cases
     assert chosen_row["specificity"] >= shipped_row["specificity"]
+
+
+def test_the_threshold_slider_starts_at_each_models_own_threshold():
+    app = _page("pages/model_evaluation.py")
+    app.selectbox[0].set_value("pneumonia-cxr").run()
+    next(s for s in app.slider if s.label.startswith("Threshold on")).set_value(0.9).run()
+    app.selectbox[0].set_value("breast-ultrasound").run()
+    assert not app.exception
+    slider = next(s for s in app.slider if s.label.startswith("Threshold on"))
+    breast = medcore.read_card("breast-ultrasound")["operating_point"]["threshold"]
+    assert slider.value == pytest.approx(round(breast, 2))  # not the 0.9 carried over from pneumonia

@@ -27,6 +27,7 @@ __all__ = [
     "normalised",
     "near_duplicate_groups",
     "grouped_split",
+    "grouped_folds",
     "aggregate_texts",
 ]
 
@@ -270,6 +271,28 @@ def grouped_split(
         validation_groups.update(members[: int(round(fraction * len(members)))].tolist())
     in_validation = np.array([int(g) in validation_groups for g in groups])
     return np.flatnonzero(~in_validation), np.flatnonzero(in_validation)
+
+
+def grouped_folds(texts: list[str], labels: list[str], folds: int, seed: int = 0) -> np.ndarray:
+    """Deterministic grouped, stratified k-fold assignment: the fold (0..folds-1) of every row.
+
+    Groups come from ``near_duplicate_groups`` (exact duplicates and near paraphrases stay in
+    one fold); within each label (sorted) the groups are permuted with ``RandomState(seed)``
+    and dealt to the folds in turn, so every fold holds about 1/folds of each label.
+    """
+    groups = near_duplicate_groups(texts)
+    group_label: dict[int, str] = {}
+    for group, label in zip(groups, labels):
+        group_label.setdefault(int(group), label)
+    rng = np.random.RandomState(seed)
+    fold_of: dict[int, int] = {}
+    offset = 0
+    for label in sorted(set(group_label.values())):
+        members = np.array(sorted(g for g, lab in group_label.items() if lab == label))
+        for position, group in enumerate(members[rng.permutation(len(members))]):
+            fold_of[int(group)] = (offset + position) % folds
+        offset += len(members)  # the next label starts where this one stopped: folds stay even
+    return np.array([fold_of[int(g)] for g in groups], dtype=int)
 
 
 def aggregate_texts(texts: list[str], y: np.ndarray, n_classes: int) -> tuple[list[str], np.ndarray]:

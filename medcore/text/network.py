@@ -141,7 +141,13 @@ def _calibrated_nll(logits: np.ndarray, y_true: np.ndarray) -> float:
 
 
 def train_network(recipe, seed, train_texts, targets, weights, val_texts, y_val, progress):
-    """Fit the wide part, then the encoder; return the end-to-end model and the histories."""
+    """Fit the wide part, then the encoder; return the end-to-end model, the histories and check logits.
+
+    With ``val_texts`` None (the final fit on every row), nothing is scored: each stage keeps
+    its last epoch, so ``recipe.encoder_epochs`` must already be the chosen number (0: no encoder).
+    ``check`` holds the trained core's logits of the first 32 validation (or training) texts, to
+    compare the saved model with.
+    """
     import keras
     import tensorflow as tf
 
@@ -152,9 +158,11 @@ def train_network(recipe, seed, train_texts, targets, weights, val_texts, y_val,
     def features(batch):
         return tf.concat([word_tfidf(words(batch)), char_tfidf(characters(batch))], axis=1)
 
-    x_train, x_val = _to_sparse(batched(features, train_texts)), _to_sparse(batched(features, val_texts))
+    scored = val_texts is not None
+    check_texts = val_texts if scored else train_texts
+    x_train, x_val = _to_sparse(batched(features, train_texts)), _to_sparse(batched(features, check_texts))
     ids_train = np.concatenate([b.numpy() for b in batched(sequence, train_texts)])
-    ids_val = np.concatenate([b.numpy() for b in batched(sequence, val_texts)])
+    ids_val = np.concatenate([b.numpy() for b in batched(sequence, check_texts)])
     x_val_dense = x_val.toarray().astype(np.float32)
 
     # L2 equal to scikit-learn's LogisticRegression(C) objective averaged over the examples.
@@ -176,6 +184,8 @@ def train_network(recipe, seed, train_texts, targets, weights, val_texts, y_val,
 
         def score(model=model, val_inputs=val_inputs, history=history) -> tuple[float, float]:
             """(validation accuracy, temperature-scaled validation log-loss); history gets raw figures."""
+            if not scored:
+                return float("nan"), float("nan")
             logits = model(val_inputs, training=False).numpy().astype(np.float64)
             raw = apply_temperature(logits, 1.0)
             history["val_loss"].append(float(-np.mean(np.log(np.clip(raw[np.arange(len(y_val)), y_val], 1e-12, 1)))))
@@ -199,7 +209,9 @@ def train_network(recipe, seed, train_texts, targets, weights, val_texts, y_val,
             history["loss"].append(float(fit.history["loss"][0]))
             history["accuracy"].append(float(fit.history["categorical_accuracy"][0]))
             # The wide stage is a convex problem (logistic regression): keep where it converged.
-            if (stage == "wide" and epoch == epochs) or (stage == "encoder" and better(current, best["score"])):
+            # Without validation the encoder trains for its chosen number of epochs and keeps the last.
+            last = epoch == epochs and (stage == "wide" or not scored)
+            if last or (stage == "encoder" and scored and better(current, best["score"])):
                 best = {"score": current, "weights": model.get_weights(), "epoch": epoch}
             progress.update(1)
             progress.set_postfix(stage=stage, val_acc=f"{current[0]:.3f}", cal_nll=f"{current[1]:.3f}")

@@ -29,7 +29,7 @@ from medcore.core.calibration import apply_temperature, fit_temperature
 from medcore.core.errors import InvalidInputError
 from medcore.core.metrics import brier_score, classification_summary, expected_calibration_error, reliability_curve
 from medcore.core.uncertainty import bootstrap_intervals, classification_scalars, with_intervals
-from medcore.text.data import aggregate_texts, grouped_split, load_text_dataset, normalised
+from medcore.text.data import aggregate_texts, grouped_folds, grouped_split, load_text_dataset, normalised
 from medcore.text.evaluate import text_scores
 from medcore.text.network import batched, train_network
 from medcore.text.recipes import NEAR_DUPLICATE, TEXT_RECIPES, VALIDATION_FRACTION, TextRecipe
@@ -95,33 +95,73 @@ def train_text_model(
 
     texts, label_names_per_row, labels, data_file = load_text_dataset(name, data_path)
     y = np.array([labels.index(label) for label in label_names_per_row])
-    train_rows, val_rows = grouped_split(texts, label_names_per_row, seed)
-    val_texts, y_val = [texts[i] for i in val_rows], y[val_rows]
-    train_texts, targets = aggregate_texts([texts[i] for i in train_rows], y[train_rows], len(labels))
-    weights = np.ones(len(train_texts))
-    if recipe.balanced:  # each class weighs the same in total, as scikit-learn's "balanced"
-        mass = targets.sum(axis=0)
-        weights = targets @ (len(train_texts) / (len(labels) * np.maximum(mass, 1e-9)))
 
+    def prepared(rows: np.ndarray) -> tuple[list[str], np.ndarray, np.ndarray]:
+        """Distinct texts of ``rows`` with soft targets and (balanced) weights."""
+        distinct, targets = aggregate_texts([texts[i] for i in rows], y[rows], len(labels))
+        weights = np.ones(len(distinct))
+        if recipe.balanced:  # each class weighs the same in total, as scikit-learn's "balanced"
+            mass = targets.sum(axis=0)
+            weights = targets @ (len(distinct) / (len(labels) * np.maximum(mass, 1e-9)))
+        return distinct, targets, weights
+
+    fold_epochs = (recipe.wide_epochs + recipe.encoder_epochs) * recipe.folds if recipe.folds > 1 else 0
     with tqdm(
-        total=recipe.wide_epochs + recipe.encoder_epochs, desc=f"training {name}", unit="epoch", file=sys.stderr
+        total=fold_epochs + recipe.wide_epochs + recipe.encoder_epochs,
+        desc=f"training {name}",
+        unit="epoch",
+        file=sys.stderr,
     ) as progress:
-        network, histories, check = train_network(
-            recipe, seed, train_texts, targets, weights, val_texts, y_val, progress
-        )
+        if recipe.folds > 1:
+            # Out-of-fold logits of both members stand for new text; then one model on every row.
+            fold = grouped_folds(texts, label_names_per_row, recipe.folds, seed)
+            held_rows = np.arange(len(texts))
+            net_logits, base_logits = np.zeros((len(texts), len(labels))), np.zeros((len(texts), len(labels)))
+            best_epochs, histories = [], []
+            for f in range(recipe.folds):
+                inside, outside = np.flatnonzero(fold != f), np.flatnonzero(fold == f)
+                fold_texts = [texts[i] for i in outside]
+                fitted, fold_histories, _ = train_network(
+                    recipe, seed + f, *prepared(inside), fold_texts, y[outside], progress
+                )
+                net_logits[outside] = np.concatenate(
+                    [b.numpy() for b in batched(lambda t, model=fitted: model(t, training=False), fold_texts)]
+                )
+                fold_baseline, _ = fit_baseline(*prepared(inside)[:2], recipe)
+                base_logits[outside] = fold_baseline.logits(fold_texts)
+                best_epochs.append(fold_histories[1]["best_epoch"])
+                histories = histories or fold_histories  # the first fold's curves are drawn
+                keras.backend.clear_session(free_memory=False)
+            final = dataclasses.replace(recipe, encoder_epochs=int(np.median(best_epochs)))
+            train_texts, targets, weights = prepared(held_rows)
+            network, _, check = train_network(final, seed, train_texts, targets, weights, None, None, progress)
+            check_texts = train_texts[:32]
+        else:
+            train_rows, held_rows = grouped_split(texts, label_names_per_row, seed)
+            train_texts, targets, weights = prepared(train_rows)
+            network, histories, check = train_network(
+                recipe, seed, train_texts, targets, weights, [texts[i] for i in held_rows], y[held_rows], progress
+            )
+            best_epochs = [histories[1]["best_epoch"]]
+            check_texts = [texts[i] for i in held_rows[:32]]
         baseline, (vectorizer, classifier) = fit_baseline(train_texts, targets, recipe)
+    val_texts, y_val = [texts[i] for i in held_rows], y[held_rows]
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         network.save(tmp / "model.keras")
         keras.backend.clear_session(free_memory=False)
         reloaded = keras.saving.load_model(tmp / "model.keras", compile=False, safe_mode=True)
-        net_logits = np.concatenate([b.numpy() for b in batched(lambda t: reloaded(t, training=False), val_texts)])
-        net_logits = net_logits.astype(np.float64)
-        if not np.allclose(net_logits[:32], check, atol=1e-3):
+        reproduced = np.concatenate([b.numpy() for b in batched(lambda t: reloaded(t, training=False), check_texts)])
+        if not np.allclose(reproduced, check, atol=1e-3):
             raise RuntimeError("the saved text model does not reproduce the trained one's logits")
-        base_logits = baseline.logits(val_texts)
-        if not np.allclose(base_logits, classifier.decision_function(vectorizer.transform(val_texts)), atol=1e-6):
+        if recipe.folds <= 1:  # the shipped members themselves predict the held-out texts
+            net_logits = np.concatenate([b.numpy() for b in batched(lambda t: reloaded(t, training=False), val_texts)])
+            base_logits = baseline.logits(val_texts)
+        net_logits = net_logits.astype(np.float64)
+        if not np.allclose(
+            baseline.logits(check_texts), classifier.decision_function(vectorizer.transform(check_texts)), atol=1e-6
+        ):
             raise RuntimeError("the exported baseline does not reproduce scikit-learn's decision function")
 
         temperatures = {"network": fit_temperature(net_logits, y_val), "baseline": fit_temperature(base_logits, y_val)}
@@ -213,7 +253,8 @@ def train_text_model(
             f"0.5, linear; logits added. Shipped: {alternatives[shipped]}.",
             "operating_point": {"rule": "argmax of the calibrated probabilities; the page lists the top 3"},
             "calibration": {
-                "method": "temperature scaling of each member's logits on the validation split"
+                "method": "temperature scaling of each member's logits on the held-out predictions"
+                + (" (out-of-fold)" if recipe.folds > 1 else " (validation split)")
                 + (
                     "; members' probabilities averaged, then one more temperature on the average"
                     if shipped != "network"
@@ -229,13 +270,26 @@ def train_text_model(
                 "dataset": recipe.dataset,
                 "data_file": f"{recipe.folder}/{data_file.name}",
                 "data_sha256": sha256_file(data_file),
-                "split": f"{len(train_rows)} rows ({len(train_texts)} distinct texts) to fit, {len(val_rows)} rows "
-                f"({scores[shipped]['n_texts']} distinct texts) to validate: {VALIDATION_FRACTION:.0%} of the "
-                f"groups per label, grouped by normalised text and word-set Jaccard >= {NEAR_DUPLICATE} so no "
-                "duplicate or near paraphrase straddles the split; validation also chose and calibrated the model",
+                "split": (
+                    f"{recipe.folds}-fold cross-validation over all {len(texts)} rows, grouped by normalised text and "
+                    f"word-set Jaccard >= {NEAR_DUPLICATE} (no duplicate or near paraphrase in two folds) and "
+                    "stratified by label; each fold's network and baseline predicted the fold they did not see; "
+                    "those out-of-fold predictions chose the shipped model, fitted its temperatures and give every "
+                    f"figure. The shipped model is trained on every row ({len(train_texts)} distinct texts), its "
+                    f"encoder for the folds' median best epoch ({int(np.median(best_epochs))})"
+                    if recipe.folds > 1
+                    else f"{len(texts) - len(held_rows)} rows ({len(train_texts)} distinct texts) to fit, "
+                    f"{len(held_rows)} rows ({scores[shipped]['n_texts']} distinct texts) to validate: "
+                    f"{VALIDATION_FRACTION:.0%} of the groups per label, grouped by normalised text and word-set "
+                    f"Jaccard >= {NEAR_DUPLICATE} so no duplicate or near paraphrase straddles the split; "
+                    "validation also chose and calibrated the model"
+                ),
+                "chosen_on": "out-of-fold predictions of the cross-validation"
+                if recipe.folds > 1
+                else "the validation split",
                 "seed": seed,
                 "epochs": recipe.wide_epochs + recipe.encoder_epochs,
-                "best_epochs": {h["stage"]: h["best_epoch"] for h in histories},
+                "best_epochs": {"encoder (per fold)" if recipe.folds > 1 else "encoder": best_epochs},
                 "targets": "distinct texts with soft targets (share of each label the text carries)",
                 "class_weights": "balanced" if recipe.balanced else "none",
                 "optimizer": f"Adam, cosine decay: wide stage lr 1e-2 for {recipe.wide_epochs} epochs, encoder stage "
@@ -246,7 +300,9 @@ def train_text_model(
             },
             "metrics": {
                 "validation": {
-                    "split": "validation",
+                    "split": f"{recipe.folds}-fold grouped cross-validation (out-of-fold)"
+                    if recipe.folds > 1
+                    else "validation",
                     "n": summary["n"],
                     "n_texts": scores[shipped]["n_texts"],
                     **with_intervals(
@@ -286,7 +342,7 @@ def train_text_model(
             "data_licence": recipe.licence,
         }
         evaluation = {
-            "split": "validation",
+            "split": card["metrics"]["validation"]["split"],
             **summary,
             "top3_accuracy": scores[shipped]["top3_accuracy"],
             "any_label_accuracy": scores[shipped]["any_label_accuracy"],
