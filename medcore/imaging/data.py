@@ -15,7 +15,7 @@ import numpy as np
 
 from medcore.core.errors import InvalidInputError
 
-__all__ = ["load_medmnist_npz", "load_image_folder", "load_image_zip"]
+__all__ = ["prepared_batch", "load_medmnist_npz", "load_image_folder", "load_image_zip"]
 
 _IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".dcm", ".dicom"}
 
@@ -148,3 +148,12 @@ def load_image_zip(
     if not contents:
         raise InvalidInputError(f"'{name}' has no PNG, JPEG or DICOM files inside class folders.")
     return contents, names, np.array(targets, dtype=int)
+
+
+def prepared_batch(images: list[np.ndarray], side: int, channels: int) -> np.ndarray:
+    """float32 (N, side, side, channels) model inputs of uint8 images of any size, as the model prepares them."""
+    from medcore.imaging.decode import as_image_list, to_model_input  # decode needs no data readers
+
+    images = list(images)
+    decoded = [image for start in range(0, len(images), 200) for image in as_image_list(images[start : start + 200])]
+    return np.stack([to_model_input(image, side, channels).model_input for image in decoded])

@@ -36,18 +36,10 @@ from medcore.core.metrics import (
 )
 from medcore.core.uncertainty import classification_intervals, with_intervals
 from medcore.imaging.data import load_medmnist_npz
-from medcore.imaging.domain import FeatureDistance, domain_figures
-from medcore.imaging.negatives import HELD_OUT_FAMILIES, TRAIN_FAMILIES, negative_images
+from medcore.imaging.domain import fit_domain_check
 from medcore.imaging.recipes import IMAGE_RECIPES, ImageRecipe
 
-__all__ = ["IMAGE_RECIPES", "ImageRecipe", "train_image_model", "train_member", "prepared_batch"]
-
-_MEDMNIST_FILES = {
-    "chest X-ray": "pneumoniamnist_trainval.npz",
-    "breast ultrasound": "breastmnist_trainval.npz",
-    "fundus photograph": "retinamnist_trainval.npz",
-}
-_NEGATIVES_PER_FAMILY = 100
+__all__ = ["IMAGE_RECIPES", "ImageRecipe", "train_image_model", "train_member"]
 
 
 def _augmenter(flip: bool, seed: int):
@@ -122,68 +114,6 @@ def train_member(recipe, index, seed, x_train, y_train, x_val, y_val, epochs, pr
     return model, history
 
 
-def prepared_batch(images: list[np.ndarray], side: int, channels: int) -> np.ndarray:
-    """float32 (N, side, side, channels) model inputs of uint8 images of any size, as the model prepares them."""
-    from medcore.imaging.decode import as_image_list, to_model_input
-
-    images = list(images)
-    decoded = [image for start in range(0, len(images), 200) for image in as_image_list(images[start : start + 200])]
-    return np.stack([to_model_input(image, side, channels).model_input for image in decoded])
-
-
-def _features(model, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(logits, pooled features)`` of a batch, in chunks."""
-    logits, features = [], []
-    for start in range(0, len(batch), 256):
-        chunk_logits, chunk_features = model(np.ascontiguousarray(batch[start : start + 256]), training=False)
-        logits.append(chunk_logits.numpy())
-        features.append(chunk_features.numpy())
-    return np.concatenate(logits).astype(np.float64), np.concatenate(features).astype(np.float64)
-
-
-def _threshold_and_rejection(distances: np.ndarray, percentile: float, seed: int) -> tuple[float, np.ndarray]:
-    """The threshold (``percentile`` of held-out genuine distances) and an honest per-image rejection flag.
-
-    The flag of each image comes from a threshold set on the other half of the images (two
-    random halves, swapped), so the rejection rate is measured on images that did not set it.
-    """
-    rng = np.random.default_rng(seed)
-    half = rng.permutation(len(distances)) < len(distances) // 2
-    flags = np.zeros(len(distances), dtype=bool)
-    for side in (half, ~half):
-        flags[side] = distances[side] > np.percentile(distances[~side], percentile)
-    return float(np.percentile(distances, percentile)), flags
-
-
-def _domain_negatives(recipe: ImageRecipe, data_path: Path, seed: int) -> dict[str, list[np.ndarray]]:
-    """Inputs that are not this model's kind: the other MedMNIST sets (val split) and every negative family."""
-    negatives: dict[str, list[np.ndarray]] = {}
-    for modality, file_name in _MEDMNIST_FILES.items():
-        other = data_path.parent / file_name
-        if modality != recipe.modality and other.is_file():
-            images, _ = load_medmnist_npz(other, "val")
-            negatives[f"{modality} (MedMNIST val)"] = list(images[:200])
-    negatives.update(negative_images(TRAIN_FAMILIES + HELD_OUT_FAMILIES, _NEGATIVES_PER_FAMILY, seed))
-    return negatives
-
-
-def _full_resolution_genuine(recipe: ImageRecipe, data_path: Path, x_val: np.ndarray) -> tuple[str, list[np.ndarray]]:
-    """Genuine images at a clinic's resolution: BUSI's 256 px originals of the val split for breast
-    ultrasound, else the val images enlarged to 224 px."""
-    from PIL import Image
-
-    busi = data_path.parent.parent / "busi_segmentation" / "busi_seg_trainval.npz"
-    if recipe.modality == "breast ultrasound" and busi.is_file():
-        with np.load(busi, allow_pickle=False) as archive:
-            keep = archive["breastmnist_split"] == "val"
-            return "BUSI originals, 256 px (val split)", list(archive["images"][keep])
-    enlarged = [
-        np.asarray(Image.fromarray(image.squeeze().astype(np.uint8)).resize((224, 224), Image.Resampling.BICUBIC))
-        for image in x_val
-    ]
-    return "val images enlarged to 224 px", enlarged
-
-
 def _train_members(recipe, seed, x_train, y_train, x_val, y_val, folds, epochs, n_members, progress):
     """Train the members; return them, their histories and held-out images with their logits.
 
@@ -231,53 +161,6 @@ def _train_members(recipe, seed, x_train, y_train, x_val, y_val, folds, epochs, 
         members.append(member)
         histories.append(history)
     return members, histories, x_val, y_val, None, None
-
-
-def _domain_check(recipe, seed, feature_net, x_fit, x_held, data_path, folds) -> tuple[FeatureDistance, dict]:
-    """Fit the feature distance and measure it: genuine held-out images, full-resolution ones, negatives."""
-    _, fit_features = _features(feature_net, x_fit)
-    if folds > 1:
-        # Every image trained some members: hold each out of the distance fit in turn instead.
-        held_distances = np.zeros(len(fit_features))
-        for fold in range(folds):
-            rows = np.arange(len(fit_features)) % folds == fold
-            held_distances[rows] = FeatureDistance.fit(fit_features[~rows]).distance(fit_features[rows])
-        held_note = f"{folds}-fold over train + val (each image held out of the distance fit, not of the networks)"
-    else:
-        _, held_features = _features(feature_net, x_held)
-        held_distances = FeatureDistance.fit(fit_features).distance(held_features)
-        held_note = "the val split"
-    threshold, rejected = _threshold_and_rejection(held_distances, recipe.domain_percentile, seed)
-    check = FeatureDistance.fit(fit_features, threshold)
-    channels = x_fit.shape[-1]
-    resolution_note, full_resolution = _full_resolution_genuine(recipe, data_path, x_held)
-    _, full_features = _features(feature_net, prepared_batch(full_resolution, recipe.side, channels))
-    negatives = {
-        family: check.outside(_features(feature_net, prepared_batch(images, recipe.side, channels))[1])
-        for family, images in _domain_negatives(recipe, data_path, seed).items()
-    }
-    figures = domain_figures(rejected, negatives, seed)
-    full_flags = check.outside(full_features)
-    figures["full_resolution"] = {
-        "images": resolution_note,
-        **{
-            k.replace("genuine_", ""): v
-            for k, v in domain_figures(full_flags, {}, seed).items()
-            if k.startswith(("genuine", "n_genuine"))
-        },
-    }
-    card = {
-        "method": "squared Mahalanobis distance of the members' pooled features (Ledoit-Wolf covariance of the "
-        "training images' features); farther than the threshold -> out of domain, no answer",
-        "features": int(fit_features.shape[1]),
-        "threshold": threshold,
-        "percentile": recipe.domain_percentile,
-        "threshold_set_on": f"{recipe.domain_percentile} th percentile of genuine held-out distances ({held_note})",
-        "validation": figures,
-        "dicom_modalities": list(recipe.modalities),
-        "modality": recipe.modality,
-    }
-    return check, card
 
 
 def train_image_model(
@@ -391,7 +274,7 @@ def train_image_model(
     figures = with_intervals(figures, intervals)
     figures["member_auc"] = member_auc
 
-    check, domain_card = _domain_check(
+    check, domain_card = fit_domain_check(
         recipe, seed, feature_net, np.concatenate([x_train, x_val]) if folds else x_train, x_held, data_path, folds
     )
     means = x_train.reshape(len(x_train), -1).mean(axis=1)

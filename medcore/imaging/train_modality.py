@@ -23,11 +23,11 @@ from medcore.core.calibration import apply_temperature, fit_temperature
 from medcore.core.errors import InvalidInputError
 from medcore.core.metrics import brier_score, classification_summary, expected_calibration_error, reliability_curve
 from medcore.core.uncertainty import classification_intervals, with_intervals
-from medcore.imaging.data import load_medmnist_npz
+from medcore.imaging.data import load_medmnist_npz, prepared_batch
 from medcore.imaging.domain import domain_figures
 from medcore.imaging.negatives import HELD_OUT_FAMILIES, TRAIN_FAMILIES, negative_images
 from medcore.imaging.recipes import ImageRecipe
-from medcore.imaging.train import prepared_batch, train_member
+from medcore.imaging.train import train_member
 
 __all__ = ["KINDS", "train_modality_model"]
 
