@@ -31,5 +31,7 @@ if not cards:
     st.stop()
 st.table(models_table(cards).set_index("model"))
 st.caption(
-    "Metrics are on each model's validation split (data it never trained on). Open a page on the left to use a model."
+    "Figures are on held-out data each model never trained on (its validation split, or cross-validation where "
+    "data are small), with their 95 % interval and n; the model card says which data chose the model. "
+    "Open a page on the left to use a model."
 )
