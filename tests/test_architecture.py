@@ -116,6 +116,8 @@ def test_every_page_file_is_in_the_navigation_once_and_in_a_known_section():
     assert [entry.title for entry in pages if not entry.url_path] == ["Home"], "one home page, titled Home"
     paths = [entry.url_path for entry in pages]
     assert len(set(paths)) == len(paths)
+    # A fresh server resolves a bookmarked URL from the file names until st.navigation first runs.
+    assert all(Path(entry.file).stem == entry.url_path for entry in pages if entry.url_path)
 
 
 def test_each_page_uses_the_ui_package_and_points_at_the_folder_that_does_its_work():

@@ -58,6 +58,23 @@ def _assert_no_exception(page) -> None:
     assert page.locator("[data-testid='stException']").count() == 0, "the page shows an exception"
 
 
+def test_a_bookmarked_page_opens_on_a_fresh_server(server, browser):  # server: skips without Chromium
+    """The first visit of a new server goes straight to a page's URL (a bookmark): no "Page not found"."""
+    try:
+        fresh = start_server(timeout=60)
+    except ServerStartError as err:
+        pytest.fail(str(err))
+    try:
+        page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+        page.goto(f"{fresh.url}/Record_Classification")
+        page.get_by_text("then press Analyse").wait_for(timeout=90_000)
+        page.wait_for_timeout(1000)  # the dialog, when it comes, comes with the first run
+        assert page.get_by_text("Page not found").count() == 0
+        assert page.get_by_role("heading", name="Record classification").count() == 1
+    finally:
+        fresh.stop()
+
+
 def test_home_page_shows_the_models(server, page):
     page.goto(server)
     page.get_by_text("Decision support, not a diagnosis").first.wait_for(timeout=60_000)
@@ -127,14 +144,26 @@ def _shot(page, name: str) -> None:
 
 def test_record_classification_text_and_checklist(server, page):
     page.goto(f"{server}/Record_Classification")
+    page.get_by_text("then press Analyse").wait_for(timeout=90_000)  # the first run (model load) has finished
     area = page.locator("textarea").first
-    area.wait_for(timeout=60_000)
     area.fill("I have had an itchy red rash with dry scaly patches on my elbows for weeks. Call 555-123-4567.")
     area.press("Control+Enter")
     page.get_by_text("Words that pushed towards the top class").wait_for(timeout=60_000)
     page.get_by_text("Masked before analysis").wait_for(timeout=30_000)
     page.locator(".js-plotly-plot").first.wait_for(timeout=30_000)  # the top-5 bar chart
     _assert_no_exception(page)
+    text_panel = page.get_by_role("tabpanel", name="Free text")
+    shown = text_panel.inner_text()
+    assert "555-123-4567" not in shown.replace(area.input_value(), "")  # gone from everything but the box itself
+    import medcore
+
+    model = medcore.load_model("symptom-text")
+    proba = model.predict_proba(
+        ["I have had an itchy red rash with dry scaly patches on my elbows for weeks. Call [PHONE]."]
+    )[0]
+    top = model.labels[int(proba.argmax())]
+    chart = text_panel.locator(".js-plotly-plot").first.inner_text()
+    assert top in chart and f"{proba.max():.1%}" in chart, (top, chart)
     _shot(page, "record_classification_text")
     page.get_by_role("tab", name="Symptom checklist").click()
     box = page.get_by_role("tabpanel", name="Symptom checklist").locator("input").first

@@ -53,7 +53,7 @@ def test_home_page_still_lists_the_models_it_can_read(damaged_models):
 
 
 def test_image_page_refuses_the_changed_bundle_and_serves_the_others(damaged_models):
-    app = _page("pages/image_diagnosis.py")
+    app = _page("pages/Image_Diagnosis.py")
     app.selectbox[0].set_value("pneumonia-cxr").run()
     assert not app.exception
     assert "'model.keras' does not match the sha256 in its card" in _errors(app)
@@ -64,7 +64,7 @@ def test_image_page_refuses_the_changed_bundle_and_serves_the_others(damaged_mod
 
 
 def test_record_page_keeps_the_checklist_when_the_text_model_is_incomplete(damaged_models):
-    app = _page("pages/record_classification.py")
+    app = _page("pages/Record_Classification.py")
     assert not app.exception
     assert "'symptom-text' is incomplete: 'model.keras' is missing" in _errors(app)
     assert app.multiselect  # the checklist tab still works
@@ -73,13 +73,13 @@ def test_record_page_keeps_the_checklist_when_the_text_model_is_incomplete(damag
 
 
 def test_service_page_explains_a_missing_bundle(damaged_models):
-    app = _page("pages/service_recommendation.py")
+    app = _page("pages/Service_Recommendation.py")
     assert not app.exception
     assert "No model named 'care-recommender'" in _errors(app)
 
 
 def test_evaluation_page_refuses_the_changed_bundle_only(damaged_models):
-    app = _page("pages/model_evaluation.py")
+    app = _page("pages/Model_Evaluation.py")
     app.selectbox[0].set_value("pneumonia-cxr").run()
     assert not app.exception and "does not match the sha256" in _errors(app)
     app.selectbox[0].set_value("symptom-checklist").run()

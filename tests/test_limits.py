@@ -68,3 +68,60 @@ def test_every_environment_setting_is_documented_in_the_readme():
             used |= set(re.findall(r"\bMEDCORE_[A-Z_]+\b", path.read_text()))
     readme = (PROJECT / "README.md").read_text()
     assert used and not [name for name in sorted(used) if f"`{name}`" not in readme]
+
+
+# -- medcore's own limits act below every third-party guard ------------------------------------------
+def test_an_image_declaring_more_pixels_than_the_limit_but_fewer_than_pillows_guard_is_refused():
+    """9,000 x 9,000 = 81 M pixels: over max_image_pixels (67 M), under Pillow's own default guard (89 M)."""
+    from tests.imaging.test_decode import _png_declaring
+
+    assert 9_000 * 9_000 > LIMITS["max_image_pixels"]
+    with pytest.raises(medcore.InvalidInputError, match=f"declares more than {LIMITS['max_image_pixels']:,} pixels"):
+        decode_image(_png_declaring(9_000, 9_000), "large.png")
+
+
+def test_a_dicom_declaring_more_pixels_than_the_limit_is_refused(ct_small):
+    import io
+
+    import pydicom
+
+    dataset = pydicom.dcmread(io.BytesIO(ct_small))
+    dataset.Rows, dataset.Columns = 9_000, 9_000  # the pixel data stays small: only the header lies
+    buffer = io.BytesIO()
+    dataset.save_as(buffer)
+    with pytest.raises(medcore.InvalidInputError, match=f"{LIMITS['max_image_pixels']:,} pixels"):
+        decode_image(buffer.getvalue(), "large.dcm")
+
+
+def _zip(members: dict[str, bytes]) -> bytes:
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def test_an_image_zip_that_unpacks_past_the_limit_is_refused(monkeypatch):
+    """A zip bomb: a few kB packed, more than max_unpacked_bytes unpacked (the limit is lowered to keep it small)."""
+    from medcore.core import settings
+
+    monkeypatch.setitem(settings.LIMITS, "max_unpacked_bytes", 1_000_000)
+    bomb = _zip({f"malignant/{i}.png": bytes(400_000) for i in range(3)})  # 1.2 MB of zeros
+    assert len(bomb) < 20_000
+    model = medcore.load_model("breast-ultrasound")
+    with pytest.raises(medcore.InvalidInputError, match="unpacks to 1 MB; the limit is 1 MB"):
+        load_labelled_upload(model, "bomb.zip", bomb)
+
+
+def test_a_synthea_zip_that_unpacks_past_the_limit_is_refused(monkeypatch):
+    from medcore.core import settings
+    from medcore.core.evaluate import evaluate_upload
+
+    monkeypatch.setitem(settings.LIMITS, "max_unpacked_bytes", 1_000_000)
+    bomb = _zip({"export/patients.csv": b"Id,BIRTHDATE,GENDER\n" + b" " * 1_200_000})
+    assert len(bomb) < 20_000
+    with pytest.raises(medcore.InvalidInputError, match="unpacks to 1 MB of tables; the limit is 1 MB"):
+        evaluate_upload(medcore.load_model("care-recommender"), "bomb.zip", bomb)

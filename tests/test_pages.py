@@ -31,7 +31,7 @@ def test_home_page_lists_every_model_with_the_notice():
 
 
 def test_image_page_asks_for_an_upload_first():
-    app = _page("pages/image_diagnosis.py")
+    app = _page("pages/Image_Diagnosis.py")
     assert not app.exception
     assert any("Upload an image" in info.value for info in app.info)
 
@@ -39,7 +39,7 @@ def test_image_page_asks_for_an_upload_first():
 @pytest.mark.data
 def test_image_page_preselects_the_model_and_shows_probabilities_heatmap_and_refusals(genuine, ct_small):
     xray = png_bytes(genuine["pneumonia-cxr"][0])
-    app = _page("pages/image_diagnosis.py")
+    app = _page("pages/Image_Diagnosis.py")
     app.file_uploader[0].set_value(
         [
             ("xray.png", xray, "image/png"),
@@ -69,7 +69,7 @@ def test_image_page_preselects_the_model_and_shows_probabilities_heatmap_and_ref
 
 @pytest.mark.data
 def test_a_chest_xray_on_the_breast_model_gets_no_breast_result(genuine):
-    app = _page("pages/image_diagnosis.py")
+    app = _page("pages/Image_Diagnosis.py")
     app.file_uploader[0].set_value(("xray.png", png_bytes(genuine["pneumonia-cxr"][1]), "image/png")).run()
     app.selectbox[0].set_value("breast-ultrasound").run()
     assert not app.exception
@@ -81,7 +81,7 @@ def test_a_chest_xray_on_the_breast_model_gets_no_breast_result(genuine):
 @pytest.mark.data
 @pytest.mark.parametrize("opacity", [0.0, 1.0])
 def test_opacity_slider_reaches_the_figure(genuine, opacity):
-    app = _page("pages/image_diagnosis.py")
+    app = _page("pages/Image_Diagnosis.py")
     app.file_uploader[0].set_value(("one.png", png_bytes(genuine["pneumonia-cxr"][2]), "image/png")).run()
     app.slider[0].set_value(opacity).run()
     assert not app.exception and len(app.get("plotly_chart")) == 2
@@ -95,7 +95,7 @@ def _checklist_tab(app: AppTest):
 
 
 def test_checklist_tab_differential_triage_and_next_questions():
-    app = _page("pages/record_classification.py")
+    app = _page("pages/Record_Classification.py")
     assert not app.exception
     tab = _checklist_tab(app)
     assert any("Tick at least one symptom" in info.value for info in tab.info)
@@ -121,7 +121,7 @@ def test_checklist_tab_differential_triage_and_next_questions():
     yes_button.click().run()
     assert asked in _checklist_tab(app).multiselect[0].value
     # Feeling severely unwell raises the triage hint one step.
-    app = _page("pages/record_classification.py")
+    app = _page("pages/Record_Classification.py")
     _checklist_tab(app).multiselect[0].set_value(["itching", "skin_rash"]).run()
     _checklist_tab(app).checkbox[0].check().run()
     raised = next(warning.value for warning in _checklist_tab(app).warning if "Triage hint" in warning.value)
@@ -135,7 +135,7 @@ def _analyse(tab, text: str) -> None:
 
 
 def test_free_text_tab_masks_identifiers_and_explains():
-    app = _page("pages/record_classification.py")
+    app = _page("pages/Record_Classification.py")
     tab = next(tab for tab in app.tabs if tab.label == "Free text")
     tab.selectbox[0].set_value(next(o for o in tab.selectbox[0].options if "symptom" in o.lower()))
     app.run()
@@ -150,13 +150,22 @@ def test_free_text_tab_masks_identifiers_and_explains():
     assert not app.exception
     tab = next(tab for tab in app.tabs if tab.label == "Free text")
     assert any("Masked before analysis" in info.value for info in tab.info)
-    assert len(tab.get("plotly_chart")) >= 1
+    # What the clinician reads: the identifiers are gone from the words shown...
+    shown = " ".join(element.proto.body for element in tab.get("html"))
+    assert "itchy" in shown and "555-123-4567" not in shown and "jane.doe" not in shown
+    # ...and the chart's top disease is the model's top disease for the masked note.
+    model = medcore.load_model("symptom-text")
+    masked = "Call me on [PHONE] or [EMAIL]. I have an itchy skin rash with scaly patches."
+    proba = model.predict_proba([masked])[0]
+    bars = json.loads(tab.get("plotly_chart")[0].proto.spec)["data"][0]
+    assert bars["y"][-1] == model.labels[int(proba.argmax())]  # the highest bar is drawn last (on top)
+    assert bars["x"][-1] == pytest.approx(proba.max(), abs=1e-6)
 
 
 def test_a_paste_longer_than_the_limit_is_cut_with_a_message(monkeypatch):
     from medcore.core.settings import LIMITS
 
-    app = _page("pages/record_classification.py")
+    app = _page("pages/Record_Classification.py")
     tab = next(tab for tab in app.tabs if tab.label == "Free text")
     long_text = "I have an itchy skin rash with scaly patches. " * (LIMITS["max_text_chars"] // 40)
     _analyse(tab, long_text)
@@ -168,7 +177,7 @@ def test_a_paste_longer_than_the_limit_is_cut_with_a_message(monkeypatch):
 
 
 def test_recommendation_page_for_an_existing_patient_and_a_built_history():
-    app = _page("pages/service_recommendation.py")
+    app = _page("pages/Service_Recommendation.py")
     assert not app.exception
     table = app.table[0].value
     assert 1 <= len(table) <= 10 and table["reason"].str.len().min() > 10
@@ -189,7 +198,7 @@ def test_adding_a_file_analyses_only_the_new_one(genuine, tmp_path, monkeypatch)
     log = tmp_path / "audit.jsonl"
     monkeypatch.setenv("MEDCORE_AUDIT_LOG", str(log))
     first, second = (png_bytes(image) for image in genuine["pneumonia-cxr"][3:5])
-    app = _page("pages/image_diagnosis.py")
+    app = _page("pages/Image_Diagnosis.py")
     app.file_uploader[0].set_value([("a.png", first, "image/png")]).run()
     app.file_uploader[0].set_value([("a.png", first, "image/png"), ("b.png", second, "image/png")]).run()
     app.slider[0].set_value(0.7).run()
@@ -203,7 +212,7 @@ def test_threshold_explorer_reproduces_the_card_and_trades_off(name, positive):
 
     card = json.loads((PROJECT / "models" / name / "card.json").read_text())
     shipped = card["operating_point"]["validation"]
-    app = _page("pages/model_evaluation.py")
+    app = _page("pages/Model_Evaluation.py")
     app.selectbox[0].set_value(name).run()
     slider = next(s for s in app.slider if s.label == f"Threshold on P({positive})")
     slider.set_value(0.9).run()
@@ -217,7 +226,7 @@ def test_threshold_explorer_reproduces_the_card_and_trades_off(name, positive):
 
 
 def test_the_threshold_slider_starts_at_each_models_own_threshold():
-    app = _page("pages/model_evaluation.py")
+    app = _page("pages/Model_Evaluation.py")
     app.selectbox[0].set_value("pneumonia-cxr").run()
     next(s for s in app.slider if s.label.startswith("Threshold on")).set_value(0.9).run()
     app.selectbox[0].set_value("breast-ultrasound").run()

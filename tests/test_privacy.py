@@ -36,7 +36,7 @@ def test_page_flows_write_nothing_to_disk(rng, ct_small, monkeypatch, tmp_path):
         monkeypatch.setenv(variable, str(private_tmp))
     roots = [PROJECT, private_tmp, Path.home()]
     before = {root: _files(root) for root in roots}
-    image_page = AppTest.from_file(str(PROJECT / "pages/image_diagnosis.py"), default_timeout=60).run()
+    image_page = AppTest.from_file(str(PROJECT / "pages/Image_Diagnosis.py"), default_timeout=60).run()
     image_page.file_uploader[0].set_value(
         [
             ("private.png", png_bytes(rng.integers(0, 256, (64, 64), dtype=np.uint8)), "image/png"),
@@ -44,12 +44,12 @@ def test_page_flows_write_nothing_to_disk(rng, ct_small, monkeypatch, tmp_path):
         ]
     ).run()
     assert not image_page.exception
-    record_page = AppTest.from_file(str(PROJECT / "pages/record_classification.py"), default_timeout=60).run()
+    record_page = AppTest.from_file(str(PROJECT / "pages/Record_Classification.py"), default_timeout=60).run()
     tab = next(tab for tab in record_page.tabs if tab.label == "Symptom checklist")
     tab.multiselect[0].set_value(["itching", "skin_rash"]).run()
     _analyse(record_page, NOTE)
     assert not record_page.exception and record_page.get("plotly_chart")
-    evaluation_page = AppTest.from_file(str(PROJECT / "pages/model_evaluation.py"), default_timeout=60).run()
+    evaluation_page = AppTest.from_file(str(PROJECT / "pages/Model_Evaluation.py"), default_timeout=60).run()
     evaluation_page.selectbox[0].set_value("symptom-text").run()
     evaluation_page.file_uploader[0].set_value(
         ("ward.csv", f"text,label\n{NOTE},Psoriasis\n".encode(), "text/csv")
@@ -81,7 +81,7 @@ def test_audit_log_records_hashes_and_results_but_no_content(tmp_path, monkeypat
     log = tmp_path / "audit.jsonl"
     monkeypatch.setenv("MEDCORE_AUDIT_LOG", str(log))
     image = png_bytes(genuine["pneumonia-cxr"][5])
-    app = AppTest.from_file(str(PROJECT / "pages/image_diagnosis.py"), default_timeout=60).run()
+    app = AppTest.from_file(str(PROJECT / "pages/Image_Diagnosis.py"), default_timeout=60).run()
     app.file_uploader[0].set_value(("jane_doe_mrn_12345.png", image, "image/png")).run()
     app.slider[0].set_value(0.8).run()  # a rerun must not audit the same file again
     import hashlib
@@ -100,12 +100,12 @@ def test_audit_log_records_hashes_and_results_but_no_content(tmp_path, monkeypat
 def test_every_page_audits_each_input_once_without_content(tmp_path, monkeypatch):
     log = tmp_path / "audit.jsonl"
     monkeypatch.setenv("MEDCORE_AUDIT_LOG", str(log))
-    record_page = AppTest.from_file(str(PROJECT / "pages/record_classification.py"), default_timeout=60).run()
+    record_page = AppTest.from_file(str(PROJECT / "pages/Record_Classification.py"), default_timeout=60).run()
     _analyse(record_page, NOTE)
     record_page.multiselect[0].set_value(["itching", "skin_rash"]).run()  # reruns the text: no second record
-    service_page = AppTest.from_file(str(PROJECT / "pages/service_recommendation.py"), default_timeout=60).run()
+    service_page = AppTest.from_file(str(PROJECT / "pages/Service_Recommendation.py"), default_timeout=60).run()
     service_page.slider[0].set_value(5).run()  # same patient, same input
-    evaluation_page = AppTest.from_file(str(PROJECT / "pages/model_evaluation.py"), default_timeout=60).run()
+    evaluation_page = AppTest.from_file(str(PROJECT / "pages/Model_Evaluation.py"), default_timeout=60).run()
     evaluation_page.selectbox[0].set_value("symptom-text").run()
     evaluation_page.file_uploader[0].set_value(
         ("ward.csv", f"text,label\n{NOTE},Psoriasis\n".encode(), "text/csv")

@@ -4,6 +4,10 @@
 sidebar section, and the medcore folder that does its work (so a newcomer can go from any
 page to its code; docs/architecture.md shows the same table). ``app.py`` runs
 ``navigation().run()``; every page file also runs on its own (``AppTest.from_file``).
+A page file is named after its URL path (``pages/Image_Diagnosis.py`` -> ``/Image_Diagnosis``):
+until the first session of a fresh server has run ``st.navigation``, Streamlit resolves URLs
+from the ``pages/`` folder's file names, and a bookmarked URL that matches no file would show
+"Page not found" (a test keeps the names and paths equal).
 """
 
 from __future__ import annotations
@@ -34,9 +38,9 @@ SECTIONS = ("", "Diagnosis", "Treatment", "Research", "Models")
 
 PAGES: tuple[PageEntry, ...] = (
     PageEntry("pages/home.py", "Home", "🩺", "", "", "medcore.core.cards"),
-    PageEntry("pages/image_diagnosis.py", "Image diagnosis", "🩻", "Image_Diagnosis", "Diagnosis", "medcore.imaging"),
+    PageEntry("pages/Image_Diagnosis.py", "Image diagnosis", "🩻", "Image_Diagnosis", "Diagnosis", "medcore.imaging"),
     PageEntry(
-        "pages/record_classification.py",
+        "pages/Record_Classification.py",
         "Record classification",
         "📝",
         "Record_Classification",
@@ -44,7 +48,7 @@ PAGES: tuple[PageEntry, ...] = (
         "medcore.text",  # and medcore.checklist for the checklist tab
     ),
     PageEntry(
-        "pages/service_recommendation.py",
+        "pages/Service_Recommendation.py",
         "Service recommendation",
         "🗂️",
         "Service_Recommendation",
@@ -52,7 +56,7 @@ PAGES: tuple[PageEntry, ...] = (
         "medcore.care",
     ),
     PageEntry(
-        "pages/model_evaluation.py", "Model evaluation", "📊", "Model_Evaluation", "Models", "medcore.core.evaluate"
+        "pages/Model_Evaluation.py", "Model evaluation", "📊", "Model_Evaluation", "Models", "medcore.core.evaluate"
     ),
 )
 

@@ -459,7 +459,7 @@ def test_held_out_patients_beat_the_classic_filters(data_dir):
 def test_evaluation_page_on_the_zipped_real_export(data_dir):
     from streamlit.testing.v1 import AppTest
 
-    app = AppTest.from_file(str(PROJECT_ROOT / "pages/model_evaluation.py"), default_timeout=60).run()
+    app = AppTest.from_file(str(PROJECT_ROOT / "pages/Model_Evaluation.py"), default_timeout=60).run()
     app.selectbox[0].set_value("care-recommender").run()
     app.file_uploader[0].set_value(("synthea.zip", _zipped(data_dir / "synthea_unmc"), "application/zip")).run()
     assert not app.exception and not app.error

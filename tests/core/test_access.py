@@ -26,10 +26,10 @@ def _locked(page: str) -> AppTest:
 def test_every_page_requires_a_login_when_users_are_configured():
     for page in (
         "app.py",
-        "pages/image_diagnosis.py",
-        "pages/record_classification.py",
-        "pages/service_recommendation.py",
-        "pages/model_evaluation.py",
+        "pages/Image_Diagnosis.py",
+        "pages/Record_Classification.py",
+        "pages/Service_Recommendation.py",
+        "pages/Model_Evaluation.py",
     ):
         app = _locked(page)
         assert not app.exception

@@ -157,7 +157,7 @@ def test_evaluation_page_runs_on_an_uploaded_npz(rng):
 
     from tests.conftest import PROJECT
 
-    app = AppTest.from_file(str(PROJECT / "pages/model_evaluation.py"), default_timeout=60).run()
+    app = AppTest.from_file(str(PROJECT / "pages/Model_Evaluation.py"), default_timeout=60).run()
     app.selectbox[0].set_value("breast-ultrasound").run()
     assert not app.exception and len(app.get("plotly_chart")) >= 4
     buffer = io.BytesIO()
@@ -179,7 +179,7 @@ def test_evaluation_page_runs_on_an_uploaded_text_csv_and_explains_a_bad_one():
 
     from tests.conftest import PROJECT
 
-    app = AppTest.from_file(str(PROJECT / "pages/model_evaluation.py"), default_timeout=60).run()
+    app = AppTest.from_file(str(PROJECT / "pages/Model_Evaluation.py"), default_timeout=60).run()
     app.selectbox[0].set_value("symptom-text").run()
     rows = [
         ("I have itchy silvery scaly patches on my elbows", "Psoriasis"),

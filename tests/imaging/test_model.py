@@ -52,14 +52,17 @@ def test_analyse_keeps_going_after_a_bad_file(model, rng, ct_small):
 
 @pytest.mark.data
 def test_analyse_gives_calibrated_probabilities_and_the_threshold_decision_for_genuine_images(model, genuine):
-    from medcore.core.calibration import apply_temperature
+    from scipy.special import softmax
 
     images = genuine[model.name]
     results = model.analyse([(f"{i}.png", png_bytes(image)) for i, image in enumerate(images)])
     read = [(image, r) for image, r in zip(images, results) if not r.out_of_domain]
     assert len(read) >= 18
     batch = np.stack([model.prepare([image])[0].model_input for image, _ in read])
-    calibrated = apply_temperature(model.logits(batch), model.temperature)
+    # Recomputed apart from medcore's own calibration code, from the card's temperature.
+    temperature = model.card["calibration"]["temperature"]
+    assert abs(temperature - 1.0) > 0.01, "a temperature of 1 could not tell calibration on from off"
+    calibrated = softmax(model.logits(batch) / temperature, axis=1)
     for (_, result), row in zip(read, calibrated):
         assert list(result.probabilities) == model.labels
         np.testing.assert_allclose(list(result.probabilities.values()), row, atol=1e-9)  # the temperature is applied
@@ -101,3 +104,16 @@ def test_card_figures_reproduce_from_the_data_and_the_stored_predictions(model, 
         images, labels = load_medmnist_npz(path, "val")
         np.testing.assert_allclose(model.predict_proba(images), np.array(stored["proba"]), atol=1e-5)
         assert labels.tolist() == stored["y_true"]
+
+
+@pytest.mark.data
+def test_analyse_decides_at_the_cards_threshold_not_by_argmax(genuine, monkeypatch):
+    """With the threshold moved to 0.999, images the argmax calls 'pneumonia' are decided 'normal'."""
+    model = medcore.load_model("pneumonia-cxr")
+    monkeypatch.setattr(model, "threshold", 0.999)
+    results = model.analyse([(f"{i}.png", png_bytes(image)) for i, image in enumerate(genuine["pneumonia-cxr"])])
+    read = [r for r in results if not r.out_of_domain]
+    for result in read:
+        expected = "pneumonia" if result.probabilities["pneumonia"] >= 0.999 else "normal"
+        assert result.decision == expected
+    assert any(r.predicted == "pneumonia" and r.decision == "normal" for r in read)  # argmax would differ here

@@ -322,3 +322,19 @@ def test_shipped_symptom_model_reads_plain_english():
     model = _shipped("symptom-text")
     proba = model.predict_proba(["I have a burning feeling when I pee and I need to go all the time"])
     assert model.labels[int(proba.argmax())] == "urinary tract infection"
+
+
+@pytest.mark.parametrize("name", TEXT_MODELS)
+def test_shipped_probabilities_are_the_calibrated_ones(name):
+    """predict_proba = softmax(network logits / the card's temperature), recomputed apart from medcore's code."""
+    from scipy.special import softmax
+
+    model = _shipped(name)
+    calibration = model.card["calibration"]
+    assert calibration["members"] == ["network"] and calibration["ensemble_temperature"] == 1.0
+    temperature = calibration["temperatures"]["network"]
+    assert abs(temperature - 1.0) > 0.02, "a temperature of 1 could not tell calibration on from off"
+    texts = ["I have an itchy red rash on my arms", "fever, chills and a cough for three days"]
+    cleaned = [model.prepare(text)[0] for text in texts]
+    expected = softmax(model.member_logits(cleaned)["network"] / temperature, axis=1)
+    np.testing.assert_allclose(model.predict_proba(texts), expected, atol=1e-9)
