@@ -162,3 +162,135 @@ def test_npz_with_object_arrays_is_refused_without_unpickling():
 
     with pytest.raises(InvalidInputError, match="cannot read safely|not a readable"):
         load_labelled_upload(medcore.load_model("breast-ultrasound"), "pickled.npz", buffer.getvalue())
+
+
+# -- properties of successful results, at every public entry point ----------------------------------
+FEW = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@FEW
+@given(
+    st.sampled_from(["pneumonia-cxr", "breast-ultrasound", "retina-dr"]),
+    st.lists(
+        st.tuples(st.sampled_from([_SEED_PNG, _SEED_JPEG, b""]), st.integers(0, 3000), st.integers(0, 255)),
+        min_size=1,
+        max_size=4,
+    ),
+)
+def test_analyse_gives_one_coherent_result_per_file(name, mutations):
+    """Each file ends in exactly one state: an error, no answer (out of domain), or calibrated probabilities and a decision."""
+    _count("analyse batches")
+    model = medcore.load_model(name)
+    files = []
+    for index, (seed, position, value) in enumerate(mutations):
+        data = bytearray(seed)
+        if data:
+            data[position % len(data)] = value
+        files.append((f"f{index}.png", bytes(data)))
+    results = model.analyse(files)
+    assert [r.name for r in results] == [name_ for name_, _ in files]
+    for result in results:
+        if result.error:
+            assert result.error.strip() and result.decision is None and not result.probabilities
+        elif result.out_of_domain:
+            assert result.decision is None and result.predicted is None and result.probabilities == {}
+            assert result.warnings[0].startswith("Not analysed")
+        else:
+            assert list(result.probabilities) == model.labels
+            assert np.isclose(sum(result.probabilities.values()), 1.0) and result.decision in model.labels
+
+
+@FEW
+@given(st.integers(8, 300), st.integers(8, 300), st.booleans())
+def test_explain_returns_a_heatmap_the_size_of_the_input(height, width, colour):
+    _count("explain shapes")
+    model = medcore.load_model("retina-dr" if colour else "pneumonia-cxr")
+    image = np.random.default_rng(height * 1000 + width).integers(
+        0, 256, (height, width, 3) if colour else (height, width), dtype=np.uint8
+    )
+    heatmap = model.explain(image)
+    assert heatmap.shape == (height, width) and heatmap.min() >= 0.0 and heatmap.max() <= 1.0
+
+
+@FEW
+@given(st.binary(max_size=600), st.sampled_from(["pneumonia-cxr", "image-modality"]), st.booleans())
+def test_cli_predict_on_any_file_answers_without_a_traceback(tmp_path_factory, data, name, as_json):
+    import contextlib
+    import json as json_module
+
+    from medcore.cli import main
+
+    _count("CLI predict")
+    path = tmp_path_factory.mktemp("cli") / "upload.png"
+    path.write_bytes(data)
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(["predict", name, str(path)] + (["--json"] if as_json else []))
+    assert code in (0, 1, 2) and "Traceback" not in out.getvalue() + err.getvalue()
+    if as_json and code != 2:
+        row = json_module.loads(out.getvalue())
+        assert row["input"] == "upload.png"
+
+
+_SYMPTOMS = st.sampled_from(
+    ["itching", "skin_rash", "vomiting", "nausea", "headache", "cough", "high_fever", "chills", "fatigue"]
+)
+
+
+@FEW
+@given(
+    st.lists(_SYMPTOMS, min_size=1, max_size=4, unique=True),
+    st.lists(_SYMPTOMS, max_size=3, unique=True),
+    st.integers(1, 8),
+)
+def test_next_questions_are_new_informative_and_ranked(ticked, absent, k):
+    from medcore.checklist.model import MIN_GAIN
+
+    _count("next questions")
+    model = medcore.load_model("symptom-checklist")
+    absent = [s for s in absent if s not in ticked]
+    questions = model.next_questions(ticked, k=k, absent=absent)
+    gains = [q["information_gain"] for q in questions]
+    assert len(questions) <= k and gains == sorted(gains, reverse=True) and all(g >= MIN_GAIN for g in gains)
+    assert not {q["symptom"] for q in questions} & (set(ticked) | set(absent))
+    assert all(0.0 < q["p_yes"] < 1.0 for q in questions)
+
+
+@FEW
+@given(
+    st.text(max_size=30),
+    st.integers(1, 40),
+    st.one_of(st.none(), st.sampled_from([["procedure"], ["medication", "careplan"]])),
+)
+def test_search_items_finds_only_items_with_every_word(query, limit, kinds):
+    _count("recommender search")
+    model = medcore.load_model("care-recommender")
+    found = model.search_items(query, limit, kinds)
+    assert len(found) <= limit
+    for entry in found:
+        text = f"{entry['description']} {entry['item']}".lower()
+        assert all(word in text for word in query.lower().split())
+        assert kinds is None or entry["kind"] in kinds
+
+
+@FEW
+@given(
+    st.lists(
+        st.sampled_from(
+            ["condition:44054006", "condition:59621000", "medication:860975", "condition:195967001", "immunization:140"]
+        ),
+        max_size=4,
+    ),
+    st.integers(1, 15),
+)
+def test_recommender_explanations_name_only_history_drivers(history, k):
+    _count("recommender explanations")
+    model = medcore.load_model("care-recommender")
+    explained = model.explain(history, k=k, age=50, sex="F")
+    assert len(explained) <= k and [e["score"] for e in explained] == sorted(
+        (e["score"] for e in explained), reverse=True
+    )
+    excluded = {entry["item"] for entry in model.card["excluded"]["items"]}
+    for entry in explained:
+        assert entry["item"] not in history and entry["item"] not in excluded and entry["reason"]
+        assert all(driver["item"] in history for driver in entry["drivers"])

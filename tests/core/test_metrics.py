@@ -102,3 +102,51 @@ def test_binary_curves_are_drawn_for_the_named_positive_class(rng):
     assert default["roc"][0]["label"] == "benign" and chosen["roc"][0]["label"] == "malignant"
     assert chosen["roc"][0]["auc"] == pytest.approx(roc_auc_score(y == 0, proba[:, 0]))
     assert chosen["pr"][0]["average_precision"] != pytest.approx(default["pr"][0]["average_precision"])
+
+
+# -- 95 % intervals -----------------------------------------------------------------------------------
+def test_bootstrap_interval_covers_the_truth_and_narrows_with_n():
+    from medcore.core.uncertainty import bootstrap_intervals
+
+    rng = np.random.default_rng(0)
+    widths = []
+    for n in (100, 1600):
+        flags = rng.random(n) < 0.7  # a rate of 0.7
+        low, high = bootstrap_intervals(lambda rows, flags=flags: {"rate": flags[rows].mean()}, n, seed=1)["rate"]
+        assert low < 0.7 < high
+        widths.append(high - low)
+    assert widths[1] < widths[0] / 3  # about 1/sqrt(16) as wide with 16 times the rows
+
+
+def test_grouped_bootstrap_is_wider_than_pretending_rows_are_independent():
+    """Twenty draws of one pattern are one observation, not twenty: resampling groups says so."""
+    from medcore.core.uncertainty import bootstrap_intervals
+
+    rng = np.random.default_rng(0)
+    group_value = rng.random(30) < 0.5
+    values = np.repeat(group_value, 20).astype(float)  # 30 groups, 20 identical rows each
+    groups = np.repeat(np.arange(30), 20)
+
+    def rate(rows):
+        return {"rate": values[rows].mean()}
+
+    rows_low, rows_high = bootstrap_intervals(rate, len(values), seed=2)["rate"]
+    group_low, group_high = bootstrap_intervals(rate, len(values), groups=groups, seed=2)["rate"]
+    assert (group_high - group_low) > 3 * (rows_high - rows_low)
+
+
+def test_intervals_are_seeded_and_written_beside_each_figure():
+    from medcore.core.uncertainty import classification_intervals, with_intervals
+
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 2, 200)
+    proba = softmax(rng.normal(size=(200, 2)) + 1.5 * np.eye(2)[y])
+    first = classification_intervals(y, proba, positive=1, threshold=0.3, seed=4)
+    assert first == classification_intervals(y, proba, positive=1, threshold=0.3, seed=4)
+    assert {"accuracy", "auc", "macro_f1", "ece", "brier", "sensitivity", "specificity", "decision_accuracy"} <= set(
+        first
+    )
+    merged = with_intervals({"n": 200, "auc": 0.8}, {"auc": first["auc"]})
+    assert list(merged) == ["n", "auc", "auc_ci95"] and len(merged["auc_ci95"]) == 2
+    with pytest.raises(KeyError, match="no figures of those names"):
+        with_intervals({"auc": 0.8}, {"accuracy": [0.1, 0.2]})

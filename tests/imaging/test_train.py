@@ -52,7 +52,7 @@ def test_bundle_is_complete_and_learned_the_task(tiny_bundle):
     assert check["threshold"] > 0 and check["validation"]["n_genuine"] == validation["n"]
     # Uniform noise looks nothing like dark noise with a bright square: the distance check refuses it.
     assert check["validation"]["families"]["uniform noise"]["caught"] > 0.9
-    assert card["calibration"]["temperature"] > 0
+    assert card["calibration"]["temperature"] != 1.0  # fitted, not left at its start
     assert 0 < card["operating_point"]["threshold"] < 1
     evaluation = json.loads((path / "evaluation.json").read_text())
     assert len(evaluation["history"][0]["val_auc"]) == card["training"]["epochs_run"][0]
