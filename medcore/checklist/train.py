@@ -22,7 +22,7 @@ import numpy as np
 from medcore.checklist.data import SymptomTable, find_symptom_data, read_knowledge, read_symptom_table
 from medcore.checklist.model import MODEL_FORMAT, TRIAGE_RULES, ChecklistModel
 from medcore.core.bundle import sha256_file, write_bundle
-from medcore.core.calibration import apply_temperature, fit_temperature
+from medcore.core.calibration import apply_temperature, calibration_method, choose_calibration, fit_temperature
 from medcore.core.errors import InvalidInputError
 from medcore.core.metrics import brier_score, classification_summary, expected_calibration_error, reliability_curve
 from medcore.core.uncertainty import bootstrap_intervals, classification_scalars, with_intervals
@@ -296,7 +296,9 @@ def train_checklist_model(
         _parameters_json(parameters, labels, patterns.symptoms, 1.0, _NO_KNOWLEDGE), {"name": name}
     )
     logits = uncalibrated.logits(pooled_x)
-    temperature = best["temperature"]  # fitted on these very logits in the grid
+    # The grid's temperature (fitted on these very logits) is kept only if it helps out of fold.
+    choice = choose_calibration(logits, pooled_y, seed=seed)
+    temperature = best["temperature"] if choice["chosen"] == "temperature" else 1.0
     raw, calibrated = apply_temperature(logits, 1.0), apply_temperature(logits, temperature)
     by_kept = {kept: apply_temperature(uncalibrated.logits(draws[kept][0]), temperature) for kept in KEPT}
     baseline = {kept: baseline_proba(train_x, train_y, draws[kept][0], len(labels)) for kept in KEPT}
@@ -360,8 +362,10 @@ def train_checklist_model(
             "rule": "ranked differential of the calibrated probabilities (no threshold); the top 3-5 are shown",
         },
         "calibration": {
-            "method": "temperature scaling fitted on the validation draws (2, 3 and 4 kept symptoms pooled), "
-            f"clipped to [{TEMPERATURE_RANGE[0]}, {TEMPERATURE_RANGE[1]}]",
+            "method": calibration_method(choice, "validation-draw (2, 3 and 4 kept symptoms pooled)")
+            + f"; a kept temperature is clipped to [{TEMPERATURE_RANGE[0]}, {TEMPERATURE_RANGE[1]}]",
+            "chosen": choice["chosen"],
+            "choice": choice,
             "temperature": temperature,
             "temperature_fitted": best["temperature_fitted"],
             "validation_before": {

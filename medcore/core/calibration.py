@@ -1,4 +1,4 @@
-"""Temperature scaling (Guo et al., 2017): one scalar fitted on validation logits.
+"""Temperature scaling (Guo et al., 2017): one scalar fitted on held-out logits, kept only where it helps.
 
 Dividing logits by T > 0 keeps every argmax (so accuracy and the ranking behind AUC stay
 the same) and makes the probabilities honest: T > 1 softens an over-confident model.
@@ -10,7 +10,7 @@ import numpy as np
 
 from medcore.core.metrics import softmax
 
-__all__ = ["fit_temperature", "apply_temperature"]
+__all__ = ["fit_temperature", "apply_temperature", "choose_calibration", "calibration_method"]
 
 
 def _nll(logits: np.ndarray, y_true: np.ndarray, temperature: float) -> float:
@@ -48,3 +48,65 @@ def fit_temperature(logits: np.ndarray, y_true: np.ndarray) -> float:
 def apply_temperature(logits: np.ndarray, temperature: float) -> np.ndarray:
     """Calibrated probabilities (N, K) = softmax(logits / T)."""
     return softmax(np.asarray(logits, dtype=np.float64) / float(temperature))
+
+
+def choose_calibration(logits: np.ndarray, y_true: np.ndarray, folds: int = 5, seed: int = 0) -> dict:
+    """Keep temperature scaling only where it helps on rows it was not fitted on.
+
+    The rows are split in ``folds`` (stratified, seeded); on each, a temperature fitted on the
+    other folds is applied, so both candidates, "none" (T = 1) and "temperature", get
+    out-of-fold probabilities. The one with the lower out-of-fold Brier score (a proper score)
+    is kept; its ECE is reported beside it. A kept temperature is then refitted on every row.
+
+    Args:
+        logits: float array (N, K) of held-out logits (validation or out-of-fold).
+        y_true: int array (N,) of class indices.
+        folds: number of folds.
+        seed: seed of the fold assignment.
+
+    Returns:
+        ``{"chosen": "none" | "temperature", "temperature": float (1.0 for none), "folds": int,
+        "cross_validated": {"none": {"ece", "brier"}, "temperature": {"ece", "brier"}}}``.
+    """
+    from sklearn.model_selection import StratifiedKFold
+
+    from medcore.core.metrics import brier_score, expected_calibration_error
+
+    logits = np.asarray(logits, dtype=np.float64)
+    y_true = np.asarray(y_true).astype(int)
+    counts = np.bincount(y_true)
+    present = counts[counts > 0]
+    # Every fold needs each class once: as many folds as the rarest class allows (none for one class).
+    splits = int(min(folds, present.min())) if len(present) > 1 else 0
+    if splits >= 2:
+        scaled = np.zeros_like(logits)
+        splitter = StratifiedKFold(splits, shuffle=True, random_state=seed)
+        for fit_rows, held_rows in splitter.split(logits, y_true):
+            scaled[held_rows] = apply_temperature(
+                logits[held_rows], fit_temperature(logits[fit_rows], y_true[fit_rows])
+            )
+    else:
+        scaled = apply_temperature(logits, 1.0)
+    raw = apply_temperature(logits, 1.0)
+    figures = {
+        name: {"ece": expected_calibration_error(y_true, proba), "brier": brier_score(y_true, proba)}
+        for name, proba in (("none", raw), ("temperature", scaled))
+    }
+    chosen = "temperature" if figures["temperature"]["brier"] < figures["none"]["brier"] else "none"
+    return {
+        "chosen": chosen,
+        "temperature": fit_temperature(logits, y_true) if chosen == "temperature" else 1.0,
+        "folds": splits,
+        "cross_validated": figures,
+    }
+
+
+def calibration_method(choice: dict, data: str) -> str:
+    """A card's words for ``choose_calibration``'s outcome on ``data`` (e.g. "out-of-fold")."""
+    figures = choice["cross_validated"]
+    kept = "temperature scaling" if choice["chosen"] == "temperature" else "none (temperature scaling did not help)"
+    return (
+        f"{kept}: chosen by {choice['folds']}-fold cross-validated Brier score on the {data} predictions "
+        f"(none: ECE {figures['none']['ece']:.3f}, Brier {figures['none']['brier']:.3f}; temperature: ECE "
+        f"{figures['temperature']['ece']:.3f}, Brier {figures['temperature']['brier']:.3f})"
+    )

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from medcore.core.bundle import sha256_file, write_bundle
-from medcore.core.calibration import apply_temperature, fit_temperature
+from medcore.core.calibration import apply_temperature, calibration_method, choose_calibration
 from medcore.core.metrics import (
     auc_ovr,
     binary_operating_point,
@@ -226,7 +226,8 @@ def train_image_model(
         y_held, apply_temperature(plain, 1)
     )
     logits = flipped if use_flip else plain
-    temperature = fit_temperature(logits, y_held)
+    calibration_choice = choose_calibration(logits, y_held, seed=seed)
+    temperature = calibration_choice["temperature"]
     raw, calibrated = apply_temperature(logits, 1.0), apply_temperature(logits, temperature)
     labels = list(recipe.labels)
     positive = None if recipe.positive_label is None else labels.index(recipe.positive_label)
@@ -322,10 +323,10 @@ def train_image_model(
         f"{recipe.width * 2}/{recipe.width * 4}, global average pooling, dropout 0.3), logits averaged",
         "operating_point": operating_point,
         "calibration": {
-            "method": "temperature scaling fitted on the held-out predictions ("
-            + ("out-of-fold" if folds else "val")
-            + ")",
+            "method": calibration_method(calibration_choice, "out-of-fold" if folds else "val"),
+            "chosen": calibration_choice["chosen"],
             "temperature": temperature,
+            "choice": calibration_choice,
             "validation_before": with_intervals(
                 {"ece": expected_calibration_error(y_held, raw), "brier": brier_score(y_held, raw)},
                 {k: before_intervals[k] for k in ("ece", "brier")},

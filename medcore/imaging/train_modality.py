@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from medcore.core.bundle import sha256_file, write_bundle
-from medcore.core.calibration import apply_temperature, fit_temperature
+from medcore.core.calibration import apply_temperature, calibration_method, choose_calibration
 from medcore.core.errors import InvalidInputError
 from medcore.core.metrics import brier_score, classification_summary, expected_calibration_error, reliability_curve
 from medcore.core.uncertainty import classification_intervals, with_intervals
@@ -137,7 +137,8 @@ def train_modality_model(
         member, history = train_member(_RECIPE, 0, seed, x_train, y_train, x_val, y_val, epochs, progress)
     network = build_ensemble([member], SIDE, 3, len(LABELS), _RECIPE.width)
     logits = network(x_val, training=False).numpy().astype(np.float64)
-    temperature = fit_temperature(logits, y_val)
+    calibration_choice = choose_calibration(logits, y_val, seed=seed)
+    temperature = calibration_choice["temperature"]
     raw, calibrated = apply_temperature(logits, 1.0), apply_temperature(logits, temperature)
     labels = list(LABELS)
     summary = classification_summary(y_val, calibrated, labels)
@@ -205,8 +206,10 @@ def train_modality_model(
             "it is of another kind or 'other'",
         },
         "calibration": {
-            "method": "temperature scaling fitted on the val split",
+            "method": calibration_method(calibration_choice, "val"),
+            "chosen": calibration_choice["chosen"],
             "temperature": temperature,
+            "choice": calibration_choice,
             "validation_before": {"ece": expected_calibration_error(y_val, raw), "brier": brier_score(y_val, raw)},
             "validation_after": {"ece": summary["ece"], "brier": summary["brier"]},
         },

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from medcore.core.bundle import sha256_file, write_bundle
-from medcore.core.calibration import apply_temperature, fit_temperature
+from medcore.core.calibration import apply_temperature, calibration_method, choose_calibration
 from medcore.core.errors import InvalidInputError
 from medcore.core.metrics import brier_score, classification_summary, expected_calibration_error, reliability_curve
 from medcore.core.uncertainty import bootstrap_intervals, classification_scalars, with_intervals
@@ -164,13 +164,18 @@ def train_text_model(
         ):
             raise RuntimeError("the exported baseline does not reproduce scikit-learn's decision function")
 
-        temperatures = {"network": fit_temperature(net_logits, y_val), "baseline": fit_temperature(base_logits, y_val)}
+        choices = {
+            "network": choose_calibration(net_logits, y_val, seed=seed),
+            "baseline": choose_calibration(base_logits, y_val, seed=seed),
+        }
+        temperatures = {member: choice["temperature"] for member, choice in choices.items()}
         calibrated = {
             "network": apply_temperature(net_logits, temperatures["network"]),
             "baseline": apply_temperature(base_logits, temperatures["baseline"]),
         }
         average = (calibrated["network"] + calibrated["baseline"]) / 2
-        ensemble_temperature = fit_temperature(np.log(np.clip(average, 1e-12, 1)), y_val)
+        choices["ensemble"] = choose_calibration(np.log(np.clip(average, 1e-12, 1)), y_val, seed=seed)
+        ensemble_temperature = choices["ensemble"]["temperature"]
         calibrated["ensemble"] = apply_temperature(np.log(np.clip(average, 1e-12, 1)), ensemble_temperature)
         scores = {key: text_scores(y_val, proba, val_texts) for key, proba in calibrated.items()}
         shipped = max(("network", "ensemble"), key=lambda k: (scores[k]["accuracy"], -scores[k]["nll"]))
@@ -253,13 +258,13 @@ def train_text_model(
             f"0.5, linear; logits added. Shipped: {alternatives[shipped]}.",
             "operating_point": {"rule": "argmax of the calibrated probabilities; the page lists the top 3"},
             "calibration": {
-                "method": "temperature scaling of each member's logits on the held-out predictions"
-                + (" (out-of-fold)" if recipe.folds > 1 else " (validation split)")
-                + (
-                    "; members' probabilities averaged, then one more temperature on the average"
-                    if shipped != "network"
-                    else ""
-                ),
+                "method": calibration_method(
+                    choices["network" if shipped == "network" else "ensemble"],
+                    "out-of-fold" if recipe.folds > 1 else "validation",
+                )
+                + ("; each member's own temperature is chosen the same way" if shipped != "network" else ""),
+                "chosen": choices["network" if shipped == "network" else "ensemble"]["chosen"],
+                "choice": {member: choices[member] for member in members},
                 "members": members,
                 "temperatures": {m: temperatures[m] for m in members},
                 "ensemble_temperature": ensemble_temperature if shipped != "network" else 1.0,

@@ -150,3 +150,22 @@ def test_intervals_are_seeded_and_written_beside_each_figure():
     assert list(merged) == ["n", "auc", "auc_ci95"] and len(merged["auc_ci95"]) == 2
     with pytest.raises(KeyError, match="no figures of those names"):
         with_intervals({"auc": 0.8}, {"accuracy": [0.1, 0.2]})
+
+
+def test_calibration_is_kept_only_where_it_helps_out_of_fold():
+    from medcore.core.calibration import calibration_method, choose_calibration
+
+    rng = np.random.default_rng(5)
+    y = rng.integers(0, 3, 600)
+    honest = rng.normal(size=(600, 3)) + 1.5 * np.eye(3)[y]
+    # Labels drawn from the softmax of the logits themselves: already calibrated, T = 1 is right.
+    y_honest = np.array([rng.choice(3, p=row) for row in softmax(honest)])
+    kept = choose_calibration(honest, y_honest, seed=0)
+    assert kept["chosen"] == "none" and kept["temperature"] == 1.0
+    # Five times over-confident: temperature scaling must be chosen, near T = 5.
+    scaled = choose_calibration(5 * honest, y_honest, seed=0)
+    assert scaled["chosen"] == "temperature" and 3.5 < scaled["temperature"] < 7.0
+    cv = scaled["cross_validated"]
+    assert cv["temperature"]["brier"] < cv["none"]["brier"] and cv["temperature"]["ece"] < cv["none"]["ece"]
+    assert "temperature scaling: chosen by 5-fold" in calibration_method(scaled, "val")
+    assert calibration_method(kept, "val").startswith("none (temperature scaling did not help)")

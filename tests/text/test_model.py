@@ -333,7 +333,10 @@ def test_shipped_probabilities_are_the_calibrated_ones(name):
     calibration = model.card["calibration"]
     assert calibration["members"] == ["network"] and calibration["ensemble_temperature"] == 1.0
     temperature = calibration["temperatures"]["network"]
-    assert abs(temperature - 1.0) > 0.02, "a temperature of 1 could not tell calibration on from off"
+    if calibration["chosen"] == "temperature":  # else T = 1 by choice: nothing to tell apart
+        assert abs(temperature - 1.0) > 0.02, "a temperature of 1 could not tell calibration on from off"
+    else:
+        assert temperature == 1.0
     texts = ["I have an itchy red rash on my arms", "fever, chills and a cough for three days"]
     cleaned = [model.prepare(text)[0] for text in texts]
     expected = softmax(model.member_logits(cleaned)["network"] / temperature, axis=1)
