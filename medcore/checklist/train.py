@@ -25,7 +25,12 @@ from medcore.core.bundle import sha256_file, write_bundle
 from medcore.core.calibration import apply_temperature, calibration_method, choose_calibration, fit_temperature
 from medcore.core.errors import InvalidInputError
 from medcore.core.metrics import brier_score, classification_summary, expected_calibration_error, reliability_curve
-from medcore.core.uncertainty import bootstrap_intervals, classification_scalars, with_intervals
+from medcore.core.uncertainty import (
+    bootstrap_intervals,
+    classification_intervals,
+    classification_scalars,
+    with_intervals,
+)
 
 __all__ = [
     "KEPT",
@@ -309,6 +314,7 @@ def train_checklist_model(
     # 95 % intervals resample held-out patterns (a pattern's draws are not independent).
     n_patterns = len(y_by_kept[3]) // DRAWS_PER_PATTERN
     pattern_of_draw = np.repeat(np.arange(n_patterns), DRAWS_PER_PATTERN)
+    pooled_patterns = np.tile(pattern_of_draw, len(KEPT))  # the pooled draws, kept count after kept count
     y3, p3 = y_by_kept[3], by_kept[3]
     intervals = bootstrap_intervals(
         lambda rows: {
@@ -368,11 +374,24 @@ def train_checklist_model(
             "choice": choice,
             "temperature": temperature,
             "temperature_fitted": best["temperature_fitted"],
-            "validation_before": {
-                "ece": expected_calibration_error(pooled_y, raw),
-                "brier": brier_score(pooled_y, raw),
-            },
-            "validation_after": {"ece": summary["ece"], "brier": summary["brier"]},
+            "validation_before": with_intervals(
+                {"ece": expected_calibration_error(pooled_y, raw), "brier": brier_score(pooled_y, raw)},
+                {
+                    k: v
+                    for k, v in classification_intervals(pooled_y, raw, groups=pooled_patterns, seed=seed).items()
+                    if k in ("ece", "brier")
+                },
+            ),
+            "validation_after": with_intervals(
+                {"ece": summary["ece"], "brier": summary["brier"]},
+                {
+                    k: v
+                    for k, v in classification_intervals(
+                        pooled_y, calibrated, groups=pooled_patterns, seed=seed
+                    ).items()
+                    if k in ("ece", "brier")
+                },
+            ),
             "note": "answers of 'no' to follow-up questions are not calibrated (no data with such answers)",
         },
         "training": {

@@ -210,8 +210,13 @@ def train_modality_model(
             "chosen": calibration_choice["chosen"],
             "temperature": temperature,
             "choice": calibration_choice,
-            "validation_before": {"ece": expected_calibration_error(y_val, raw), "brier": brier_score(y_val, raw)},
-            "validation_after": {"ece": summary["ece"], "brier": summary["brier"]},
+            "validation_before": with_intervals(
+                {"ece": expected_calibration_error(y_val, raw), "brier": brier_score(y_val, raw)},
+                {k: v for k, v in classification_intervals(y_val, raw, seed=seed).items() if k in ("ece", "brier")},
+            ),
+            "validation_after": with_intervals(
+                {"ece": summary["ece"], "brier": summary["brier"]}, {k: intervals[k] for k in ("ece", "brier")}
+            ),
         },
         "domain_check": {
             "method": "the 'other' class: trained on " + ", ".join(TRAIN_FAMILIES),

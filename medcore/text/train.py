@@ -28,7 +28,12 @@ from medcore.core.bundle import sha256_file, write_bundle
 from medcore.core.calibration import apply_temperature, calibration_method, choose_calibration
 from medcore.core.errors import InvalidInputError
 from medcore.core.metrics import brier_score, classification_summary, expected_calibration_error, reliability_curve
-from medcore.core.uncertainty import bootstrap_intervals, classification_scalars, with_intervals
+from medcore.core.uncertainty import (
+    bootstrap_intervals,
+    classification_intervals,
+    classification_scalars,
+    with_intervals,
+)
 from medcore.text.data import aggregate_texts, grouped_folds, grouped_split, load_text_dataset, normalised
 from medcore.text.evaluate import text_scores
 from medcore.text.network import batched, train_network
@@ -268,8 +273,17 @@ def train_text_model(
                 "members": members,
                 "temperatures": {m: temperatures[m] for m in members},
                 "ensemble_temperature": ensemble_temperature if shipped != "network" else 1.0,
-                "validation_before": {"ece": expected_calibration_error(y_val, raw), "brier": brier_score(y_val, raw)},
-                "validation_after": {"ece": summary["ece"], "brier": summary["brier"]},
+                "validation_before": with_intervals(
+                    {"ece": expected_calibration_error(y_val, raw), "brier": brier_score(y_val, raw)},
+                    {
+                        k: v
+                        for k, v in classification_intervals(y_val, raw, groups=text_group, seed=seed).items()
+                        if k in ("ece", "brier")
+                    },
+                ),
+                "validation_after": with_intervals(
+                    {"ece": summary["ece"], "brier": summary["brier"]}, {k: intervals[k] for k in ("ece", "brier")}
+                ),
             },
             "training": {
                 "dataset": recipe.dataset,
