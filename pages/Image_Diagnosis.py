@@ -37,16 +37,23 @@ detections = [
 detected = suggested_model(detections, list(by_name))
 names = list(by_name)
 name = st.selectbox(
-    "Model" + (" (chosen for what the uploads look like)" if detected else ""),
+    "Model",
     names,
     index=names.index(detected) if detected else 0,
     format_func=lambda n: by_name[n]["task"],
     key=f"image-model-{detected}",  # a new detection preselects again
 )
-if detected and name != detected:
+if detected and name == detected:
+    st.caption("Chosen for what the uploads look like.")
+elif detected:
     st.warning(
         f"The uploads look like {by_name[detected]['input'].get('modality', detected)} images, but you chose "
-        f"'{name}': images of another kind are not analysed by it."
+        f"'{by_name[name]['task']}': images of another kind are not analysed by it."
+    )
+elif files and router is not None:
+    st.info(
+        "None of the uploads looks like a chest X-ray, a breast ultrasound or a fundus photograph, so no model "
+        "was chosen for them; the model below will refuse what it was not built for."
     )
 try:
     model = ui.get_model(name)
@@ -107,10 +114,17 @@ verdict = f"**Result: {chosen.decision}**"
 if threshold is not None:
     verdict += f" (P({model.positive_label}) {chosen.probabilities[model.positive_label]:.1%} against the operating threshold {threshold:.2f})"
 st.markdown(verdict)
+ranked = sorted(chosen.probabilities.values(), reverse=True)
+if threshold is None and ranked[0] < 0.5:
+    st.warning(
+        f"The model is unsure: its most likely class has {ranked[0]:.0%} and the next {ranked[1]:.0%}. "
+        "Read the whole distribution, not only the result."
+    )
 
 left, right = st.columns(2)
 with left:
-    st.plotly_chart(probability_bars(chosen.probabilities, threshold, model.positive_label))
+    ordinal = bool(model.card["input"].get("ordinal_labels"))  # grades stay in their order
+    st.plotly_chart(probability_bars(chosen.probabilities, threshold, model.positive_label, ordered=ordinal))
 with right:
     opacity = st.slider("Heatmap opacity", 0.0, 1.0, 0.45, 0.05)
     heatmap = ui.memo_each("gradcam", chosen_key, lambda: model.explain(chosen.prepared))

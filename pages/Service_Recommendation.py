@@ -37,7 +37,7 @@ else:
         placeholder="Type to search...",
     )
     left, right = st.columns(2)
-    age = left.number_input("Age (years)", 0.0, 120.0, 40.0, 1.0)
+    age = left.number_input("Age (years)", 0.0, 120.0, 40.0, 1.0, format="%.0f")
     sex = right.radio("Sex", ["F", "M"], horizontal=True)
     timeline = []
 

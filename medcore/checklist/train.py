@@ -27,7 +27,7 @@ from medcore.core.errors import InvalidInputError
 from medcore.core.metrics import brier_score, classification_summary, expected_calibration_error, reliability_curve
 from medcore.core.uncertainty import (
     bootstrap_intervals,
-    classification_intervals,
+    calibration_intervals,
     classification_scalars,
     with_intervals,
 )
@@ -376,21 +376,11 @@ def train_checklist_model(
             "temperature_fitted": best["temperature_fitted"],
             "validation_before": with_intervals(
                 {"ece": expected_calibration_error(pooled_y, raw), "brier": brier_score(pooled_y, raw)},
-                {
-                    k: v
-                    for k, v in classification_intervals(pooled_y, raw, groups=pooled_patterns, seed=seed).items()
-                    if k in ("ece", "brier")
-                },
+                calibration_intervals(pooled_y, raw, groups=pooled_patterns, seed=seed),
             ),
             "validation_after": with_intervals(
                 {"ece": summary["ece"], "brier": summary["brier"]},
-                {
-                    k: v
-                    for k, v in classification_intervals(
-                        pooled_y, calibrated, groups=pooled_patterns, seed=seed
-                    ).items()
-                    if k in ("ece", "brier")
-                },
+                calibration_intervals(pooled_y, calibrated, groups=pooled_patterns, seed=seed),
             ),
             "note": "answers of 'no' to follow-up questions are not calibrated (no data with such answers)",
         },

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from medcore.core.errors import InvalidInputError
-from medcore.core.metrics import binary_operating_point, classification_summary
+from medcore.core.metrics import binary_operating_point, classification_summary, decision_confusion
 from medcore.core.registry import capability_module
 from medcore.core.uncertainty import classification_intervals, with_intervals
 from medcore.core.validate import check_file_bytes
@@ -155,6 +155,7 @@ def evaluate(
     if positive is not None and "threshold" in point:
         # Sensitivity/specificity at the shipped threshold, to set beside the card's validation figures.
         operating = binary_operating_point(y_true == positive, proba[:, positive], float(point["threshold"]))
+        summary["decision_confusion_matrix"] = decision_confusion(y_true, proba, positive, float(point["threshold"]))
         summary["operating_point"] = {
             "positive_label": point["positive_label"],
             **with_intervals(operating, {k: intervals[k] for k in ("sensitivity", "specificity", "ppv", "npv")}),

@@ -20,6 +20,7 @@ __all__ = [
     "confusion",
     "per_class_report",
     "binary_operating_point",
+    "decision_confusion",
     "youden_threshold",
     "classification_summary",
 ]
@@ -159,6 +160,16 @@ def binary_operating_point(y_true: np.ndarray, score: np.ndarray, threshold: flo
         "accuracy": ratio(tp + tn, len(y_true)),
         "balanced_accuracy": (ratio(tp, tp + fn) + ratio(tn, tn + fp)) / 2,
     }
+
+
+def decision_confusion(y_true: np.ndarray, proba: np.ndarray, positive: int, threshold: float) -> list[list[int]]:
+    """Confusion matrix (2, 2) of the decision a page shows: ``positive`` when its probability >= threshold.
+
+    Rows are true classes and columns decided classes, in label order, like ``confusion``.
+    """
+    proba = np.asarray(proba, dtype=np.float64)
+    decided = np.where(proba[:, positive] >= threshold, positive, 1 - positive)
+    return confusion(np.asarray(y_true).astype(int), decided, 2)
 
 
 def youden_threshold(y_true: np.ndarray, score: np.ndarray) -> float:

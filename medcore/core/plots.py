@@ -24,6 +24,7 @@ def probability_bars(
     threshold: float | None = None,
     positive_label: str | None = None,
     top: int | None = None,
+    ordered: bool = False,
 ) -> go.Figure:
     """Horizontal bars of class probabilities, highest first, with the operating threshold.
 
@@ -32,8 +33,14 @@ def probability_bars(
         threshold: the binary operating threshold, drawn as a dashed line if given.
         positive_label: the class the threshold applies to (its bar is labelled).
         top: show only the ``top`` most likely classes.
+        ordered: keep the labels' own order (ordinal grades, first at the top) instead of sorting by probability.
     """
-    items = sorted(probabilities.items(), key=lambda item: item[1], reverse=True)[: top or None]
+    items = (
+        list(probabilities.items())
+        if ordered
+        else sorted(probabilities.items(), key=lambda item: item[1], reverse=True)
+    )
+    items = items[: top or None]
     labels = [label for label, _ in items][::-1]
     values = [value for _, value in items][::-1]
     figure = go.Figure(

@@ -21,6 +21,7 @@ __all__ = [
     "bootstrap_intervals",
     "classification_scalars",
     "classification_intervals",
+    "calibration_intervals",
     "fold_interval",
     "with_intervals",
 ]
@@ -126,6 +127,23 @@ def classification_intervals(
         groups,
         resamples,
         seed,
+    )
+
+
+def calibration_intervals(
+    y_true: np.ndarray, proba: np.ndarray, groups: np.ndarray | None = None, seed: int = 0
+) -> dict[str, list[float]]:
+    """95 % bootstrap intervals of ECE and Brier only (cheap: for a card's before/after calibration)."""
+    y_true = np.asarray(y_true).astype(int)
+    proba = np.asarray(proba, dtype=np.float64)
+    return bootstrap_intervals(
+        lambda rows: {
+            "ece": expected_calibration_error(y_true[rows], proba[rows]),
+            "brier": brier_score(y_true[rows], proba[rows]),
+        },
+        len(y_true),
+        groups,
+        seed=seed,
     )
 
 

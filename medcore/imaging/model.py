@@ -210,7 +210,7 @@ class ImageModel:
             if reasons:
                 result.out_of_domain = True
                 fits = (
-                    f" Use the '{result.suggested_model}' model for it."
+                    f" Choose the {result.detected} model ('{result.suggested_model}') for it."
                     if result.suggested_model and result.suggested_model != self.name
                     else ""
                 )

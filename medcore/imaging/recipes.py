@@ -35,6 +35,7 @@ class ImageRecipe:
     # predictions choose test-time flipping, fit the temperature and threshold and give the headline
     # figures (small data sets). 0: members trained on train, all of that on the val split.
     folds: int = 0
+    ordinal: bool = False  # labels are ordered grades: shown in their order, not by probability
     domain_percentile: float = 99.5  # of genuine held-out distances: the domain check's threshold
 
 
@@ -129,5 +130,6 @@ IMAGE_RECIPES: dict[str, ImageRecipe] = {
         flip=True,
         balanced=False,
         folds=5,
+        ordinal=True,
     ),
 }

@@ -34,7 +34,7 @@ from medcore.core.metrics import (
     reliability_curve,
     youden_threshold,
 )
-from medcore.core.uncertainty import classification_intervals, with_intervals
+from medcore.core.uncertainty import calibration_intervals, classification_intervals, with_intervals
 from medcore.imaging.data import load_medmnist_npz
 from medcore.imaging.domain import fit_domain_check
 from medcore.imaging.recipes import IMAGE_RECIPES, ImageRecipe
@@ -251,7 +251,7 @@ def train_image_model(
             "validation": binary_operating_point(y_held == positive, calibrated[:, positive], threshold),
         }
     intervals = classification_intervals(y_held, calibrated, positive, threshold, seed=seed)
-    before_intervals = classification_intervals(y_held, raw, seed=seed)
+    before_intervals = calibration_intervals(y_held, raw, seed=seed)
     figures = {
         "split": f"{folds}-fold cross-validation over train + val (out-of-fold)" if folds else "val",
         "n": summary["n"],
@@ -305,6 +305,7 @@ def train_image_model(
             "channels": "grayscale" if recipe.channels == 1 else "RGB",
             "accepts": "PNG, JPEG, 16-bit PNG, DICOM; arrays (N, H, W) or (N, H, W, 3) of any size",
             "modality": recipe.modality,
+            "ordinal_labels": recipe.ordinal,
             "dicom_modalities": list(recipe.modalities),
             "training_intensity": {
                 "mean_mean": float(means.mean()),

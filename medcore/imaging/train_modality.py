@@ -22,7 +22,7 @@ from medcore.core.bundle import sha256_file, write_bundle
 from medcore.core.calibration import apply_temperature, calibration_method, choose_calibration
 from medcore.core.errors import InvalidInputError
 from medcore.core.metrics import brier_score, classification_summary, expected_calibration_error, reliability_curve
-from medcore.core.uncertainty import classification_intervals, with_intervals
+from medcore.core.uncertainty import calibration_intervals, classification_intervals, with_intervals
 from medcore.imaging.data import load_medmnist_npz, prepared_batch
 from medcore.imaging.domain import domain_figures
 from medcore.imaging.negatives import HELD_OUT_FAMILIES, TRAIN_FAMILIES, negative_images
@@ -212,7 +212,7 @@ def train_modality_model(
             "choice": calibration_choice,
             "validation_before": with_intervals(
                 {"ece": expected_calibration_error(y_val, raw), "brier": brier_score(y_val, raw)},
-                {k: v for k, v in classification_intervals(y_val, raw, seed=seed).items() if k in ("ece", "brier")},
+                calibration_intervals(y_val, raw, seed=seed),
             ),
             "validation_after": with_intervals(
                 {"ece": summary["ece"], "brier": summary["brier"]}, {k: intervals[k] for k in ("ece", "brier")}

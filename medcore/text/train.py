@@ -30,7 +30,7 @@ from medcore.core.errors import InvalidInputError
 from medcore.core.metrics import brier_score, classification_summary, expected_calibration_error, reliability_curve
 from medcore.core.uncertainty import (
     bootstrap_intervals,
-    classification_intervals,
+    calibration_intervals,
     classification_scalars,
     with_intervals,
 )
@@ -275,11 +275,7 @@ def train_text_model(
                 "ensemble_temperature": ensemble_temperature if shipped != "network" else 1.0,
                 "validation_before": with_intervals(
                     {"ece": expected_calibration_error(y_val, raw), "brier": brier_score(y_val, raw)},
-                    {
-                        k: v
-                        for k, v in classification_intervals(y_val, raw, groups=text_group, seed=seed).items()
-                        if k in ("ece", "brier")
-                    },
+                    calibration_intervals(y_val, raw, groups=text_group, seed=seed),
                 ),
                 "validation_after": with_intervals(
                     {"ece": summary["ece"], "brier": summary["brier"]}, {k: intervals[k] for k in ("ece", "brier")}

@@ -11,9 +11,26 @@ import streamlit as st
 
 from medcore.care.plots import ranking_curves_figure
 from medcore.core import plots
+from medcore.core.metrics import decision_confusion
 from medcore.core.registry import read_evaluation
 
 __all__ = ["evaluation_charts", "model_card", "validation_charts", "threshold_explorer", "evaluation_result"]
+
+
+def _plain(value) -> str:
+    """A card value as words: a dict becomes "key: value; ...", nested dicts shortened."""
+    if isinstance(value, dict):
+        return "; ".join(
+            f"{key}: {_plain(item) if not isinstance(item, dict) else '...'}" for key, item in value.items()
+        )
+    return str(value)
+
+
+def _digests(value) -> str:
+    """One or several data-file sha256s, shortened."""
+    if isinstance(value, dict):
+        return ", ".join(f"{name} sha256 `{digest[:12]}...`" for name, digest in value.items())
+    return f"sha256 `{str(value)[:16]}...`"
 
 
 def _bullets(items) -> str:
@@ -32,7 +49,7 @@ def model_card(card: dict) -> None:
                 [
                     f"Task: {card['task']}",
                     f"Kind: {card['kind']}",
-                    f"Architecture: {card.get('architecture', '-')}",
+                    f"Architecture: {_plain(card.get('architecture', '-'))}",
                     f"Labels ({len(card['labels'])}): {', '.join(map(str, card['labels'][:12]))}"
                     + (" ..." if len(card["labels"]) > 12 else ""),
                 ]
@@ -44,7 +61,7 @@ def model_card(card: dict) -> None:
     st.markdown(
         _bullets(
             [
-                f"Data set: {training.get('dataset', '-')} (sha256 `{str(training.get('data_sha256', '-'))[:16]}...`)",
+                f"Data set: {training.get('dataset', '-')} ({_digests(training.get('data_sha256', '-'))})",
                 f"Licence: {card['data_licence']}",
                 f"Split: {training.get('split', '-')}",
                 f"Seed {training.get('seed', '-')}; wall time {training.get('wall_time_s', 0):.0f} s; "
@@ -136,7 +153,11 @@ def evaluation_charts(card: dict, key: str) -> None:
     shown = {
         k: v
         for k, v in metrics.items()
-        if isinstance(v, (int, float)) and not isinstance(v, bool) and k != "n" and not k.endswith("_ci95")
+        if isinstance(v, (int, float))
+        and not isinstance(v, bool)
+        and k != "n"
+        and not k.startswith("n_")
+        and not k.endswith("_ci95")
     }
     st.caption(
         f"Held-out data ({metrics.get('split', 'validation')}), n={metrics.get('n', '?')}; 95 % intervals in brackets: "
@@ -170,11 +191,18 @@ def validation_charts(card: dict, evaluation: dict) -> None:
     """Every chart a bundle's evaluation.json holds: confusion matrices, ROC/PR, reliability, threshold
     explorer, ranking curves (recommenders), training curves and the per-class table."""
     if "confusion_matrix" in evaluation:
+        matrix = evaluation["confusion_matrix"]
+        point = card.get("operating_point", {})
+        predictions = evaluation.get("validation_predictions")
+        if "threshold" in point and predictions:  # the decision the page shows, not the argmax
+            positive = card["labels"].index(point["positive_label"])
+            matrix = decision_confusion(
+                predictions["y_true"], predictions["proba"], positive, float(point["threshold"])
+            )
+            st.caption(f"Confusion matrices at the operating threshold {point['threshold']:.2f}, as the page decides.")
         left, right = st.columns(2)
-        left.plotly_chart(plots.confusion_matrix_figure(evaluation["confusion_matrix"], card["labels"]), key="cm")
-        right.plotly_chart(
-            plots.confusion_matrix_figure(evaluation["confusion_matrix"], card["labels"], True), key="cmn"
-        )
+        left.plotly_chart(plots.confusion_matrix_figure(matrix, card["labels"]), key="cm")
+        right.plotly_chart(plots.confusion_matrix_figure(matrix, card["labels"], True), key="cmn")
     if evaluation.get("roc"):
         left, right = st.columns(2)
         left.plotly_chart(plots.roc_figure(evaluation["roc"]), key="roc")
@@ -259,7 +287,12 @@ def evaluation_result(result: dict, labels: list[str], key: str) -> None:
         )
     )
     left, right = st.columns(2)
-    matrix = result["confusion_matrix"]
+    # Binary models: the decision the image page shows (at the card's threshold), not the argmax.
+    matrix = result.get("decision_confusion_matrix", result["confusion_matrix"])
+    if "decision_confusion_matrix" in result:
+        st.caption(
+            f"Confusion matrices at the operating threshold {result['operating_point']['threshold']:.2f}, as the page decides."
+        )
     left.plotly_chart(plots.confusion_matrix_figure(matrix, labels, present_only=True), key=f"{key}-cm")
     right.plotly_chart(
         plots.confusion_matrix_figure(matrix, labels, normalise=True, present_only=True), key=f"{key}-cmn"

@@ -169,3 +169,16 @@ def test_calibration_is_kept_only_where_it_helps_out_of_fold():
     assert cv["temperature"]["brier"] < cv["none"]["brier"] and cv["temperature"]["ece"] < cv["none"]["ece"]
     assert "temperature scaling: chosen by 5-fold" in calibration_method(scaled, "val")
     assert calibration_method(kept, "val").startswith("none (temperature scaling did not help)")
+
+
+def test_the_decision_matrix_agrees_with_sensitivity_and_specificity_at_the_threshold(rng):
+    from medcore.core.metrics import decision_confusion
+
+    y = rng.integers(0, 2, 300)
+    proba = softmax(rng.normal(size=(300, 2)) + 1.2 * np.eye(2)[y])
+    point = binary_operating_point(y == 0, proba[:, 0], 0.3)  # positive class 0, a low threshold
+    matrix = np.array(decision_confusion(y, proba, 0, 0.3))
+    assert matrix.sum() == 300
+    assert matrix[0, 0] / matrix[0].sum() == pytest.approx(point["sensitivity"])
+    assert matrix[1, 1] / matrix[1].sum() == pytest.approx(point["specificity"])
+    assert matrix.tolist() != confusion_matrix(y, proba.argmax(1)).tolist()  # not the argmax's matrix

@@ -30,3 +30,10 @@ def test_confusion_matrix_can_leave_out_absent_classes():
     figure = plots.confusion_matrix_figure(matrix, ["a", "b", "c"], present_only=True)
     assert list(figure.data[0].x) == ["a", "c"] and np.asarray(figure.data[0].z).tolist() == [[2, 1], [0, 3]]
     assert "1 class(es) absent" in figure.layout.title.text
+
+
+def test_probability_bars_keep_ordinal_grades_in_order():
+    grades = {"grade 0": 0.3, "grade 1": 0.1, "grade 2": 0.4, "grade 3": 0.2}
+    figure = plots.probability_bars(grades, ordered=True)
+    assert list(figure.data[0].y) == ["grade 3", "grade 2", "grade 1", "grade 0"]  # grade 0 drawn on top
+    assert list(plots.probability_bars(grades).data[0].y)[-1] == "grade 2"  # unordered: the likeliest on top
