@@ -52,9 +52,15 @@ def load_medmnist_npz(path: Path | str | tuple[str, bytes], split: str) -> tuple
         keys = set(archive.files)
         if f"{split}_images" not in keys or f"{split}_labels" not in keys:
             present = sorted({k.rsplit("_", 1)[0] for k in keys if k.endswith(("_images", "_labels"))})
+            what_to_do = (
+                f"splits present: {present}. Choose one of them as the split (the Split box on the evaluation "
+                "page, --split on the command line)."
+                if present
+                else f"it holds {sorted(keys)[:6]}. Save the images as '{split}_images' (N, H, W[, 3]) and the "
+                f"labels as '{split}_labels' (N,) with numpy.savez."
+            )
             raise InvalidInputError(
-                f"'{path.name}' has no '{split}' split (arrays '{split}_images' and '{split}_labels'); "
-                f"splits present: {present or 'none'}. Choose one of them as the split (--split on the command line)."
+                f"'{path.name}' has no '{split}' split (arrays '{split}_images' and '{split}_labels'); {what_to_do}"
             )
         try:
             images = np.asarray(archive[f"{split}_images"])
