@@ -1,7 +1,7 @@
 """Print the app's speed as a user meets it (not a test; nothing is asserted).
 
 Reproduce with:
-    .venv/bin/python benchmarks/app_speed.py        (needs /usr/bin/chromium)
+    MEDCORE_DATA_DIR=../shared/data .venv/bin/python benchmarks/app_speed.py   (needs /usr/bin/chromium)
 
 Measures: server start to the home page rendered in Chromium; the first prediction on the
 image and text pages (model load included) and a second one (a later interaction); the first
@@ -33,11 +33,11 @@ PAGES = (
 
 
 def _png(path: Path, seed: int) -> Path:
-    import numpy as np
-    from PIL import Image
+    """A real chest X-ray (PneumoniaMNIST val, from MEDCORE_DATA_DIR) enlarged to 224 px: the page refuses
+    anything else, so timing a prediction needs real images."""
+    from benchmarks.load_test import _png as xray_png
 
-    pixels = np.random.default_rng(seed).integers(0, 256, (256, 256), dtype=np.uint8)
-    Image.fromarray(pixels).save(path)
+    path.write_bytes(xray_png(seed))
     return path
 
 
