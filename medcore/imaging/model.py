@@ -254,13 +254,13 @@ class ImageModel:
 
 
 def _detect_modality(decoded: list[DecodedImage]) -> list[dict | None]:
-    """What the ``image-modality`` model sees in each image; None each when that model is not installed."""
-    from medcore.core.errors import ModelNotFoundError
+    """What the ``image-modality`` model sees in each image; None each when that model is missing or
+    refused (a damaged bundle): the model's own feature distance still judges the images then."""
     from medcore.core.registry import load_model
 
     try:
         router = load_model(MODALITY_MODEL)
-    except ModelNotFoundError:
+    except MedcoreError:
         return [None] * len(decoded)
     return router.detect(decoded)
 

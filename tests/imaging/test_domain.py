@@ -139,3 +139,20 @@ def test_the_router_names_each_kind(genuine):
         assert all(d["model"] == name for d in router.detect(list(images[:3])))
     noise = np.random.default_rng(0).integers(0, 256, (5, 64, 64), dtype=np.uint8)
     assert [d["modality"] for d in router.detect(noise)] == ["other"] * 5
+
+
+def test_a_damaged_router_leaves_the_models_own_check_in_charge(model, monkeypatch):
+    """A refused image-modality bundle must not stop analysis: the feature distance still refuses noise."""
+    from medcore.core import registry
+
+    real = registry.load_model
+
+    def refuse_router(name):
+        if name == "image-modality":
+            raise medcore.BundleIntegrityError("Model 'image-modality' refused: test")
+        return real(name)
+
+    monkeypatch.setattr(registry, "load_model", refuse_router)
+    noise = np.random.default_rng(9).integers(0, 256, (64, 64, 3) if model.channels == 3 else (64, 64), dtype=np.uint8)
+    result = model.analyse([("noise.png", png_bytes(noise))])[0]
+    assert result.error is None and result.out_of_domain and result.detected is None
