@@ -46,7 +46,11 @@ def verify_password(password: str, stored: str) -> bool:
 if __name__ == "__main__":
     import getpass
 
-    first = getpass.getpass("New password: ")
-    if len(first) < 8 or first != getpass.getpass("Again: "):
+    try:
+        first = getpass.getpass("New password: ")
+        again = getpass.getpass("Again: ")
+    except (EOFError, KeyboardInterrupt):
+        raise SystemExit("No password was typed: run this in a terminal and type the password twice.") from None
+    if len(first) < 8 or first != again:
         raise SystemExit("Passwords differ or are shorter than 8 characters.")
     print(hash_password(first))
