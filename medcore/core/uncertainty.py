@@ -36,6 +36,7 @@ def bootstrap_intervals(
     resamples: int = RESAMPLES,
     seed: int = 0,
     level: float = 0.95,
+    strata: np.ndarray | None = None,
 ) -> dict[str, list[float]]:
     """Percentile bootstrap intervals of several statistics of the same rows.
 
@@ -44,6 +45,9 @@ def bootstrap_intervals(
         n: number of rows.
         groups: int array (n,) of group ids (patients, distinct texts, held-out patterns);
             whole groups are resampled so rows of one group never count as independent.
+        strata: int array (n,); rows are resampled within each stratum, which keeps every
+            stratum (e.g. every class of a one-pattern-per-class design) in every resample.
+            Not combined with ``groups``.
         resamples: number of bootstrap resamples (seeded).
         seed: seed of the generator.
         level: coverage of the interval.
@@ -57,16 +61,20 @@ def bootstrap_intervals(
     if n <= 0:
         raise ValueError("bootstrap_intervals needs at least one row")
     rng = np.random.default_rng(seed)
+    if groups is not None and strata is not None:
+        raise ValueError("bootstrap_intervals resamples groups or strata, not both")
     if groups is None:
         members = [np.array([i]) for i in range(n)]
     else:
-        groups = np.asarray(groups)
-        _, inverse = np.unique(groups, return_inverse=True)
-        members = [np.flatnonzero(inverse == g) for g in range(inverse.max() + 1)]
+        members = _rows_of(groups)
+    layers = _rows_of(strata) if strata is not None else None
     draws: dict[str, list[float]] = {}
     for _ in range(resamples):
-        chosen = rng.integers(0, len(members), len(members))
-        rows = np.concatenate([members[g] for g in chosen])
+        if layers is not None:
+            rows = np.concatenate([layer[rng.integers(0, len(layer), len(layer))] for layer in layers])
+        else:
+            chosen = rng.integers(0, len(members), len(members))
+            rows = np.concatenate([members[g] for g in chosen])
         for name, value in statistics(rows).items():
             draws.setdefault(name, []).append(float(value))
     tail = (1.0 - level) / 2 * 100
@@ -78,6 +86,12 @@ def bootstrap_intervals(
         else:
             intervals[name] = [float(np.percentile(finite, tail)), float(np.percentile(finite, 100 - tail))]
     return intervals
+
+
+def _rows_of(labels: np.ndarray) -> list[np.ndarray]:
+    """Row indices of each distinct value of ``labels``."""
+    _, inverse = np.unique(np.asarray(labels), return_inverse=True)
+    return [np.flatnonzero(inverse == value) for value in range(inverse.max() + 1)]
 
 
 def classification_scalars(

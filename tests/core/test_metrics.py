@@ -182,3 +182,14 @@ def test_the_decision_matrix_agrees_with_sensitivity_and_specificity_at_the_thre
     assert matrix[0, 0] / matrix[0].sum() == pytest.approx(point["sensitivity"])
     assert matrix[1, 1] / matrix[1].sum() == pytest.approx(point["specificity"])
     assert matrix.tolist() != confusion_matrix(y, proba.argmax(1)).tolist()  # not the argmax's matrix
+
+
+def test_stratified_bootstrap_keeps_every_stratum_in_every_resample():
+    from medcore.core.uncertainty import bootstrap_intervals
+
+    strata = np.repeat(np.arange(5), 4)
+    seen = []
+    bootstrap_intervals(lambda rows: seen.append(set(strata[rows])) or {"n": len(rows)}, 20, strata=strata, resamples=50)
+    assert all(classes == set(range(5)) for classes in seen)
+    with pytest.raises(ValueError, match="groups or strata"):
+        bootstrap_intervals(lambda rows: {}, 20, groups=strata, strata=strata)
