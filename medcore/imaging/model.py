@@ -140,11 +140,13 @@ class ImageModel:
             return self.labels[positive] if probabilities[positive] >= self.threshold else self.labels[negative]
         return self.labels[int(np.argmax(probabilities))]
 
-    def analyse(self, files: list[tuple[str, bytes]]) -> list[ImageResult]:
+    def analyse(self, files: list[tuple[str, bytes]], detections: list[dict | None] | None = None) -> list[ImageResult]:
         """Predict for several uploaded files; a bad file gets an error, the others still run.
 
         Args:
             files: ``(name, bytes)`` pairs.
+            detections: the ``image-modality`` model's ``detect`` result per file, when the caller
+                already has it (the image page does, to preselect the model); else it is run here.
 
         Returns:
             One ``ImageResult`` per file, in order.
@@ -152,7 +154,8 @@ class ImageModel:
         results: list[ImageResult] = []
         good: list[ImageResult] = []
         decoded_images: list[DecodedImage] = []
-        for name, data in files:
+        known: list[dict | None] = []  # the caller's detections of the decodable files
+        for index, (name, data) in enumerate(files):
             result = ImageResult(name=name)
             try:
                 decoded: DecodedImage = decode_image(data, name)
@@ -160,6 +163,7 @@ class ImageModel:
                 result.warnings = result.prepared.warnings
                 good.append(result)
                 decoded_images.append(decoded)
+                known.append(detections[index] if detections is not None else None)
             except MedcoreError as err:
                 result.error = str(err)
             results.append(result)
@@ -168,7 +172,8 @@ class ImageModel:
             logits, features = self._logits_and_features(batch)
             probabilities = apply_temperature(logits, self.temperature)
             distances = self.domain.distance(features) / self.domain.threshold if self.domain else [None] * len(good)
-            self._judge_domain(good, decoded_images, distances)
+            seen = known if detections is not None else _detect_modality(decoded_images)
+            self._judge_domain(good, decoded_images, seen, distances)
             for result, row in zip(good, probabilities):
                 if result.out_of_domain:
                     continue
@@ -178,9 +183,10 @@ class ImageModel:
         return results
 
     # -- what the model does not know ----------------------------------------------------------
-    def _judge_domain(self, results: list[ImageResult], decoded: list[DecodedImage], distances) -> None:
+    def _judge_domain(
+        self, results: list[ImageResult], decoded: list[DecodedImage], detections: list[dict | None], distances
+    ) -> None:
         """Mark results out of domain: another DICOM Modality, another kind of image, or unlike the training images."""
-        detections = _detect_modality(decoded)
         modalities = self.card["input"].get("dicom_modalities") or []
         for result, image, detection, distance in zip(results, decoded, detections, distances):
             result.domain_distance = None if distance is None else float(distance)

@@ -234,7 +234,7 @@ def train_image_model(
     summary = classification_summary(y_held, calibrated, labels, positive)
     if folds:  # each member on its own held-out fold, at its kept epoch
         member_auc = [h["val_auc"][h["best_epoch"] - 1] for h in histories]
-        member_note = "each member alone on the fold it did not train on"
+        member_note = "each member alone on the fold it did not train on, which also chose its epoch (optimistic)"
     else:
         member_auc = [auc_ovr(y_held, apply_temperature(m(x_held, training=False).numpy(), 1)) for m in trained]
         member_note = "each member alone on the val split"

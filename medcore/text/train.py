@@ -126,13 +126,14 @@ def train_text_model(
             for f in range(recipe.folds):
                 inside, outside = np.flatnonzero(fold != f), np.flatnonzero(fold == f)
                 fold_texts = [texts[i] for i in outside]
+                fold_train = prepared(inside)  # (distinct texts, soft targets, weights)
                 fitted, fold_histories, _ = train_network(
-                    recipe, seed + f, *prepared(inside), fold_texts, y[outside], progress
+                    recipe, seed + f, *fold_train, fold_texts, y[outside], progress
                 )
                 net_logits[outside] = np.concatenate(
                     [b.numpy() for b in batched(lambda t, model=fitted: model(t, training=False), fold_texts)]
                 )
-                fold_baseline, _ = fit_baseline(*prepared(inside)[:2], recipe)
+                fold_baseline, _ = fit_baseline(*fold_train[:2], recipe)
                 base_logits[outside] = fold_baseline.logits(fold_texts)
                 best_epochs.append(fold_histories[1]["best_epoch"])
                 histories = histories or fold_histories  # the first fold's curves are drawn
