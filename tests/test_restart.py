@@ -53,8 +53,9 @@ def _start(port: int | None, env: dict[str, str], log: Path) -> AppServer:
 
 def _predict_text(page, note: str, word: str) -> None:
     """Type ``note``, submit it, and wait for the highlighted words of that note and the chart."""
+    # Wait for the page's first run to finish (its form is inert until then; a key press would be lost).
+    page.get_by_text("then press Analyse").wait_for(timeout=90_000)
     area = page.locator("textarea").first
-    area.wait_for(timeout=60_000)
     area.fill(note)
     area.press("Control+Enter")
     page.locator("[data-testid='stHtml']").filter(has_text=word).first.wait_for(timeout=90_000)

@@ -5,9 +5,11 @@ sidebar section, and the medcore folder that does its work (so a newcomer can go
 page to its code; docs/architecture.md shows the same table). ``app.py`` runs
 ``navigation().run()``; every page file also runs on its own (``AppTest.from_file``).
 A page file is named after its URL path (``pages/Image_Diagnosis.py`` -> ``/Image_Diagnosis``):
-until the first session of a fresh server has run ``st.navigation``, Streamlit resolves URLs
-from the ``pages/`` folder's file names, and a bookmarked URL that matches no file would show
-"Page not found" (a test keeps the names and paths equal).
+until some session of a fresh server has run ``app.py`` (and so ``st.navigation``), Streamlit
+resolves URLs from the ``pages/`` folder's file names. A bookmarked URL then runs its page file
+directly (with Streamlit's flat page list in the sidebar for that first session); a URL matching
+no file would show "Page not found". A test keeps the names and paths equal. Only a project
+without a ``pages/`` folder avoids the flat first session.
 """
 
 from __future__ import annotations
