@@ -53,12 +53,20 @@ def _start(port: int | None, env: dict[str, str], log: Path) -> AppServer:
 
 def _predict_text(page, note: str, word: str) -> None:
     """Type ``note``, submit it, and wait for the highlighted words of that note and the chart."""
-    # Wait for the page's first run to finish (its form is inert until then; a key press would be lost).
-    page.get_by_text("then press Analyse").wait_for(timeout=90_000)
+    # The page is usable once no dialog (e.g. "Connection error") makes it inert; then type and press
+    # Analyse, as a user does, again if a press made while the page was still rerunning was lost.
+    page.wait_for_function("() => !document.getElementById('root').hasAttribute('inert')", timeout=90_000)
     area = page.locator("textarea").first
     area.fill(note)
-    area.press("Control+Enter")
-    page.locator("[data-testid='stHtml']").filter(has_text=word).first.wait_for(timeout=90_000)
+    result = page.locator("[data-testid='stHtml']").filter(has_text=word).first
+    for attempt in range(3):
+        page.get_by_role("button", name="Analyse").click()
+        try:
+            result.wait_for(timeout=30_000)
+            break
+        except Exception:  # noqa: BLE001 - playwright's TimeoutError: press again
+            if attempt == 2:
+                raise
     page.locator(".js-plotly-plot").first.wait_for(timeout=30_000)
     assert page.locator("[data-testid='stException']").count() == 0, "the page shows an exception"
 
