@@ -63,6 +63,8 @@ def _cmd_evaluate(args) -> int:
     model = load_model(args.model)
     if model.kind == "recommender":
         return _evaluate_recommender(model, args)
+    if model.kind == "survival":
+        return _evaluate_survival(model, args)
     inputs, names, y_true = load_labelled(model, args.path, args.split)
     result = evaluate(model, inputs, y_true, names)
     figures = ("accuracy", "auc", "macro_f1", "ece", "brier")
@@ -107,6 +109,75 @@ def _evaluate_recommender(model, args) -> int:
     print("popularity " + ", ".join(f"{k} {v:.4f}" for k, v in popularity.items()))
     for note in result["notes"]:
         print(f"note: {note}")
+    return 0
+
+
+def _evaluate_survival(model, args) -> int:
+    """C-index, time-dependent AUC, integrated Brier score and calibration on a labelled CSV."""
+    from medcore.survival.evaluate import evaluate_survival
+
+    result = evaluate_survival(model, args.path)
+    scalars = {k: v for k, v in result.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    if args.json:
+        intervals = {k: v for k, v in result.items() if k.endswith("_ci95")}
+        print(
+            json.dumps(
+                {
+                    "model": model.name,
+                    **scalars,
+                    **intervals,
+                    "calibration": result["calibration"],
+                    "notes": result["notes"],
+                }
+            )
+        )
+        return 0
+    print(f"model      {model.name}")
+    for key, value in scalars.items():
+        interval = result.get(f"{key}_ci95")
+        bounds = f"  (95 % CI {interval[0]:.4f}-{interval[1]:.4f})" if interval and None not in interval else ""
+        print(f"{key:<22} {value:.4f}{bounds}" if isinstance(value, float) else f"{key:<22} {value}")
+    for label, table in result["calibration"].items():
+        print(f"calibration at {label} (decile: predicted vs Kaplan-Meier observed survival)")
+        for index, row in enumerate(table, start=1):
+            print(
+                f"  {index:>2}  n={row['n']:<5} predicted {row['predicted']:.3f}  observed {row['observed']:.3f} "
+                f"({row['observed_low']:.3f}-{row['observed_high']:.3f})"
+            )
+    for note in result["notes"]:
+        print(f"note: {note}")
+    return 0
+
+
+def _predict_survival(model, args) -> int:
+    """Each CSV's patients: risk percentile, group, median survival and survival at the horizons."""
+    rows = []
+    for item in args.inputs:
+        path = Path(item)
+        if not path.is_file():
+            raise InvalidInputError(f"No file at '{item}'. Pass CSV files with one row per patient.")
+        data = path.read_bytes()
+        results = model.analyse(data)
+        _audit(model, [data], {"rows": len(results), "out_of_domain": sum(r["out_of_domain"] for r in results)})
+        rows += [{"input": path.name, "row": index + 1, **result} for index, result in enumerate(results)]
+    if args.json:
+        print(json.dumps(rows))
+        return 0
+    for row in rows:
+        where = f"{row['input']} row {row['row']}"
+        if row["out_of_domain"]:
+            print(f"{where}: NOT ANALYSED {row['warnings'][0]}")
+            continue
+        horizons = ", ".join(
+            f"{k[9:]} {v:.3f}" for k, v in row.items() if k.startswith("survival@") and not k.endswith("_ci95")
+        )
+        median = (
+            f"{row['median_survival']:.1f} {model.time_unit}" if row["median_survival"] is not None else "not reached"
+        )
+        print(
+            f"{where}: {row['risk_group']} risk ({row['risk_percentile']:.0f}th percentile), "
+            f"median survival {median}; survival {horizons}"
+        )
     return 0
 
 
@@ -224,6 +295,8 @@ def _cmd_predict(args) -> int:
         return _predict_images(model, args)
     if model.kind == "modality":
         return _predict_modality(model, args)
+    if model.kind == "survival":
+        return _predict_survival(model, args)
     return _predict_other(model, args)
 
 
@@ -252,7 +325,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.set_defaults(run=_cmd_evaluate)
 
     predict = commands.add_parser(
-        "predict", help="predictions: image files, texts, one patient's symptoms, or one history of item ids"
+        "predict",
+        help="predictions: image files, texts, one patient's symptoms, one history of item ids, or CSVs of patients",
     )
     predict.add_argument("model")
     predict.add_argument("inputs", nargs="+")

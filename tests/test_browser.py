@@ -218,3 +218,29 @@ def test_model_evaluation_on_an_uploaded_text_csv(server, page, tmp_path):
     page.locator("input[type='file']").first.set_input_files(str(wrong))
     page.get_by_text("no text column").wait_for(timeout=60_000)
     _assert_no_exception(page)
+
+
+def test_survival_form_to_curve_and_what_if(server, page):
+    page.goto(f"{server}/Survival_Risk")
+    page.get_by_text("press Predict").wait_for(timeout=90_000)
+    age = page.get_by_role("spinbutton", name="Age at surgery (years)")
+    age.fill("62")
+    age.press("Tab")
+    nodes = page.get_by_role("spinbutton", name="Number of positive lymph nodes (nodes)")
+    nodes.fill("9")
+    nodes.press("Tab")
+    page.get_by_role("button", name="Predict").click()
+    page.get_by_text("Predicted survival for this patient").wait_for(timeout=60_000)
+    page.get_by_text("Training cohort by risk group").wait_for(timeout=30_000)
+    page.get_by_text("What drives this risk").wait_for(timeout=30_000)
+    _assert_no_exception(page)
+    import medcore
+
+    model = medcore.load_model("survival-gbsg")
+    result = model.analyse([model.reference_row | {"age": 62.0, "positive_nodes": 9}])[0]
+    metrics = page.locator("[data-testid='stMetric']").all_inner_texts()
+    assert any(f"{result['survival@5y']:.0%}" in m and "Survival at 5y" in m for m in metrics), metrics
+    page.get_by_text("Hormonal therapy given: switch to").click()
+    page.get_by_text("not proof of what the treatment").wait_for(timeout=60_000)
+    _assert_no_exception(page)
+    _shot(page, "survival_risk")

@@ -10,8 +10,8 @@ NOTICE = (
 )
 
 
-_HEADLINE = {"image": ("auc", "AUC"), "recommender": ("ndcg@10", "NDCG@10")}
-_LABELS = {"auc": "AUC", "accuracy": "accuracy", "ndcg@10": "NDCG@10", "hr@10": "HR@10"}
+_HEADLINE = {"image": ("auc", "AUC"), "recommender": ("ndcg@10", "NDCG@10"), "survival": ("c_index", "C-index")}
+_LABELS = {"auc": "AUC", "accuracy": "accuracy", "ndcg@10": "NDCG@10", "hr@10": "HR@10", "c_index": "C-index"}
 
 
 def format_figure(metrics: dict, key: str, label: str | None = None) -> str:

@@ -79,6 +79,12 @@ CAPABILITIES: dict[str, Capability] = {
     "recommender": Capability(
         "medcore.care", "load_recommender_model", "train_recommender_model", ("care-recommender",)
     ),
+    "survival": Capability(
+        "medcore.survival",
+        "load_survival_model",
+        "train_survival_model",
+        ("survival-gbsg", "survival-metabric", "survival-support"),
+    ),
     # The image page's router: which kind of image an upload is (imaging's second kind of bundle).
     "modality": Capability(
         "medcore.imaging",

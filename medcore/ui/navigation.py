@@ -57,6 +57,7 @@ PAGES: tuple[PageEntry, ...] = (
         "Treatment",
         "medcore.care",
     ),
+    PageEntry("pages/Survival_Risk.py", "Survival and risk", "📈", "Survival_Risk", "Treatment", "medcore.survival"),
     PageEntry(
         "pages/Model_Evaluation.py", "Model evaluation", "📊", "Model_Evaluation", "Models", "medcore.core.evaluate"
     ),

@@ -13,6 +13,7 @@ from medcore.care.plots import ranking_curves_figure
 from medcore.core import plots
 from medcore.core.metrics import decision_confusion
 from medcore.core.registry import read_evaluation
+from medcore.survival.plots import calibration_figure, risk_groups_figure
 
 __all__ = ["evaluation_charts", "model_card", "validation_charts", "threshold_explorer", "evaluation_result"]
 
@@ -219,12 +220,36 @@ def validation_charts(card: dict, evaluation: dict) -> None:
             key="rel",
         )
     threshold_explorer(card, evaluation, key="thr")
+    if "risk_groups" in evaluation:  # survival models: the cohort by risk tertile, calibration at horizons
+        _survival_charts(evaluation, evaluation["time_unit"], "val")
     if "curves" in evaluation:  # recommenders: HR@k and NDCG@k against the baselines
         st.plotly_chart(ranking_curves_figure(evaluation["curves"], evaluation["k"], "blend"), key="curves")
     if evaluation.get("history"):
         st.plotly_chart(plots.history_figure(evaluation["history"]), key="hist")
     if evaluation.get("per_class"):
         st.dataframe(evaluation["per_class"], key="pc")
+
+
+def _survival_charts(evaluation: dict, unit: str, key: str) -> None:
+    """Kaplan-Meier curves by risk group and calibration at the horizons (a survival model's evidence)."""
+    left, right = st.columns(2)
+    left.plotly_chart(risk_groups_figure(evaluation["risk_groups"], unit), key=f"{key}-km")
+    if evaluation.get("calibration"):
+        right.plotly_chart(calibration_figure(evaluation["calibration"]), key=f"{key}-cal")
+    candidates = evaluation.get("candidates")
+    if candidates:
+        st.markdown("**Every candidate, cross-validated** (the shipped model is the one with the highest C-index)")
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {"family": family, **{k: v for k, v in figures.items() if not k.endswith("_ci95")}}
+                    | {f"{k[:-5]} 95 % CI": _interval(figures, k[:-5]) for k in figures if k.endswith("_ci95")}
+                    for family, figures in candidates.items()
+                ]
+            ).round(4),
+            hide_index=True,
+            key=f"{key}-cand",
+        )
 
 
 def threshold_explorer(card: dict, evaluation: dict, key: str) -> None:
@@ -266,6 +291,24 @@ def evaluation_result(result: dict, labels: list[str], key: str) -> None:
     A recommender's result (``evaluate_recommender``) gets its HR@k/NDCG@k curves against the
     popularity baseline and the protocol's notes instead.
     """
+    if "risk_groups" in result:
+        shown = [k for k in result if k.endswith("_ci95")]
+        st.caption(
+            f"n={result['n']} ({result['events']} events); 95 % bootstrap intervals in brackets: "
+            + ", ".join(f"{k[:-5]} {result[k[:-5]]:.3f} ({_interval(result, k[:-5])})" for k in shown)
+        )
+        for note in result["notes"]:
+            st.warning(note)
+        _survival_charts(result, result["time_unit"], key)
+        frame = pd.DataFrame(result["predictions"])
+        st.download_button(
+            "Download per-patient predictions (CSV)",
+            frame.to_csv(index=False),
+            "medcore_survival.csv",
+            "text/csv",
+            key=f"{key}-dl",
+        )
+        return
     if "curves" in result:
         curves = result["curves"]
         st.plotly_chart(ranking_curves_figure(curves, curves["model"]["k"], "model"), key=f"{key}-curves")

@@ -189,7 +189,9 @@ def test_stratified_bootstrap_keeps_every_stratum_in_every_resample():
 
     strata = np.repeat(np.arange(5), 4)
     seen = []
-    bootstrap_intervals(lambda rows: seen.append(set(strata[rows])) or {"n": len(rows)}, 20, strata=strata, resamples=50)
+    bootstrap_intervals(
+        lambda rows: seen.append(set(strata[rows])) or {"n": len(rows)}, 20, strata=strata, resamples=50
+    )
     assert all(classes == set(range(5)) for classes in seen)
     with pytest.raises(ValueError, match="groups or strata"):
         bootstrap_intervals(lambda rows: {}, 20, groups=strata, strata=strata)

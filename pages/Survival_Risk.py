@@ -1,0 +1,198 @@
+"""Survival and risk: a patient's covariates -> survival curve with a band, risk percentile, drivers, what-ifs."""
+
+import pandas as pd
+import streamlit as st
+
+from medcore import MedcoreError, ui
+from medcore.core.audit import input_digest
+from medcore.core.cards import format_figure
+from medcore.survival.metrics import horizon_label
+from medcore.survival.plots import contributions_figure, risk_groups_figure, survival_figure, what_if_figure
+
+ui.page_header("Survival and risk")
+cards = {c["name"]: c for c in ui.model_cards() if c["kind"] == "survival"}
+if not cards:
+    st.info("No survival model bundles were found in the models folder.")
+    st.stop()
+name = st.selectbox("Cohort model", list(cards), format_func=lambda n: f"{n}: {cards[n]['task']}")
+try:
+    model = ui.get_model(name)
+except MedcoreError as err:
+    st.error(str(err))
+    st.stop()
+card = model.card
+st.markdown(f"**Intended use.** {card['intended_use']}")
+st.caption(
+    f"Model: {card['architecture']['family']}, cross-validated on {card['training']['patients']:,} training "
+    f"patients: {format_figure(card['metrics']['validation'], 'c_index')}. Time in {model.time_unit}."
+)
+horizons = {horizon_label(h, model.time_unit): h for h in model.horizons}
+
+
+def _describe(value: float, covariate: dict) -> str:
+    return covariate["categories"].get(str(int(value)), f"{value:g}")
+
+
+one_tab, batch_tab = st.tabs(["One patient", "Batch (CSV)"])
+with one_tab:
+    with st.form(f"patient-{name}"):
+        st.markdown("Defaults are the training cohort's median patient. Plausible ranges are enforced.")
+        columns = st.columns(3)
+        row = {}
+        for index, covariate in enumerate(model.covariates):
+            low, high = covariate["range"]
+            label = covariate["description"] + (f" ({covariate['unit']})" if covariate["unit"] else "")
+            where = columns[index % 3]
+            if covariate["categories"]:
+                codes = [int(code) for code in covariate["categories"]]
+                row[covariate["name"]] = where.selectbox(
+                    label,
+                    codes,
+                    index=codes.index(int(covariate["median"])),
+                    format_func=lambda code, c=covariate: c["categories"][str(code)],
+                    key=f"{name}-{covariate['name']}",
+                )
+            else:
+                whole = covariate["type"] == "integer"
+                row[covariate["name"]] = where.number_input(
+                    label,
+                    min_value=int(low) if whole else float(low),
+                    max_value=int(high) if whole else float(high),
+                    value=int(covariate["median"]) if whole else float(covariate["median"]),
+                    step=1 if whole else None,
+                    help=f"{covariate['name']}: plausible {low:g}-{high:g}; seen in training "
+                    f"{covariate['training_range'][0]:g}-{covariate['training_range'][1]:g}",
+                    key=f"{name}-{covariate['name']}",
+                )
+        submitted = st.form_submit_button("Predict", type="primary")
+    if submitted:
+        st.session_state[f"survival-row-{name}"] = row
+    row = st.session_state.get(f"survival-row-{name}")
+    if row is None:
+        st.info("Enter the patient's covariates and press Predict. Nothing you enter is stored.")
+        st.stop()
+    try:
+        result = ui.audited(
+            "survival",
+            "survival and risk",
+            card,
+            input_digest(*[f"{k}={v}" for k, v in sorted(row.items())]),
+            lambda: model.analyse([row], curves=True)[0],
+            lambda r: {"out_of_domain": r["out_of_domain"], "risk_group": r.get("risk_group")},
+        )
+    except MedcoreError as err:
+        st.error(str(err))
+        st.stop()
+    if result["out_of_domain"]:
+        st.error(result["warnings"][0])
+        st.caption("The model gives no answer for patients unlike those it was trained on.")
+        st.stop()
+
+    def _time(value) -> str:
+        return f"{value:.0f} {model.time_unit}" if value is not None else "not reached"
+
+    low_median, high_median = result["median_survival_ci95"]
+    first, second = st.columns(2)
+    first.metric(
+        "Risk percentile", f"{result['risk_percentile']:.0f}th", f"{result['risk_group']} risk", delta_color="off"
+    )
+    second.metric(
+        "Median survival",
+        _time(result["median_survival"]),
+        f"band {_time(low_median)} to {_time(high_median)}",
+        delta_color="off",
+    )
+    for cell, label in zip(st.columns(len(horizons)), horizons):
+        low, high = result[f"survival@{label}_ci95"]
+        cell.metric(
+            f"Survival at {label}",
+            f"{result[f'survival@{label}']:.0%}",
+            f"band {low:.0%}-{high:.0%}",
+            delta_color="off",
+        )
+    st.caption(
+        "Risk percentile: the share of the training cohort with a lower predicted risk. Band: 2.5th-97.5th "
+        f"percentile of the same model refitted on bootstrap resamples of the cohort. Event: {card['input']['event']}."
+    )
+    left, right = st.columns(2)
+    left.plotly_chart(survival_figure(result, model.time_unit, horizons), key="curve")
+    right.plotly_chart(risk_groups_figure(model.risk_groups, model.time_unit, result["risk_group"]), key="groups")
+
+    explanation = model.explain([row])
+    st.subheader("What drives this risk")
+    st.plotly_chart(contributions_figure(explanation), key="drivers")
+    st.markdown(explanation["summary"])
+    st.markdown("\n".join(f"- {c['text']}" for c in explanation["contributions"][:6]))
+
+    if model.treatments:
+        st.subheader("Treatment what-if")
+        toggles = st.columns(len(model.treatments))
+        changes = {}
+        for cell, treatment in zip(toggles, model.treatments):
+            covariate = next(c for c in model.covariates if c["name"] == treatment)
+            current = int(row[treatment])
+            if cell.toggle(
+                f"{covariate['description']}: switch to '{_describe(1 - current, covariate)}'",
+                key=f"wi-{name}-{treatment}",
+            ):
+                changes[treatment] = 1 - current
+        if changes:
+            what = model.what_if([row], changes)
+            text = ", ".join(
+                f"{k} -> {_describe(v, next(c for c in model.covariates if c['name'] == k))}"
+                for k, v in changes.items()
+            )
+            st.plotly_chart(what_if_figure(what, model.time_unit, text), key="whatif")
+            st.table(
+                pd.DataFrame(
+                    {label: [f"{a:.0%}", f"{b:.0%}"] for label, (a, b) in what["survival_at"].items()},
+                    index=["as recorded", text],
+                )
+            )
+            for warning in what["warnings"]:
+                st.warning(warning)
+            st.info(what["notice"])
+        else:
+            st.caption("Switch a treatment to see the curve under the other choice.")
+
+with batch_tab:
+    names = [c["name"] for c in model.covariates]
+    st.markdown(f"CSV with one row per patient and the columns: `{', '.join(names)}`. Other columns are ignored.")
+    st.download_button(
+        "Download a template (the median patient)",
+        pd.DataFrame([{c["name"]: c["median"] for c in model.covariates}]).to_csv(index=False),
+        f"{name}-template.csv",
+        "text/csv",
+    )
+    upload = st.file_uploader("Patients (CSV)", type=["csv"], key=f"batch-{name}")
+    if upload is not None:
+        data = upload.getvalue()
+        try:
+            results = ui.audited(
+                "survival-batch",
+                "survival and risk (batch)",
+                card,
+                input_digest(data),
+                lambda: model.analyse(data),
+                lambda rs: {"rows": len(rs), "out_of_domain": sum(r["out_of_domain"] for r in rs)},
+            )
+        except MedcoreError as err:
+            st.error(str(err))
+            st.stop()
+        table = pd.DataFrame(
+            [
+                {
+                    "row": index + 1,
+                    "risk percentile": r.get("risk_percentile"),
+                    "risk group": r.get("risk_group", "not analysed"),
+                    "median survival": r.get("median_survival"),
+                    **{f"survival at {label}": r.get(f"survival@{label}") for label in horizons},
+                    "note": "; ".join(r["warnings"]),
+                }
+                for index, r in enumerate(results)
+            ]
+        )
+        refused = sum(r["out_of_domain"] for r in results)
+        st.caption(f"{len(results)} patients; {refused} outside the training cohort (no answer given).")
+        st.dataframe(table.round(3), hide_index=True)
+        st.download_button("Download results (CSV)", table.to_csv(index=False), f"{name}-results.csv", "text/csv")

@@ -1,0 +1,82 @@
+"""The Survival and risk page and the survival parts of Model evaluation (AppTest, shipped bundles)."""
+
+from __future__ import annotations
+
+from streamlit.testing.v1 import AppTest
+
+import medcore
+from tests.conftest import PROJECT
+from tests.survival.conftest import synthetic_cohort
+
+TIMEOUT = 60
+
+
+def _page(path: str) -> AppTest:
+    return AppTest.from_file(str(PROJECT / path), default_timeout=TIMEOUT).run()
+
+
+def _predict(app: AppTest) -> AppTest:
+    return next(b for b in app.button if b.label == "Predict").click().run()
+
+
+def test_the_form_starts_at_the_median_patient_and_shows_what_the_model_says():
+    app = _page("pages/Survival_Risk.py")
+    assert not app.exception
+    assert any("press Predict" in info.value for info in app.info)
+    model = medcore.load_model("survival-gbsg")
+    assert app.number_input(key="survival-gbsg-age").value == model.reference_row["age"]
+    app = _predict(app)
+    assert not app.exception
+    result = model.analyse([model.reference_row])[0]
+    metrics = {m.label: m.value for m in app.metric}
+    assert metrics["Risk percentile"] == f"{result['risk_percentile']:.0f}th"
+    assert metrics["Survival at 5y"] == f"{result['survival@5y']:.0%}"
+    low, high = result["survival@5y_ci95"]
+    assert any(m.label == "Survival at 5y" and f"{low:.0%}-{high:.0%}" in str(m.delta) for m in app.metric)
+    assert len(app.get("plotly_chart")) == 3  # the curve, the cohort by risk group, the drivers
+    assert any("times that of the cohort's median patient" in md.value for md in app.markdown)
+
+
+def test_a_treatment_toggle_draws_both_curves_with_the_causal_notice():
+    app = _predict(_page("pages/Survival_Risk.py"))
+    toggle = app.toggle[0]
+    assert "Hormonal therapy" in toggle.label
+    app = toggle.set_value(True).run()
+    assert not app.exception
+    assert len(app.get("plotly_chart")) == 4
+    assert any("observational data" in info.value for info in app.info)
+    assert list(app.table[0].value.index)[0] == "as recorded"
+
+
+def test_a_patient_outside_the_training_cohort_gets_no_answer():
+    app = _page("pages/Survival_Risk.py")
+    app.number_input(key="survival-gbsg-age").set_value(20.0)
+    app = _predict(app)
+    assert not app.exception
+    assert any("age = 20 years is outside the range seen in training" in e.value for e in app.error)
+    assert not app.metric and not app.get("plotly_chart")
+
+
+def test_every_cohort_model_has_its_own_form():
+    app = _page("pages/Survival_Risk.py")
+    app.selectbox[0].set_value("survival-support").run()
+    assert not app.exception
+    labels = [s.label for s in app.selectbox]
+    assert "Cancer status (nominal, not ordered)" in labels and "Race (nominal)" in labels
+    app = _predict(app)
+    assert not app.exception and not app.toggle  # SUPPORT records no treatment
+    assert "Survival at 1y" in [m.label for m in app.metric]
+
+
+def test_model_evaluation_draws_the_survival_evidence_and_scores_an_upload():
+    app = _page("pages/Model_Evaluation.py")
+    app.selectbox[0].set_value("survival-gbsg").run()
+    assert not app.exception
+    assert len(app.get("plotly_chart")) >= 2  # Kaplan-Meier by risk group, calibration
+    frame = synthetic_cohort(200, seed=11)
+    app.file_uploader[0].set_value(("ward.csv", frame.to_csv(index=False).encode(), "text/csv")).run()
+    assert not app.exception
+    shared = app.table[0].value
+    assert "c_index" in shared.columns and shared.loc["your data", "n"] == 200
+    app.file_uploader[0].set_value(("bad.csv", b"age,duration,event\n50,3,1\n", "text/csv")).run()
+    assert any("lacks the column" in e.value for e in app.error)
