@@ -24,7 +24,7 @@ import pandas as pd  # noqa: E402
 from benchmarks.timing import median_ms  # noqa: E402
 
 MODELS = ("survival-gbsg", "survival-metabric", "survival-support")
-FIGURES = ("c_index", "auc@5y", "integrated_brier", "calibration_error@5y")
+FIGURES = ("c_index", "auc@5y", "integrated_brier", "calibration_gap@5y")
 
 
 def _figure(metrics: dict, key: str) -> str:

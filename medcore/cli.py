@@ -65,6 +65,8 @@ def _cmd_evaluate(args) -> int:
         return _evaluate_recommender(model, args)
     if model.kind == "survival":
         return _evaluate_survival(model, args)
+    if model.kind == "molecule":
+        return _evaluate_molecules(model, args)
     inputs, names, y_true = load_labelled(model, args.path, args.split)
     result = evaluate(model, inputs, y_true, names)
     figures = ("accuracy", "auc", "macro_f1", "ece", "brier")
@@ -147,6 +149,70 @@ def _evaluate_survival(model, args) -> int:
     for note in result["notes"]:
         print(f"note: {note}")
     return 0
+
+
+def _evaluate_molecules(model, args) -> int:
+    """AUC per task (or RMSE) with intervals on a CSV of SMILES and labels."""
+    from medcore.molecules.evaluate import evaluate_molecules
+
+    result = evaluate_molecules(model, args.path)
+    scalars = {k: v for k, v in result.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    if args.json:
+        intervals = {k: v for k, v in result.items() if k.endswith("_ci95")}
+        print(
+            json.dumps(
+                {
+                    "model": model.name,
+                    **scalars,
+                    **intervals,
+                    "per_task": result.get("per_task"),
+                    "notes": result["notes"],
+                }
+            )
+        )
+        return 0
+    print(f"model      {model.name}")
+    for key, value in scalars.items():
+        interval = result.get(f"{key}_ci95")
+        bounds = f"  (95 % CI {interval[0]:.4f}-{interval[1]:.4f})" if interval and None not in interval else ""
+        print(f"{key:<14} {value:.4f}{bounds}" if isinstance(value, float) else f"{key:<14} {value}")
+    for row in result.get("per_task", []):
+        auc = "-" if row["auc"] is None else f"{row['auc']:.4f}"
+        print(f"  {row['task']:<16} AUC {auc}  (n={row['n']}, positives {row['positives']})")
+    for note in result["notes"]:
+        print(f"note: {note}")
+    return 0
+
+
+def _predict_molecules(model, args) -> int:
+    """Each SMILES (or each row of a CSV path): predictions, or why there is none."""
+    smiles = []
+    for item in args.inputs:
+        path = Path(item)
+        if item.lower().endswith(".csv") and path.is_file():
+            from medcore.molecules.data import read_table, smiles_column
+
+            table = read_table(path)
+            smiles += [str(s) if s == s else "" for s in table[smiles_column(table)]]
+        else:
+            smiles.append(item)
+    results = model.analyse(smiles)
+    _audit(model, smiles, {"molecules": len(results), "errors": sum(bool(r["error"]) for r in results)})
+    if args.json:
+        print(json.dumps(results))
+    for r in [] if args.json else results:
+        if r["error"]:
+            print(f"{r['smiles']}: ERROR {r['error']}")
+        elif r["out_of_domain"]:
+            print(f"{r['smiles']}: NOT PREDICTED {r['notes'][-1]}")
+        else:
+            shown = ", ".join(f"{t} {v:.3f}" for t, v in r["predictions"].items())
+            if r.get("interval"):
+                shown += " (95 % " + ", ".join(f"{low:.2f} to {high:.2f}" for low, high in r["interval"].values()) + ")"
+            print(f"{r['smiles']}: {shown}; nearest training molecule Tanimoto {r['similarity']:.2f}")
+            for note in r["notes"]:
+                print(f"  note: {note}")
+    return 1 if any(r["error"] for r in results) else 0
 
 
 def _predict_survival(model, args) -> int:
@@ -297,6 +363,8 @@ def _cmd_predict(args) -> int:
         return _predict_modality(model, args)
     if model.kind == "survival":
         return _predict_survival(model, args)
+    if model.kind == "molecule":
+        return _predict_molecules(model, args)
     return _predict_other(model, args)
 
 
@@ -326,7 +394,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     predict = commands.add_parser(
         "predict",
-        help="predictions: image files, texts, one patient's symptoms, one history of item ids, or CSVs of patients",
+        help="predictions: image files, texts, one patient's symptoms, one history of item ids, CSVs of patients, "
+        "or SMILES (or a CSV of them)",
     )
     predict.add_argument("model")
     predict.add_argument("inputs", nargs="+")

@@ -33,8 +33,8 @@ def _describe(value: float, covariate: dict) -> str:
     return covariate["categories"].get(str(int(value)), f"{value:g}")
 
 
-one_tab, batch_tab = st.tabs(["One patient", "Batch (CSV)"])
-with one_tab:
+def _form() -> dict | None:
+    """The covariate form; returns the last submitted row (kept in this session's memory only)."""
     with st.form(f"patient-{name}"):
         st.markdown("Defaults are the training cohort's median patient. Plausible ranges are enforced.")
         columns = st.columns(3)
@@ -67,10 +67,11 @@ with one_tab:
         submitted = st.form_submit_button("Predict", type="primary")
     if submitted:
         st.session_state[f"survival-row-{name}"] = row
-    row = st.session_state.get(f"survival-row-{name}")
-    if row is None:
-        st.info("Enter the patient's covariates and press Predict. Nothing you enter is stored.")
-        st.stop()
+    return st.session_state.get(f"survival-row-{name}")
+
+
+def _patient(row: dict) -> None:
+    """Everything the model says about one patient, or why it says nothing."""
     try:
         result = ui.audited(
             "survival",
@@ -82,11 +83,11 @@ with one_tab:
         )
     except MedcoreError as err:
         st.error(str(err))
-        st.stop()
+        return
     if result["out_of_domain"]:
         st.error(result["warnings"][0])
         st.caption("The model gives no answer for patients unlike those it was trained on.")
-        st.stop()
+        return
 
     def _time(value) -> str:
         return f"{value:.0f} {model.time_unit}" if value is not None else "not reached"
@@ -118,7 +119,7 @@ with one_tab:
     left.plotly_chart(survival_figure(result, model.time_unit, horizons), key="curve")
     right.plotly_chart(risk_groups_figure(model.risk_groups, model.time_unit, result["risk_group"]), key="groups")
 
-    explanation = model.explain([row])
+    explanation = ui.session_memo("survival-explain", (name, tuple(sorted(row.items()))), lambda: model.explain([row]))
     st.subheader("What drives this risk")
     st.plotly_chart(contributions_figure(explanation), key="drivers")
     st.markdown(explanation["summary"])
@@ -155,7 +156,9 @@ with one_tab:
         else:
             st.caption("Switch a treatment to see the curve under the other choice.")
 
-with batch_tab:
+
+def _batch() -> None:
+    """A CSV of patients -> a downloadable table of risks and survival at the horizons."""
     names = [c["name"] for c in model.covariates]
     st.markdown(f"CSV with one row per patient and the columns: `{', '.join(names)}`. Other columns are ignored.")
     st.download_button(
@@ -178,7 +181,7 @@ with batch_tab:
             )
         except MedcoreError as err:
             st.error(str(err))
-            st.stop()
+            return
         table = pd.DataFrame(
             [
                 {
@@ -196,3 +199,14 @@ with batch_tab:
         st.caption(f"{len(results)} patients; {refused} outside the training cohort (no answer given).")
         st.dataframe(table.round(3), hide_index=True)
         st.download_button("Download results (CSV)", table.to_csv(index=False), f"{name}-results.csv", "text/csv")
+
+
+one_tab, batch_tab = st.tabs(["One patient", "Batch (CSV)"])
+with one_tab:
+    patient_row = _form()
+    if patient_row is None:
+        st.info("Enter the patient's covariates and press Predict. Nothing you enter is written to disk.")
+    else:
+        _patient(patient_row)
+with batch_tab:
+    _batch()

@@ -231,7 +231,7 @@ def test_survival_form_to_curve_and_what_if(server, page):
     nodes.press("Tab")
     page.get_by_role("button", name="Predict").click()
     page.get_by_text("Predicted survival for this patient").wait_for(timeout=60_000)
-    page.get_by_text("Training cohort by risk group").wait_for(timeout=30_000)
+    page.get_by_text("Cohort by risk group").wait_for(timeout=30_000)
     page.get_by_text("What drives this risk").wait_for(timeout=30_000)
     _assert_no_exception(page)
     import medcore
@@ -244,3 +244,23 @@ def test_survival_form_to_curve_and_what_if(server, page):
     page.get_by_text("not proof of what the treatment").wait_for(timeout=60_000)
     _assert_no_exception(page)
     _shot(page, "survival_risk")
+
+
+def test_drug_activity_draws_the_molecule_and_predicts(server, page):
+    page.goto(f"{server}/Drug_Activity")
+    page.get_by_text("Type a SMILES").wait_for(timeout=90_000)
+    box = page.get_by_role("textbox", name="SMILES")
+    box.fill("CC(=O)Oc1ccccc1C(=O)O")
+    box.press("Enter")
+    page.get_by_text("Most similar training molecules").wait_for(timeout=60_000)
+    _assert_no_exception(page)
+    assert page.locator("[data-testid='stImage'] img").count() >= 2  # the molecule and its neighbours
+    import medcore
+
+    result = medcore.load_model("drug-bbbp").analyse(["CC(=O)Oc1ccccc1C(=O)O"])[0]
+    shown = page.locator("[data-testid='stMetric']").all_inner_texts()
+    if result["out_of_domain"]:
+        page.get_by_text("Outside the applicability domain").first.wait_for(timeout=10_000)
+    else:
+        assert any(f"{result['predictions']['p_np']:.0%}" in m for m in shown), shown
+    _shot(page, "drug_activity")

@@ -294,3 +294,54 @@ def test_recommender_explanations_name_only_history_drivers(history, k):
     for entry in explained:
         assert entry["item"] not in history and entry["item"] not in excluded and entry["reason"]
         assert all(driver["item"] in history for driver in entry["drivers"])
+
+
+_SURVIVAL_COLUMNS = [
+    "hormone_therapy",
+    "tumor_size_cat",
+    "postmenopausal",
+    "age",
+    "positive_nodes",
+    "progesterone_receptor",
+    "estrogen_receptor",
+]
+
+
+@SETTINGS
+@given(
+    st.lists(
+        st.fixed_dictionaries(
+            {},
+            optional={
+                name: st.one_of(
+                    st.floats(allow_nan=True, allow_infinity=True),
+                    st.integers(-(10**6), 10**6),
+                    st.text(max_size=5),
+                    st.none(),
+                )
+                for name in _SURVIVAL_COLUMNS
+            },
+        ),
+        max_size=5,
+    )
+)
+def test_survival_rows_analyse_or_refuse(rows):
+    _count("survival rows")
+    model = medcore.load_model("survival-gbsg")
+    results = _ok_or_invalid(model.analyse, rows)
+    if results is not None:
+        assert len(results) == len(rows)
+        for result in results:
+            assert result["out_of_domain"] == (result["decision"] is None)
+            if not result["out_of_domain"]:
+                assert 0 <= result["survival@5y"] <= result["survival@1y"] <= 1
+
+
+@SETTINGS
+@given(st.binary(max_size=1024), st.text(max_size=300))
+def test_survival_csv_uploads_analyse_or_refuse(data, text):
+    _count("survival CSV uploads")
+    model = medcore.load_model("survival-gbsg")
+    header = ",".join(_SURVIVAL_COLUMNS) + "\n"
+    for body in (data, (header + text).encode()):
+        _ok_or_invalid(model.analyse, body)

@@ -132,3 +132,25 @@ def test_audit_can_be_switched_off(monkeypatch):
 
     monkeypatch.setenv("MEDCORE_AUDIT_LOG", "off")
     assert audit.record("cli", None, "0" * 64, {}) is None
+
+
+def test_survival_page_writes_nothing_and_audits_without_content(tmp_path, monkeypatch):
+    log = tmp_path / "audit.jsonl"
+    monkeypatch.setenv("MEDCORE_AUDIT_LOG", str(log))
+    before = _files(PROJECT)
+    page = AppTest.from_file(str(PROJECT / "pages/Survival_Risk.py"), default_timeout=60).run()
+    page.number_input(key="survival-gbsg-age").set_value(61.25)
+    next(b for b in page.button if b.label == "Predict").click().run()
+    page.toggle[0].set_value(True).run()  # the what-if reruns the page: no second record
+    batch = "age,positive_nodes,hormone_therapy,tumor_size_cat,postmenopausal,progesterone_receptor,estrogen_receptor\n"
+    batch += "47.5,3,1,1,0,12,87\n63,8,0,2,1,0,4\n"
+    page.file_uploader[0].set_value(("ward_patients.csv", batch.encode(), "text/csv")).run()
+    assert not page.exception and page.dataframe
+    assert _files(PROJECT) - before == set()
+    import json
+
+    entries = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [e["page"] for e in entries] == ["survival and risk", "survival and risk (batch)"]
+    assert entries[1]["summary"] == {"rows": 2, "out_of_domain": 0}
+    text = log.read_text()
+    assert not any(value in text for value in ("61.25", "47.5", "ward_patients"))

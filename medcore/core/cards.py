@@ -10,8 +10,20 @@ NOTICE = (
 )
 
 
-_HEADLINE = {"image": ("auc", "AUC"), "recommender": ("ndcg@10", "NDCG@10"), "survival": ("c_index", "C-index")}
-_LABELS = {"auc": "AUC", "accuracy": "accuracy", "ndcg@10": "NDCG@10", "hr@10": "HR@10", "c_index": "C-index"}
+_HEADLINE = {
+    "image": ("auc", "AUC"),
+    "recommender": ("ndcg@10", "NDCG@10"),
+    "survival": ("c_index", "C-index"),
+    "molecule": ("auc", "mean AUC"),
+}
+_LABELS = {
+    "auc": "AUC",
+    "accuracy": "accuracy",
+    "ndcg@10": "NDCG@10",
+    "hr@10": "HR@10",
+    "c_index": "C-index",
+    "rmse": "RMSE",
+}
 
 
 def format_figure(metrics: dict, key: str, label: str | None = None) -> str:
@@ -29,7 +41,7 @@ def headline_metric(card: dict) -> str:
     metrics = card.get("metrics", {}).get("validation", {})
     key, label = _HEADLINE.get(card.get("kind", ""), ("accuracy", "accuracy"))
     if key not in metrics:
-        key = next((k for k in ("auc", "accuracy", "ndcg@10") if k in metrics), key)
+        key = next((k for k in ("auc", "accuracy", "ndcg@10", "rmse") if k in metrics), key)
         label = _LABELS.get(key, key)
     return format_figure(metrics, key, label)
 

@@ -85,6 +85,9 @@ CAPABILITIES: dict[str, Capability] = {
         "train_survival_model",
         ("survival-gbsg", "survival-metabric", "survival-support"),
     ),
+    "molecule": Capability(
+        "medcore.molecules", "load_molecule_model", "train_molecule_model", ("drug-bbbp", "drug-tox21", "drug-esol")
+    ),
     # The image page's router: which kind of image an upload is (imaging's second kind of bundle).
     "modality": Capability(
         "medcore.imaging",

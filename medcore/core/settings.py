@@ -33,6 +33,8 @@ LIMITS: dict[str, int] = {
     "max_list_items": 5_000,
     # Services one recommendation may return.
     "max_recommendations": 50,
+    # Molecules (SMILES) in one batch or file.
+    "max_batch_molecules": 20_000,
 }
 
 

@@ -48,7 +48,7 @@ def evaluate_survival(
 
     Returns:
         ``model``, ``n``, ``events``, ``c_index``, ``auc@<h>``, ``integrated_brier``,
-        ``calibration_error@<h>`` each with ``_ci95``; ``calibration`` (decile tables per horizon),
+        ``calibration_gap@<h>`` each with ``_ci95``; ``calibration`` (decile tables per horizon),
         ``risk_groups`` (Kaplan-Meier by the model's risk group), ``out_of_domain`` (rows the page
         would refuse; they are still scored here), ``predictions`` and ``notes``.
 

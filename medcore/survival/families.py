@@ -23,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
+from medcore.core.trees import export_trees, leaf_values
+
 __all__ = [
     "FAMILIES",
     "SETTINGS",
@@ -79,8 +81,9 @@ class LinearRisk:
     def __init__(self, beta: np.ndarray):
         self.beta = np.asarray(beta, dtype=np.float64)  # (M, d)
 
-    def log_hazards(self, design: np.ndarray) -> np.ndarray:
-        return np.asarray(design, dtype=np.float64) @ self.beta.T
+    def log_hazards(self, design: np.ndarray, first_only: bool = False) -> np.ndarray:
+        beta = self.beta[:1] if first_only else self.beta
+        return np.asarray(design, dtype=np.float64) @ beta.T
 
     def save(self, folder: Path) -> dict[str, Path]:
         path = Path(folder) / "risk.npz"
@@ -94,41 +97,23 @@ class TreeRisk:
     family = "gbm"
 
     def __init__(self, arrays: dict[str, np.ndarray]):
-        self.arrays = (
-            arrays  # left, right, feature, threshold, value (all nodes), tree_start, tree_member, offset, learning_rate
-        )
-        self.depth = int(arrays["depth"])
+        # medcore.core.trees node arrays, plus tree_member, offset and learning_rate
+        self.arrays = arrays
 
     @classmethod
     def from_estimators(cls, fitted: list, design: np.ndarray) -> TreeRisk:
         """Export scikit-survival boosting models (one per member) to node arrays; checks the export."""
-        parts = {"left": [], "right": [], "feature": [], "threshold": [], "value": []}
-        tree_start, tree_member, offsets, start, depth = [], [], [], 0, 0
         x32 = np.asarray(design, dtype=np.float32)
-        for member, model in enumerate(fitted):
-            total = np.zeros(len(x32))
-            for estimator in np.asarray(model.estimators_).ravel():
-                tree = estimator.tree_
-                parts["left"].append(np.where(tree.children_left >= 0, tree.children_left + start, -1))
-                parts["right"].append(np.where(tree.children_right >= 0, tree.children_right + start, -1))
-                parts["feature"].append(np.maximum(tree.feature, 0))
-                parts["threshold"].append(tree.threshold)
-                parts["value"].append(tree.value[:, 0, 0])
-                tree_start.append(start)
-                tree_member.append(member)
-                start += tree.node_count
-                depth = max(depth, tree.max_depth)
-                total += estimator.predict(x32)
-            lr = model.learning_rate
-            offsets.append(float(np.mean(model.predict(x32) - lr * total)))
-        arrays = {k: np.concatenate(v) for k, v in parts.items()}
-        arrays.update(
-            tree_start=np.array(tree_start),
-            tree_member=np.array(tree_member),
-            offset=np.array(offsets),
-            learning_rate=np.array(fitted[0].learning_rate),
-            depth=np.array(depth),
-        )
+        trees = [list(np.asarray(model.estimators_).ravel()) for model in fitted]
+        arrays = export_trees([tree for member in trees for tree in member])
+        members = np.repeat(np.arange(len(fitted)), [len(member) for member in trees])
+        lr = fitted[0].learning_rate
+        leaves = leaf_values(arrays, x32)
+        offsets = [
+            float(np.mean(model.predict(x32) - lr * leaves[:, members == m].sum(axis=1)))
+            for m, model in enumerate(fitted)
+        ]
+        arrays.update(tree_member=members, offset=np.array(offsets), learning_rate=np.array(lr))
         risk = cls(arrays)
         exported = risk.log_hazards(design)
         for member, model in enumerate(fitted):
@@ -136,20 +121,17 @@ class TreeRisk:
                 raise RuntimeError("the exported trees do not reproduce scikit-survival's predictions")
         return risk
 
-    def log_hazards(self, design: np.ndarray) -> np.ndarray:
+    def log_hazards(self, design: np.ndarray, first_only: bool = False) -> np.ndarray:
         a = self.arrays
-        x = np.asarray(design, dtype=np.float32)
-        starts = a["tree_start"]
+        if first_only:  # member 0's trees only (explanations evaluate thousands of rows)
+            a = {
+                **a,
+                "tree_start": a["tree_start"][a["tree_member"] == 0],
+                "tree_member": a["tree_member"][a["tree_member"] == 0],
+            }
+        values = leaf_values(a, design) * float(a["learning_rate"])  # (N, trees)
         members = int(a["tree_member"].max()) + 1
-        node = np.broadcast_to(starts[None, :], (len(x), len(starts))).copy()  # (N, trees)
-        rows = np.arange(len(x))[:, None]
-        for _ in range(self.depth):
-            left = a["left"][node]
-            inner = left >= 0
-            go_left = x[rows, a["feature"][node]] <= a["threshold"][node]
-            node = np.where(inner, np.where(go_left, left, a["right"][node]), node)
-        values = a["value"][node] * float(a["learning_rate"])  # (N, trees)
-        out = np.zeros((len(x), members))
+        out = np.zeros((len(values), members))
         for member in range(members):
             out[:, member] = values[:, a["tree_member"] == member].sum(axis=1) + a["offset"][member]
         return out
@@ -168,11 +150,13 @@ class NeuralRisk:
     def __init__(self, network):
         self.network = network
 
-    def log_hazards(self, design: np.ndarray) -> np.ndarray:
+    def log_hazards(self, design: np.ndarray, first_only: bool = False) -> np.ndarray:
         import tensorflow as tf
 
-        out = self.network(tf.constant(np.asarray(design, dtype=np.float32)), training=False)
-        return np.asarray(out, dtype=np.float64)
+        out = np.asarray(
+            self.network(tf.constant(np.asarray(design, dtype=np.float32)), training=False), dtype=np.float64
+        )
+        return out[:, :1] if first_only else out
 
     def save(self, folder: Path) -> dict[str, Path]:
         path = Path(folder) / "model.keras"

@@ -8,8 +8,11 @@ Implementations (stated in every card):
 - Integrated Brier score: IPCW Brier score (Graf et al. 1999) averaged over a grid between the
   10th and 90th percentiles of the observed times, censoring from the same data's Kaplan-Meier.
 - Calibration at a horizon: patients in deciles of predicted survival; mean predicted survival
-  against the Kaplan-Meier estimate of each decile, with its log-log 95 % interval;
-  ``calibration_error@h`` is the n-weighted mean absolute difference.
+  against the Kaplan-Meier estimate of each decile, with its log-log 95 % interval (a table).
+  The scalar ``calibration_gap@h`` is calibration-in-the-large: the mean predicted survival at
+  ``h`` minus the Kaplan-Meier survival of the same patients (positive: the model is too
+  optimistic). It is signed so that its bootstrap interval is not biased away from zero, as an
+  absolute error's would be.
 """
 
 from __future__ import annotations
@@ -159,18 +162,15 @@ def calibration_table(
     return rows
 
 
-def calibration_error(time, event, predicted, horizon, groups: int = 10) -> float:
-    """n-weighted mean |predicted - Kaplan-Meier observed| over deciles of predicted survival at ``horizon``."""
+def calibration_gap(time, event, predicted, horizon) -> float:
+    """Mean predicted survival at ``horizon`` minus the Kaplan-Meier survival there (NaN past follow-up)."""
     if np.asarray(time).max() < horizon:
         return float("nan")
-    table = calibration_table(time, event, predicted, horizon, groups)
-    n = np.array([row["n"] for row in table], dtype=float)
-    gaps = np.array([abs(row["predicted"] - row["observed"]) for row in table])
-    return float((n * gaps).sum() / n.sum())
+    return float(np.mean(predicted) - km_at(kaplan_meier(time, event), horizon)[0])
 
 
 def survival_scalars(time, event, risk, grid, survival, horizons, unit: str, with_auc: bool = True) -> dict[str, float]:
-    """The scalar figures of one set of predictions: C, AUC and calibration error at each horizon, IBS."""
+    """The scalar figures of one set of predictions: C, AUC and calibration gap at each horizon, IBS."""
     time = np.asarray(time, float)
     event = np.asarray(event, bool)
     figures = {"c_index": harrell_c(time, event, risk)}
@@ -179,7 +179,7 @@ def survival_scalars(time, event, risk, grid, survival, horizons, unit: str, wit
             figures[f"auc@{horizon_label(horizon, unit)}"] = value
     figures["integrated_brier"] = integrated_brier(time, event, grid, survival)
     for horizon in horizons:
-        figures[f"calibration_error@{horizon_label(horizon, unit)}"] = calibration_error(
+        figures[f"calibration_gap@{horizon_label(horizon, unit)}"] = calibration_gap(
             time, event, survival_at(grid, survival, horizon), horizon
         )
     return figures

@@ -34,6 +34,7 @@ CAUSAL_NOTICE = (
     "between the curves is an association, not proof of what the treatment would do for this patient."
 )
 BAND_LEVEL = 0.95
+CHUNK_ROWS = 2_000  # rows analysed in one pass
 
 
 class SurvivalModel:
@@ -131,10 +132,8 @@ class SurvivalModel:
 
     def survival_band(self, frame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(times, low, high)``: the 95 % band of the bootstrap refits around each curve (N, T)."""
-        curves = self._curves(self._log_hazards(self.clean(frame)))
-        members = curves[:, 1:, :] if curves.shape[1] > 1 else curves
-        tail = (1 - BAND_LEVEL) / 2 * 100
-        return self.times.copy(), np.percentile(members, tail, axis=1), np.percentile(members, 100 - tail, axis=1)
+        low, high = _band(self._curves(self._log_hazards(self.clean(frame))))
+        return self.times.copy(), low, high
 
     def percentile(self, risk: np.ndarray) -> np.ndarray:
         """Percent of the training cohort with a lower risk than each value of ``risk``."""
@@ -180,13 +179,17 @@ class SurvivalModel:
             curves: also return each row's ``times``, ``survival``, ``low`` and ``high`` lists.
         """
         clean = self.clean(frame)
+        if len(clean) > CHUNK_ROWS:  # members x times per row: bound the memory of one pass
+            return [
+                result
+                for start in range(0, len(clean), CHUNK_ROWS)
+                for result in self.analyse(clean.iloc[start : start + CHUNK_ROWS].reset_index(drop=True), curves)
+            ]
         reasons = self.domain_reasons(clean)
         log_hazards = self._log_hazards(clean)
         every = self._curves(log_hazards)
         point = every[:, 0, :]
-        members = every[:, 1:, :] if every.shape[1] > 1 else every
-        tail = (1 - BAND_LEVEL) / 2 * 100
-        low, high = np.percentile(members, tail, axis=1), np.percentile(members, 100 - tail, axis=1)
+        low, high = _band(every)
         percentiles = self.percentile(log_hazards[:, 0])
         results = []
         for row in range(len(clean)):
@@ -255,7 +258,7 @@ class SurvivalModel:
         d = len(names)
         masks = np.array(list(itertools.product([0, 1], repeat=d)), dtype=bool)  # (2^d, d): 1 = patient's value
         mixed = np.where(masks, clean[names].to_numpy()[0][None, :], reference[names].to_numpy()[0][None, :])
-        value = self._risk.log_hazards(self._design(pd.DataFrame(mixed, columns=names)))[:, 0]
+        value = self._risk.log_hazards(self._design(pd.DataFrame(mixed, columns=names)), first_only=True)[:, 0]
         size = masks.sum(axis=1)
         weight = np.array([math.factorial(k) * math.factorial(d - k - 1) / math.factorial(d) for k in range(d)])
         coalitions = np.arange(2**d)  # row i of masks is the binary number i, first covariate highest
@@ -351,6 +354,16 @@ class SurvivalModel:
             "warnings": warnings,
             "notice": CAUSAL_NOTICE,
         }
+
+
+def _band(curves: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The 95 % band (N, T) of member curves (N, M, T): percentiles of the bootstrap refits (members 1..),
+    widened where needed to include member 0's curve (the prediction), which refits of an extreme
+    patient can all miss on one side."""
+    refits = curves[:, 1:, :] if curves.shape[1] > 1 else curves
+    tail = (1 - BAND_LEVEL) / 2 * 100
+    low, high = np.percentile(refits, tail, axis=1), np.percentile(refits, 100 - tail, axis=1)
+    return np.minimum(low, curves[:, 0, :]), np.maximum(high, curves[:, 0, :])
 
 
 def load_survival_model(path: Path, card: dict) -> SurvivalModel:

@@ -13,6 +13,7 @@ from medcore.care.plots import ranking_curves_figure
 from medcore.core import plots
 from medcore.core.metrics import decision_confusion
 from medcore.core.registry import read_evaluation
+from medcore.molecules.plots import parity_figure
 from medcore.survival.plots import calibration_figure, risk_groups_figure
 
 __all__ = ["evaluation_charts", "model_card", "validation_charts", "threshold_explorer", "evaluation_result"]
@@ -80,7 +81,7 @@ def model_card(card: dict) -> None:
     domain = card.get("domain_check")
     if domain:
         st.markdown("**What it refuses (domain check)**")
-        st.markdown(domain_text(domain))
+        st.markdown(domain_text(domain, "patients" if card["kind"] == "survival" else "images"))
     st.markdown(f"**Calibration**: {card['calibration'].get('method', '-')}")
     st.markdown("**Limitations**\n" + _bullets(card["limitations"]))
     st.markdown("**Ethical considerations**\n" + _bullets(card["ethical_considerations"]))
@@ -126,8 +127,8 @@ def subgroup_rows(subgroups: dict) -> list[dict]:
     return rows
 
 
-def domain_text(domain: dict) -> str:
-    """The card's domain check in two sentences, with its figures and intervals."""
+def domain_text(domain: dict, inputs: str = "images") -> str:
+    """The card's domain check in two sentences, with its figures and intervals (``inputs``: what is checked)."""
     figures = domain.get("validation", {})
 
     def share(value, interval) -> str:
@@ -142,8 +143,10 @@ def domain_text(domain: dict) -> str:
             f"Caught {share(figures['negatives_caught'], figures.get('negatives_caught_ci95'))} of "
             f"{figures.get('n_negatives')} wrong inputs; refused "
             f"{share(figures.get('genuine_rejected'), figures.get('genuine_rejected_ci95'))} of "
-            f"{figures.get('n_genuine')} genuine held-out images."
+            f"{figures.get('n_genuine')} genuine held-out {inputs}."
         )
+    if "negatives" in figures:
+        text += f" Measured on: {figures['negatives']}."
     return text
 
 
@@ -220,6 +223,16 @@ def validation_charts(card: dict, evaluation: dict) -> None:
             key="rel",
         )
     threshold_explorer(card, evaluation, key="thr")
+    if "parity" in evaluation:  # regression (solubility): predicted against measured
+        st.plotly_chart(
+            parity_figure(
+                evaluation["parity"]["measured"], evaluation["parity"]["predicted"], card["input"].get("unit", "")
+            ),
+            key="parity",
+        )
+    if "candidates" in evaluation and card["kind"] == "molecule":
+        st.markdown("**Every candidate on the validation scaffolds** (the shipped one is the best)")
+        st.dataframe(_candidate_table(evaluation["candidates"]), hide_index=True, key="mol-cand")
     if "risk_groups" in evaluation:  # survival models: the cohort by risk tertile, calibration at horizons
         _survival_charts(evaluation, evaluation["time_unit"], "val")
     if "curves" in evaluation:  # recommenders: HR@k and NDCG@k against the baselines
@@ -228,6 +241,33 @@ def validation_charts(card: dict, evaluation: dict) -> None:
         st.plotly_chart(plots.history_figure(evaluation["history"]), key="hist")
     if evaluation.get("per_class"):
         st.dataframe(evaluation["per_class"], key="pc")
+
+
+def _molecule_result(result: dict, key: str) -> None:
+    """A molecule model's evaluation on the user's file: figures, per-task AUC or parity, per-molecule CSV."""
+    shown = [k[:-5] for k in result if k.endswith("_ci95")]
+    st.caption(
+        f"n={result['n']} molecules scored ({result['unreadable']} unreadable, {result['out_of_domain']} outside the "
+        "applicability domain); 95 % bootstrap intervals in brackets: "
+        + ", ".join(f"{k} {result[k]:.3f} ({_interval(result, k)})" for k in shown)
+    )
+    for note in result["notes"]:
+        st.warning(note)
+    if "parity" in result:
+        st.plotly_chart(
+            parity_figure(result["parity"]["measured"], result["parity"]["predicted"], ""), key=f"{key}-parity"
+        )
+    else:
+        st.dataframe(pd.DataFrame(result["per_task"]).round(3), hide_index=True, key=f"{key}-tasks")
+        st.plotly_chart(plots.reliability_figure(result["reliability"], ece_after=result["ece"]), key=f"{key}-rel")
+    frame = pd.DataFrame(result["predictions"])
+    st.download_button(
+        "Download per-molecule predictions (CSV)",
+        frame.to_csv(index=False),
+        "medcore_molecules.csv",
+        "text/csv",
+        key=f"{key}-dl",
+    )
 
 
 def _survival_charts(evaluation: dict, unit: str, key: str) -> None:
@@ -239,17 +279,18 @@ def _survival_charts(evaluation: dict, unit: str, key: str) -> None:
     candidates = evaluation.get("candidates")
     if candidates:
         st.markdown("**Every candidate, cross-validated** (the shipped model is the one with the highest C-index)")
-        st.dataframe(
-            pd.DataFrame(
-                [
-                    {"family": family, **{k: v for k, v in figures.items() if not k.endswith("_ci95")}}
-                    | {f"{k[:-5]} 95 % CI": _interval(figures, k[:-5]) for k in figures if k.endswith("_ci95")}
-                    for family, figures in candidates.items()
-                ]
-            ).round(4),
-            hide_index=True,
-            key=f"{key}-cand",
-        )
+        st.dataframe(_candidate_table(candidates), hide_index=True, key=f"{key}-cand")
+
+
+def _candidate_table(candidates: dict) -> pd.DataFrame:
+    """One row per candidate model: its figures and their 95 % intervals."""
+    return pd.DataFrame(
+        [
+            {"candidate": name, **{k: v for k, v in figures.items() if not k.endswith("_ci95")}}
+            | {f"{k[:-5]} 95 % CI": _interval(figures, k[:-5]) for k in figures if k.endswith("_ci95")}
+            for name, figures in candidates.items()
+        ]
+    ).round(4)
 
 
 def threshold_explorer(card: dict, evaluation: dict, key: str) -> None:
@@ -291,6 +332,9 @@ def evaluation_result(result: dict, labels: list[str], key: str) -> None:
     A recommender's result (``evaluate_recommender``) gets its HR@k/NDCG@k curves against the
     popularity baseline and the protocol's notes instead.
     """
+    if "parity" in result or "per_task" in result:  # molecule models
+        _molecule_result(result, key)
+        return
     if "risk_groups" in result:
         shown = [k for k in result if k.endswith("_ci95")]
         st.caption(

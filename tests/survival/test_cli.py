@@ -17,7 +17,7 @@ def test_evaluate_prints_c_auc_brier_and_calibration(tmp_path, capsys):
     synthetic_cohort(300, seed=12).to_csv(path, index=False)
     assert main(["evaluate", "survival-gbsg", str(path)]) == 0
     out = capsys.readouterr().out
-    for figure in ("c_index", "auc@1y", "integrated_brier", "calibration_error@5y", "calibration at 3y"):
+    for figure in ("c_index", "auc@1y", "integrated_brier", "calibration_gap@5y", "calibration at 3y"):
         assert figure in out
     assert "95 % CI" in out
     assert main(["evaluate", "survival-gbsg", str(path), "--json"]) == 0

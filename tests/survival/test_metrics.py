@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from medcore.survival.metrics import calibration_error, harrell_c, integrated_brier, kaplan_meier, km_at, td_auc
+from medcore.survival.metrics import (
+    calibration_gap,
+    calibration_table,
+    harrell_c,
+    integrated_brier,
+    kaplan_meier,
+    km_at,
+    td_auc,
+)
 
 
 def _exponential(n=2000, seed=0):
@@ -42,6 +50,11 @@ def test_the_true_model_beats_a_constant_one_on_every_score():
     assert integrated_brier(time, event, grid, truth) < integrated_brier(time, event, grid, constant) - 0.02
     auc = td_auc(time, event, risk, [5.0, 10.0])
     assert auc[5.0] > 0.7 and auc[10.0] > 0.7
-    assert calibration_error(time, event, truth[:, 100], 10.0) < 0.04
-    shifted = np.clip(truth[:, 100] + 0.2, 0, 1)  # the same ranking, miscalibrated
-    assert calibration_error(time, event, shifted, 10.0) > 0.12
+    assert abs(calibration_gap(time, event, truth[:, 100], 10.0)) < 0.03
+    shifted = np.clip(truth[:, 100] + 0.2, 0, 1)  # the same ranking, too optimistic
+    assert calibration_gap(time, event, shifted, 10.0) > 0.15
+    assert calibration_gap(time, event, truth[:, 100], 40.0) != calibration_gap(time, event, truth[:, 100], 40.0)  # NaN
+    deciles = calibration_table(time, event, truth[:, 100], 10.0)
+    assert len(deciles) == 10 and sum(row["n"] for row in deciles) == len(time)
+    assert sum(row["observed_low"] <= row["predicted"] <= row["observed_high"] for row in deciles) >= 8
+    assert all(row["observed_low"] <= row["observed"] <= row["observed_high"] for row in deciles)

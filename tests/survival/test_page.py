@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pandas as pd
+import pytest
 from streamlit.testing.v1 import AppTest
 
 import medcore
@@ -79,4 +81,21 @@ def test_model_evaluation_draws_the_survival_evidence_and_scores_an_upload():
     shared = app.table[0].value
     assert "c_index" in shared.columns and shared.loc["your data", "n"] == 200
     app.file_uploader[0].set_value(("bad.csv", b"age,duration,event\n50,3,1\n", "text/csv")).run()
+    assert any("lacks the column" in e.value for e in app.error)
+
+
+def test_a_batch_csv_gives_a_downloadable_table_with_refusals_marked():
+    app = _page("pages/Survival_Risk.py")
+    frame = synthetic_cohort(4, seed=14).drop(columns=["duration", "event"])
+    frame.loc[3, "age"] = 99  # plausible, older than anyone in the training cohort
+    app.file_uploader[0].set_value(("ward.csv", frame.to_csv(index=False).encode(), "text/csv")).run()
+    assert not app.exception
+    table = app.dataframe[0].value
+    model = medcore.load_model("survival-gbsg")
+    expected = model.analyse(frame)
+    assert list(table["risk group"]) == [r.get("risk_group", "not analysed") for r in expected]
+    assert table["risk group"].iloc[3] == "not analysed" and pd.isna(table["survival at 5y"].iloc[3])
+    assert table["survival at 5y"].iloc[0] == pytest.approx(expected[0]["survival@5y"], abs=1e-3)
+    assert any("1 outside the training cohort" in c.value for c in app.caption)
+    app.file_uploader[0].set_value(("typo.csv", b"age,positive_nodes\n50,x\n", "text/csv")).run()
     assert any("lacks the column" in e.value for e in app.error)

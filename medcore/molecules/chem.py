@@ -1,0 +1,102 @@
+"""SMILES in, checked RDKit molecules out: parsing, salts and mixtures, size limits, messages that teach.
+
+Every SMILES goes through ``parse``: surrounding whitespace stripped, empty or over-long strings
+refused, RDKit parsing and sanitisation (a failure names the SMILES and its position), the
+largest fragment kept when the SMILES holds several (salts, mixtures; a note says so), and
+molecules with more than ``MAX_HEAVY_ATOMS`` heavy atoms refused.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from medcore.core.errors import InvalidInputError
+
+__all__ = ["MAX_HEAVY_ATOMS", "MAX_SMILES_CHARS", "Parsed", "parse", "parse_many", "canonical"]
+
+MAX_HEAVY_ATOMS = 100  # larger molecules (peptides, polymers) are outside what the models learnt
+MAX_SMILES_CHARS = 1_000
+
+
+@dataclass
+class Parsed:
+    """One parsed molecule: the RDKit Mol of its largest fragment, its canonical SMILES and notes."""
+
+    smiles: str
+    mol: object
+    canonical: str
+    notes: list[str] = field(default_factory=list)
+
+
+def _quiet() -> None:
+    from rdkit import RDLogger
+
+    RDLogger.DisableLog("rdApp.*")
+
+
+def parse(smiles: str, position: int = 0) -> Parsed:
+    """Parse one SMILES (``position``: 1-based place in its list, for messages).
+
+    Raises:
+        InvalidInputError: not a string, empty, too long, unparsable or unsanitisable by RDKit,
+            or too many heavy atoms.
+    """
+    from rdkit import Chem
+    from rdkit.Chem.MolStandardize import rdMolStandardize
+
+    _quiet()
+    where = f"SMILES #{position}" if position else "The SMILES"
+    if not isinstance(smiles, str):
+        raise InvalidInputError(f"{where} is a {type(smiles).__name__}, not text. Pass SMILES strings such as 'CCO'.")
+    text = smiles.strip()
+    if not text:
+        raise InvalidInputError(f"{where} is empty. Type a SMILES such as 'CC(=O)Oc1ccccc1C(=O)O' (aspirin).")
+    shown = text if len(text) <= 60 else text[:57] + "..."
+    if len(text) > MAX_SMILES_CHARS:
+        raise InvalidInputError(
+            f"{where} has {len(text):,} characters; at most {MAX_SMILES_CHARS:,} are accepted (small molecules only)."
+        )
+    mol = Chem.MolFromSmiles(text, sanitize=False)
+    if mol is None:
+        raise InvalidInputError(
+            f"{where} '{shown}' is not valid SMILES (RDKit could not parse it: check brackets, ring-closure "
+            "digits and element symbols)."
+        )
+    try:
+        Chem.SanitizeMol(mol)
+    except Exception as err:  # noqa: BLE001 - RDKit raises several sanitisation error types
+        raise InvalidInputError(
+            f"{where} '{shown}' describes a molecule RDKit cannot sanitise ({str(err).splitlines()[0][:120]}): "
+            "check valences and charges; metal complexes are not supported."
+        ) from None
+    notes = []
+    fragments = Chem.GetMolFrags(mol, asMols=True)
+    if len(fragments) > 1:
+        mol = rdMolStandardize.LargestFragmentChooser(preferOrganic=True).choose(mol)
+        notes.append(
+            f"{len(fragments)} fragments (a salt or mixture): only the largest, {Chem.MolToSmiles(mol)}, is analysed."
+        )
+    atoms = mol.GetNumHeavyAtoms()
+    if atoms == 0:
+        raise InvalidInputError(f"{where} '{shown}' has no heavy atoms; pass a molecule.")
+    if atoms > MAX_HEAVY_ATOMS:
+        raise InvalidInputError(
+            f"{where} '{shown}' has {atoms} heavy atoms; the models know small molecules up to {MAX_HEAVY_ATOMS}."
+        )
+    return Parsed(text, mol, Chem.MolToSmiles(mol), notes)
+
+
+def parse_many(smiles: list[str]) -> list[Parsed | InvalidInputError]:
+    """``parse`` each SMILES; a bad one becomes its ``InvalidInputError`` so the others still go through."""
+    out: list[Parsed | InvalidInputError] = []
+    for position, text in enumerate(smiles, start=1):
+        try:
+            out.append(parse(text, position))
+        except InvalidInputError as err:
+            out.append(err)
+    return out
+
+
+def canonical(smiles: str) -> str:
+    """RDKit's canonical SMILES of the largest fragment (raises as ``parse``)."""
+    return parse(smiles).canonical

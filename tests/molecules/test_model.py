@@ -1,0 +1,108 @@
+"""The molecule model's contract on tiny bundles trained in the test session (labels RDKit can compute)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from medcore import InvalidInputError
+from tests.molecules.conftest import labelled
+
+pytestmark = pytest.mark.slow
+
+
+def test_the_card_records_every_candidate_and_ships_the_best(tiny_bundles):
+    for name, headline, better in (("drug-esol", "rmse", min), ("drug-bbbp", "auc", max)):
+        card = json.loads((tiny_bundles[name] / "card.json").read_text())
+        validation = card["metrics"]["validation"]
+        others = [v[headline] for v in validation["baselines"].values()]
+        assert len(others) == 2 and better([validation[headline], *others]) == validation[headline]
+        low, high = validation[f"{headline}_ci95"]
+        assert low <= validation[headline] <= high
+        assert card["domain_check"]["validation"]["n_genuine"] == validation["n"]
+
+
+def test_predictions_learn_the_computable_labels(tiny_molecule_models):
+    from rdkit.Chem import Crippen
+
+    from medcore.molecules.chem import parse
+
+    frame = labelled("esol")
+    valid = frame[frame["split"] == "valid"]
+    predicted = tiny_molecule_models["drug-esol"].predict(list(valid["smiles"]))
+    assert predicted.shape == (len(valid), 1)
+    truth = valid["log_solubility_mol_per_L"].to_numpy()
+    assert np.corrcoef(predicted[:, 0], truth)[0, 1] > 0.8
+    bbbp = tiny_molecule_models["drug-bbbp"]
+    probability = bbbp.predict(["CCCCCCCC", "OC(=O)CC(O)C(=O)O"])[:, 0]
+    assert probability[0] > 0.5 > probability[1]  # no polar surface vs. very polar
+    assert np.all((probability >= 0) & (probability <= 1))
+    assert -Crippen.MolLogP(parse("CCCCCCCC").mol) < 0
+
+
+def test_an_unreadable_smiles_in_predict_names_it_and_its_position(tiny_molecule_models):
+    with pytest.raises(InvalidInputError, match="SMILES #2 'C1CC'"):
+        tiny_molecule_models["drug-bbbp"].predict(["CCO", "C1CC"])
+
+
+def test_analyse_predicts_the_rest_of_a_batch_and_gives_intervals(tiny_molecule_models):
+    results = tiny_molecule_models["drug-esol"].analyse(["CCO", "C1CC", "", "Oc1ccccc1.Cl"])
+    assert results[1]["error"] and results[2]["error"] and not results[1]["predictions"]
+    for result in (results[0], results[3]):
+        value = result["predictions"]["log_solubility_mol_per_L"]
+        low, high = result["interval"]["log_solubility_mol_per_L"]
+        assert low < value < high
+    assert "largest" in results[3]["notes"][0]
+
+
+def test_a_molecule_unlike_the_training_set_gets_no_prediction(tiny_molecule_models):
+    model = tiny_molecule_models["drug-bbbp"]
+    steroid = "CC12CCC3c4ccc(O)cc4CCC3C1CCC2O"  # estradiol: no such scaffold among the generated molecules
+    result = model.analyse([steroid])[0]
+    neighbours = model.neighbours(steroid, 3)
+    assert result["similarity"] == pytest.approx(neighbours["similarity"])
+    if result["out_of_domain"]:
+        assert result["predictions"] == {} and "Outside the applicability domain" in result["notes"][-1]
+        assert not neighbours["in_domain"] and "Outside" in neighbours["verdict"]
+    platinum = model.analyse(["[Pt]"])[0]
+    assert platinum["out_of_domain"] and platinum["predictions"] == {}
+
+
+def test_neighbours_are_the_most_similar_training_molecules_with_labels(tiny_molecule_models):
+    model = tiny_molecule_models["drug-bbbp"]
+    train = labelled("bbbp")
+    train = train[train["split"] == "train"]
+    query = train["smiles"].iloc[10]
+    found = model.neighbours(query, 4)
+    assert found["neighbours"][0]["smiles"] == query and found["neighbours"][0]["similarity"] == pytest.approx(1.0)
+    assert found["neighbours"][0]["labels"]["p_np"] == train["p_np"].iloc[10]
+    similarities = [n["similarity"] for n in found["neighbours"]]
+    assert similarities == sorted(similarities, reverse=True) and found["in_domain"]
+    with pytest.raises(InvalidInputError, match="between 1 and 50"):
+        model.neighbours(query, 0)
+
+
+def test_explanations_give_one_contribution_per_atom_pointing_the_right_way(tiny_molecule_models):
+    model = tiny_molecule_models["drug-bbbp"]
+    explanation = model.explain("OC(=O)c1ccccc1CCCC")
+    assert len(explanation["atoms"]) == 13 and explanation["task"] == "p_np"
+    if model.predictor in ("forest", "ensemble"):
+        # The label is "polar surface area below 30": the acid's oxygens push the probability down.
+        oxygens = explanation["atoms"][0] + explanation["atoms"][2]
+        assert oxygens < 0
+    with pytest.raises(InvalidInputError, match="Unknown task"):
+        model.explain("CCO", "toxicity")
+
+
+def test_evaluation_on_a_labelled_csv(tiny_molecule_models):
+    from medcore.molecules.evaluate import evaluate_upload
+
+    frame = labelled("bbbp")
+    data = frame[frame["split"] == "valid"].to_csv(index=False).encode()
+    result = evaluate_upload(tiny_molecule_models["drug-bbbp"], "mine.csv", data)
+    assert result["auc"] > 0.8 and len(result["auc_ci95"]) == 2 and result["per_task"][0]["task"] == "p_np"
+    assert len(result["predictions"]) == len(frame[frame["split"] == "valid"])
+    with pytest.raises(InvalidInputError, match="lacks the label column"):
+        evaluate_upload(tiny_molecule_models["drug-bbbp"], "mine.csv", b"smiles,label\nCCO,1\n")

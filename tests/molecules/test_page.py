@@ -1,0 +1,69 @@
+"""The Drug activity page (AppTest, shipped bundles) and the molecule CLI."""
+
+from __future__ import annotations
+
+import json
+
+from streamlit.testing.v1 import AppTest
+
+import medcore
+from medcore.cli import main
+from tests.conftest import PROJECT
+
+
+def _page() -> AppTest:
+    return AppTest.from_file(str(PROJECT / "pages/Drug_Activity.py"), default_timeout=60).run()
+
+
+def test_an_example_molecule_is_drawn_predicted_and_placed_among_its_neighbours():
+    app = _page()
+    assert not app.exception
+    app.selectbox[0].set_value("drug-bbbp").run()
+    app.selectbox[1].set_value("diazepam (crosses the blood-brain barrier)").run()
+    assert not app.exception
+    model = medcore.load_model("drug-bbbp")
+    smiles = "CN1C(=O)CN=C(c2ccccc2)c2cc(Cl)ccc21"
+    result = model.analyse([smiles])[0]
+    metrics = {m.label: m.value for m in app.metric}
+    if result["out_of_domain"]:
+        assert not metrics and any("Outside the applicability domain" in w.value for w in app.warning)
+    else:
+        assert metrics["P(p_np)"] == f"{result['predictions']['p_np']:.0%}"
+    assert len(app.get("imgs")) >= 1 or app.get("image")
+    assert any("Tanimoto" in c.value for c in app.caption)
+    assert "Most similar training molecules" in [h.value for h in app.subheader]
+
+
+def test_an_unreadable_smiles_says_why_and_the_page_keeps_working():
+    app = _page()
+    app.text_input[0].set_value("C1CC(").run()
+    assert not app.exception
+    assert any("not valid SMILES" in e.value for e in app.error)
+    app.text_input[0].set_value("CCO").run()
+    assert not app.exception and not app.error
+
+
+def test_tox21_shows_every_assay_and_esol_an_interval():
+    app = _page()
+    app.selectbox[0].set_value("drug-tox21").run()
+    app.text_input[0].set_value("Oc1ccc(cc1)C(C)(C)c1ccc(O)cc1").run()  # bisphenol A
+    assert not app.exception
+    assert app.get("plotly_chart") or any("Outside" in w.value for w in app.warning)
+    app.selectbox[0].set_value("drug-esol").run()
+    app.text_input[0].set_value("CCCCCCO").run()
+    assert not app.exception
+    assert any("95 % interval" in str(m.delta) for m in app.metric)
+
+
+def test_cli_predict_and_evaluate(tmp_path, capsys):
+    assert main(["predict", "drug-esol", "CCO", "C1CC(", "--json"]) == 1  # one SMILES failed
+    rows = json.loads(capsys.readouterr().out)
+    assert rows[0]["predictions"]["log_solubility_mol_per_L"] > -2 and "not valid SMILES" in rows[1]["error"]
+    labelled = tmp_path / "measured.csv"
+    labelled.write_text(
+        "smiles,log_solubility_mol_per_L\nCCO,1.1\nc1ccccc1,-1.64\nCCCCCCCC,-5.24\nOCC(O)CO,1.1\nCCCl,-1.1\n"
+    )
+    assert main(["evaluate", "drug-esol", str(labelled)]) == 0
+    out = capsys.readouterr().out
+    assert "rmse" in out and "95 % CI" in out
+    assert main(["evaluate", "drug-esol", str(tmp_path / "missing.csv")]) == 2
