@@ -114,40 +114,36 @@ def _evaluate_recommender(model, args) -> int:
     return 0
 
 
+def _print_figures(model, result: dict, args, extra: dict) -> None:
+    """A capability's evaluation: one JSON object (``--json``) or one line per figure with its interval."""
+    scalars = {k: v for k, v in result.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    if args.json:
+        intervals = {k: v for k, v in result.items() if k.endswith("_ci95")}
+        print(json.dumps({"model": model.name, **scalars, **intervals, **extra, "notes": result["notes"]}))
+        return
+    print(f"model                  {model.name}")
+    for key, value in scalars.items():
+        interval = result.get(f"{key}_ci95")
+        bounds = f"  (95 % CI {interval[0]:.4f}-{interval[1]:.4f})" if interval and None not in interval else ""
+        print(f"{key:<22} {value:.4f}{bounds}" if isinstance(value, float) else f"{key:<22} {value}")
+
+
 def _evaluate_survival(model, args) -> int:
     """C-index, time-dependent AUC, integrated Brier score and calibration on a labelled CSV."""
     from medcore.survival.evaluate import evaluate_survival
 
     result = evaluate_survival(model, args.path)
-    scalars = {k: v for k, v in result.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
-    if args.json:
-        intervals = {k: v for k, v in result.items() if k.endswith("_ci95")}
-        print(
-            json.dumps(
-                {
-                    "model": model.name,
-                    **scalars,
-                    **intervals,
-                    "calibration": result["calibration"],
-                    "notes": result["notes"],
-                }
-            )
-        )
-        return 0
-    print(f"model      {model.name}")
-    for key, value in scalars.items():
-        interval = result.get(f"{key}_ci95")
-        bounds = f"  (95 % CI {interval[0]:.4f}-{interval[1]:.4f})" if interval and None not in interval else ""
-        print(f"{key:<22} {value:.4f}{bounds}" if isinstance(value, float) else f"{key:<22} {value}")
-    for label, table in result["calibration"].items():
-        print(f"calibration at {label} (decile: predicted vs Kaplan-Meier observed survival)")
-        for index, row in enumerate(table, start=1):
-            print(
-                f"  {index:>2}  n={row['n']:<5} predicted {row['predicted']:.3f}  observed {row['observed']:.3f} "
-                f"({row['observed_low']:.3f}-{row['observed_high']:.3f})"
-            )
-    for note in result["notes"]:
-        print(f"note: {note}")
+    _print_figures(model, result, args, {"calibration": result["calibration"]})
+    if not args.json:
+        for label, table in result["calibration"].items():
+            print(f"calibration at {label} (decile: predicted vs Kaplan-Meier observed survival)")
+            for index, row in enumerate(table, start=1):
+                print(
+                    f"  {index:>2}  n={row['n']:<5} predicted {row['predicted']:.3f}  observed {row['observed']:.3f} "
+                    f"({row['observed_low']:.3f}-{row['observed_high']:.3f})"
+                )
+        for note in result["notes"]:
+            print(f"note: {note}")
     return 0
 
 
@@ -156,31 +152,13 @@ def _evaluate_molecules(model, args) -> int:
     from medcore.molecules.evaluate import evaluate_molecules
 
     result = evaluate_molecules(model, args.path)
-    scalars = {k: v for k, v in result.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
-    if args.json:
-        intervals = {k: v for k, v in result.items() if k.endswith("_ci95")}
-        print(
-            json.dumps(
-                {
-                    "model": model.name,
-                    **scalars,
-                    **intervals,
-                    "per_task": result.get("per_task"),
-                    "notes": result["notes"],
-                }
-            )
-        )
-        return 0
-    print(f"model      {model.name}")
-    for key, value in scalars.items():
-        interval = result.get(f"{key}_ci95")
-        bounds = f"  (95 % CI {interval[0]:.4f}-{interval[1]:.4f})" if interval and None not in interval else ""
-        print(f"{key:<14} {value:.4f}{bounds}" if isinstance(value, float) else f"{key:<14} {value}")
-    for row in result.get("per_task", []):
-        auc = "-" if row["auc"] is None else f"{row['auc']:.4f}"
-        print(f"  {row['task']:<16} AUC {auc}  (n={row['n']}, positives {row['positives']})")
-    for note in result["notes"]:
-        print(f"note: {note}")
+    _print_figures(model, result, args, {"per_task": result.get("per_task")})
+    if not args.json:
+        for row in result.get("per_task", []):
+            auc = "-" if row["auc"] is None else f"{row['auc']:.4f}"
+            print(f"  {row['task']:<16} AUC {auc}  (n={row['n']}, positives {row['positives']})")
+        for note in result["notes"]:
+            print(f"note: {note}")
     return 0
 
 

@@ -9,16 +9,8 @@ from medcore.core.cards import format_figure
 from medcore.molecules.plots import molecule_svg, task_figure
 
 ui.page_header("Drug activity")
-cards = {c["name"]: c for c in ui.model_cards() if c["kind"] == "molecule"}
-if not cards:
-    st.info("No molecule model bundles were found in the models folder.")
-    st.stop()
-name = st.selectbox("Property", list(cards), format_func=lambda n: f"{n}: {cards[n]['task']}")
-try:
-    model = ui.get_model(name)
-except MedcoreError as err:
-    st.error(str(err))
-    st.stop()
+model = ui.choose_model("molecule", "Property")
+name = model.name
 card = model.card
 validation = card["metrics"]["validation"]
 headline = "rmse" if model.regression else "auc"

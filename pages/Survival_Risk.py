@@ -10,16 +10,8 @@ from medcore.survival.metrics import horizon_label
 from medcore.survival.plots import contributions_figure, risk_groups_figure, survival_figure, what_if_figure
 
 ui.page_header("Survival and risk")
-cards = {c["name"]: c for c in ui.model_cards() if c["kind"] == "survival"}
-if not cards:
-    st.info("No survival model bundles were found in the models folder.")
-    st.stop()
-name = st.selectbox("Cohort model", list(cards), format_func=lambda n: f"{n}: {cards[n]['task']}")
-try:
-    model = ui.get_model(name)
-except MedcoreError as err:
-    st.error(str(err))
-    st.stop()
+model = ui.choose_model("survival", "Cohort model")
+name = model.name
 card = model.card
 st.markdown(f"**Intended use.** {card['intended_use']}")
 st.caption(

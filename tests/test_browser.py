@@ -254,7 +254,7 @@ def test_drug_activity_draws_the_molecule_and_predicts(server, page):
     box.press("Enter")
     page.get_by_text("Most similar training molecules").wait_for(timeout=60_000)
     _assert_no_exception(page)
-    assert page.locator("[data-testid='stImage'] img").count() >= 2  # the molecule and its neighbours
+    page.locator("[data-testid='stImage']").nth(5).wait_for(timeout=30_000)  # the molecule and its 5 neighbours
     import medcore
 
     result = medcore.load_model("drug-bbbp").analyse(["CC(=O)Oc1ccccc1C(=O)O"])[0]

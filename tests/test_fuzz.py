@@ -345,3 +345,23 @@ def test_survival_csv_uploads_analyse_or_refuse(data, text):
     header = ",".join(_SURVIVAL_COLUMNS) + "\n"
     for body in (data, (header + text).encode()):
         _ok_or_invalid(model.analyse, body)
+
+
+_SMILES_PARTS = st.sampled_from(
+    ["C", "c", "1", "(", ")", "=", "#", "O", "N", "[Na+]", ".", "Cl", "[Pt]", "@", "/", "\\", "ℵ", " "]
+)
+
+
+@SETTINGS
+@given(st.lists(st.one_of(st.lists(_SMILES_PARTS, max_size=30).map("".join), st.text(max_size=20)), max_size=4))
+def test_smiles_analyse_or_refuse_one_by_one(smiles):
+    _count("SMILES batches")
+    model = medcore.load_model("drug-esol")
+    results = _ok_or_invalid(model.analyse, smiles)
+    assert results is not None and len(results) == len(smiles)  # a bad SMILES never sinks the batch
+    for result in results:
+        if result["error"]:
+            assert result["predictions"] == {}
+        elif not result["out_of_domain"]:
+            low, high = result["interval"]["log_solubility_mol_per_L"]
+            assert low <= result["predictions"]["log_solubility_mol_per_L"] <= high

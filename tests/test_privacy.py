@@ -154,3 +154,21 @@ def test_survival_page_writes_nothing_and_audits_without_content(tmp_path, monke
     assert entries[1]["summary"] == {"rows": 2, "out_of_domain": 0}
     text = log.read_text()
     assert not any(value in text for value in ("61.25", "47.5", "ward_patients"))
+
+
+def test_drug_activity_page_writes_nothing_and_audits_without_content(tmp_path, monkeypatch):
+    log = tmp_path / "audit.jsonl"
+    monkeypatch.setenv("MEDCORE_AUDIT_LOG", str(log))
+    before = _files(PROJECT)
+    page = AppTest.from_file(str(PROJECT / "pages/Drug_Activity.py"), default_timeout=60).run()
+    page.text_input[0].set_value("CCOC(=O)c1ccccc1N").run()
+    page.file_uploader[0].set_value(("secret_compounds.csv", b"smiles\nCCCCO\nC1CC(\n", "text/csv")).run()
+    assert not page.exception and page.dataframe
+    assert _files(PROJECT) - before == set()
+    import json
+
+    entries = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [e["page"] for e in entries] == ["drug activity", "drug activity (batch)"]
+    assert entries[1]["summary"] == {"rows": 2, "errors": 1}
+    text = log.read_text()
+    assert not any(value in text for value in ("CCOC(=O)", "CCCCO", "secret_compounds"))

@@ -7,7 +7,6 @@ column and, for evaluation, the label columns, refusing bad files with a message
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,7 +15,7 @@ import pandas as pd
 
 from medcore.core.errors import InvalidInputError
 from medcore.core.settings import LIMITS
-from medcore.core.validate import check_file_bytes
+from medcore.core.tables import read_csv_bytes
 
 __all__ = ["Dataset", "DATASETS", "MAX_MOLECULES", "dataset_of", "read_table", "smiles_column"]
 
@@ -109,20 +108,9 @@ def read_table(source: bytes | str | Path, name: str = "input") -> pd.DataFrame:
         if not path.is_file():
             raise InvalidInputError(f"No file at '{source}'. Pass a CSV with a 'smiles' column.")
         name, source = path.name, path.read_bytes()
-    check_file_bytes(name, source, "Upload a CSV with a 'smiles' column, one molecule per row.")
-    if b"\x00" in source[:4096]:
-        raise InvalidInputError(f"'{name}' is not a text CSV file (it holds binary data). Export the table as CSV.")
-    try:
-        frame = pd.read_csv(io.BytesIO(source), nrows=MAX_MOLECULES + 1)
-    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as err:
-        raise InvalidInputError(
-            f"'{name}' could not be read as a CSV table ({str(err).splitlines()[0][:200]}). "
-            "Save it as comma-separated text with a header row."
-        ) from None
+    frame = read_csv_bytes(name, source, MAX_MOLECULES, "Upload a CSV with a 'smiles' column, one molecule per row.")
     if len(frame) == 0:
         raise InvalidInputError(f"'{name}' holds no rows. Add one molecule per row.")
-    if len(frame) > MAX_MOLECULES:
-        raise InvalidInputError(f"'{name}' holds more than {MAX_MOLECULES:,} molecules; split it into smaller files.")
     smiles_column(frame)
     return frame
 

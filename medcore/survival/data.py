@@ -10,7 +10,6 @@ clean frame for the risk functions: log1p for skewed lab values, one-hot for nom
 
 from __future__ import annotations
 
-import io
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -18,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from medcore.core.errors import InvalidInputError
-from medcore.core.validate import check_file_bytes
+from medcore.core.tables import read_csv_bytes as read_csv_bytes_in_core
 
 __all__ = [
     "Covariate",
@@ -185,22 +184,8 @@ def cohort_of(name: str) -> Cohort:
 
 
 def read_csv_bytes(name: str, data: bytes) -> pd.DataFrame:
-    """A CSV upload read in memory (nothing written to disk).
-
-    Raises:
-        InvalidInputError: empty, too large, not UTF-8 text or not a CSV table.
-    """
-    check_file_bytes(name, data, "Upload a CSV with one row per patient and a header row.")
-    if b"\x00" in data[:4096]:
-        raise InvalidInputError(f"'{name}' is not a text CSV file (it holds binary data). Export the table as CSV.")
-    try:
-        frame = pd.read_csv(io.BytesIO(data), nrows=MAX_ROWS + 1)
-    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as err:
-        raise InvalidInputError(
-            f"'{name}' could not be read as a CSV table ({str(err).splitlines()[0][:200]}). "
-            "Save it as comma-separated text with a header row."
-        ) from None
-    return frame
+    """A CSV upload of patients read in memory (``medcore.core.tables.read_csv_bytes``)."""
+    return read_csv_bytes_in_core(name, data, MAX_ROWS, "Upload a CSV with one row per patient and a header row.")
 
 
 def read_frame(source: pd.DataFrame | bytes | str | Path, covariates: tuple[Covariate, ...], name: str = "input"):
@@ -270,7 +255,8 @@ def _checked_column(values: pd.Series, covariate: Covariate, name: str) -> np.nd
         ),
     ]
     if covariate.type in ("binary", "integer", "categorical"):
-        checks.append((np.abs(numbers - np.round(numbers)) > 1e-6, "must be a whole number"))
+        with np.errstate(invalid="ignore"):  # infinities were refused above
+            checks.append((np.abs(numbers - np.round(numbers)) > 1e-6, "must be a whole number"))
     if covariate.categories:
         checks.append(
             (~np.isin(np.round(numbers), list(covariate.categories)), f"must be one of {covariate.categories}")

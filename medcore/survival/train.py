@@ -25,6 +25,7 @@ import pandas as pd
 from medcore.core.bundle import framework_versions, sha256_file, write_bundle
 from medcore.core.errors import InvalidInputError
 from medcore.core.settings import models_dir
+from medcore.core.tables import find_data_file
 from medcore.core.uncertainty import bootstrap_intervals, with_intervals
 from medcore.survival.data import Cohort, cohort_of, design_columns, design_matrix, read_labelled
 from medcore.survival.families import FAMILIES, SETTINGS, breslow, fit_family
@@ -39,24 +40,12 @@ from medcore.survival.metrics import (
     survival_scalars,
 )
 
-__all__ = ["FOLDS", "BAND_MEMBERS", "DOMAIN_QUANTILE", "train_survival_model", "find_cohort_file"]
+__all__ = ["FOLDS", "BAND_MEMBERS", "DOMAIN_QUANTILE", "train_survival_model"]
 
 FOLDS = 5
 BAND_MEMBERS = {"cox": 20, "gbm": 20, "neural": 10}  # member 0 + bootstrap refits
 DOMAIN_QUANTILE = 0.995  # rows further out than 99.5 % of the training rows are refused
 GRID_POINTS = 200
-
-
-def find_cohort_file(cohort: Cohort, data_path: Path) -> Path:
-    """The cohort's CSV from the data root, the ``survival/`` folder or the file itself."""
-    data_path = Path(data_path)
-    file_name = Path(cohort.file).name
-    for candidate in (data_path, data_path / file_name, data_path / cohort.file):
-        if candidate.is_file() and candidate.name == file_name:
-            return candidate
-    raise InvalidInputError(
-        f"No '{file_name}' at '{data_path}'. Pass the shared data folder (holding {cohort.file}) or the file."
-    )
 
 
 def _time_grid(time: np.ndarray, horizons: tuple[float, ...]) -> np.ndarray:
@@ -217,7 +206,7 @@ def train_survival_model(
 
     started = clock.time()
     cohort = cohort_of(name)
-    file = find_cohort_file(cohort, Path(data_path))
+    file = find_data_file(cohort.file, data_path)
     unknown = [f for f in families if f not in FAMILIES]
     if unknown or not families:
         raise InvalidInputError(f"Unknown survival families {unknown}; choose from {', '.join(FAMILIES)}.")

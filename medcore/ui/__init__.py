@@ -10,7 +10,7 @@ from __future__ import annotations
 import streamlit as st
 
 from medcore.core.cards import NOTICE
-from medcore.ui.cache import audit, audited, get_model, memo_each, model_cards, session_memo
+from medcore.ui.cache import audit, audited, choose_model, get_model, memo_each, model_cards, session_memo
 from medcore.ui.login import login_mode, require_login
 from medcore.ui.navigation import PAGES, SECTIONS, navigation
 from medcore.ui.sections import evaluation_charts, evaluation_result, model_card, threshold_explorer, validation_charts
@@ -20,6 +20,7 @@ __all__ = [
     "SECTIONS",
     "audit",
     "audited",
+    "choose_model",
     "evaluation_charts",
     "evaluation_result",
     "get_model",

@@ -12,7 +12,7 @@ import streamlit as st
 import medcore
 from medcore.core.settings import LIMITS, models_dir
 
-__all__ = ["get_model", "model_cards", "session_memo", "memo_each", "audited", "audit"]
+__all__ = ["get_model", "choose_model", "model_cards", "session_memo", "memo_each", "audited", "audit"]
 
 
 def get_model(name: str):
@@ -24,6 +24,23 @@ def get_model(name: str):
 def _model_in(folder: str, name: str):
     # Keyed by folder too, so a changed MEDCORE_MODELS_DIR never serves another folder's model.
     return medcore.load_model(name)
+
+
+def choose_model(kind: str, label: str):
+    """A select box over the bundles of one ``kind`` and the chosen, loaded model.
+
+    Stops the page with a message when there is no such bundle or the chosen one cannot be loaded.
+    """
+    cards = {card["name"]: card for card in model_cards() if card["kind"] == kind}
+    if not cards:
+        st.info(f"No {kind} model bundles were found in the models folder.")
+        st.stop()
+    name = st.selectbox(label, list(cards), format_func=lambda n: f"{n}: {cards[n]['task']}")
+    try:
+        return get_model(name)
+    except medcore.MedcoreError as err:
+        st.error(str(err))
+        st.stop()
 
 
 def model_cards() -> list[dict]:

@@ -11,7 +11,7 @@ from medcore.molecules.features import ATOM_FEATURES, fingerprints, graphs, morg
 
 
 def test_a_salt_keeps_its_largest_fragment_and_says_so():
-    parsed = parse("O=C([O-])c1ccccc1.[Na+]")
+    parsed = parse("[Na+].O=C([O-])c1ccccc1")  # the counter-ion first: the largest fragment, not the first
     assert parsed.canonical == "O=C([O-])c1ccccc1"
     assert "2 fragments" in parsed.notes[0] and "only the largest" in parsed.notes[0]
     assert parse("CCO").notes == []

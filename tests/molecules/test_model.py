@@ -13,15 +13,26 @@ from tests.molecules.conftest import labelled
 pytestmark = pytest.mark.slow
 
 
-def test_the_card_records_every_candidate_and_ships_the_best(tiny_bundles):
-    for name, headline, better in (("drug-esol", "rmse", min), ("drug-bbbp", "auc", max)):
+def test_the_card_records_every_candidate_and_ships_by_the_declared_rule(tiny_bundles):
+    from medcore.molecules.train import MARGIN, _choose
+
+    for name, headline in (("drug-esol", "rmse"), ("drug-bbbp", "auc")):
         card = json.loads((tiny_bundles[name] / "card.json").read_text())
+        evaluation = json.loads((tiny_bundles[name] / "evaluation.json").read_text())
+        figures = evaluation["candidates"]
+        assert set(figures) == {"forest", "network", "ensemble"}
+        assert card["architecture"]["predictor"] == _choose(figures, headline)
         validation = card["metrics"]["validation"]
-        others = [v[headline] for v in validation["baselines"].values()]
-        assert len(others) == 2 and better([validation[headline], *others]) == validation[headline]
+        assert validation[headline] == figures[card["architecture"]["predictor"]][headline]
         low, high = validation[f"{headline}_ci95"]
         assert low <= validation[headline] <= high
         assert card["domain_check"]["validation"]["n_genuine"] == validation["n"]
+    # The rule itself: a single model must beat the ensemble by more than the margin.
+    close = {"forest": {"auc": 0.805}, "network": {"auc": 0.70}, "ensemble": {"auc": 0.80}}
+    assert _choose(close, "auc") == "ensemble"
+    clear = {"forest": {"auc": 0.80 + MARGIN["auc"] + 0.01}, "network": {"auc": 0.70}, "ensemble": {"auc": 0.80}}
+    assert _choose(clear, "auc") == "forest"
+    assert _choose({"forest": {"rmse": 1.0}, "network": {"rmse": 0.7}, "ensemble": {"rmse": 0.8}}, "rmse") == "network"
 
 
 def test_predictions_learn_the_computable_labels(tiny_molecule_models):
@@ -106,3 +117,23 @@ def test_evaluation_on_a_labelled_csv(tiny_molecule_models):
     assert len(result["predictions"]) == len(frame[frame["split"] == "valid"])
     with pytest.raises(InvalidInputError, match="lacks the label column"):
         evaluate_upload(tiny_molecule_models["drug-bbbp"], "mine.csv", b"smiles,label\nCCO,1\n")
+
+
+def test_probabilities_are_the_platt_calibrated_ones(tiny_molecule_models):
+    from medcore.molecules.chem import parse
+    from medcore.molecules.model import _logit, _sigmoid
+
+    model = tiny_molecule_models["drug-bbbp"]
+    smiles = ["CCO", "c1ccccc1N", "OC(=O)CC(O)C(=O)O"]
+    mols = [parse(s).mol for s in smiles]
+    from medcore.molecules.features import descriptors, fingerprints
+
+    parts = []
+    if model.predictor in ("forest", "ensemble"):
+        parts.append(model._forest_predict(fingerprints(mols), descriptors(mols)))
+    if model.predictor in ("network", "ensemble"):
+        parts.append(model._network_predict(mols, model._descriptors(mols)))
+    raw = np.mean(parts, axis=0)
+    a, b = model._arrays["platt_a"], model._arrays["platt_b"]
+    assert not np.allclose([a[0], b[0]], [1.0, 0.0])  # a calibration that does something
+    np.testing.assert_allclose(model.predict(smiles), _sigmoid(a * _logit(raw) + b), rtol=1e-6)

@@ -67,3 +67,17 @@ def test_cli_predict_and_evaluate(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "rmse" in out and "95 % CI" in out
     assert main(["evaluate", "drug-esol", str(tmp_path / "missing.csv")]) == 2
+
+
+def test_model_evaluation_shows_the_molecule_evidence_and_scores_an_upload():
+    app = AppTest.from_file(str(PROJECT / "pages/Model_Evaluation.py"), default_timeout=60).run()
+    app.selectbox[0].set_value("drug-esol").run()
+    assert not app.exception
+    assert app.get("plotly_chart")  # the parity plot
+    upload = b"smiles,log_solubility_mol_per_L\nCCO,1.1\nc1ccccc1,-1.64\nCCCCCCCC,-5.24\nOCC(O)CO,1.1\nnot-smiles,0\n"
+    app.file_uploader[0].set_value(("measured.csv", upload, "text/csv")).run()
+    assert not app.exception
+    shared = app.table[0].value
+    assert "rmse" in shared.columns and shared.loc["your data", "n"] == 4
+    app.selectbox[0].set_value("drug-tox21").run()
+    assert not app.exception and len(app.get("plotly_chart")) >= 3  # ROC, PR, reliability
