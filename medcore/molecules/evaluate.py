@@ -57,8 +57,8 @@ def evaluate_molecules(
 
     Returns:
         ``model``, ``n`` (molecules scored), ``unreadable``, ``out_of_domain``, ``auc`` or ``rmse``/``mae``
-        with ``_ci95``; classification: ``per_task`` (AUC, n, positives), ``ece``, ``brier``,
-        ``reliability``; regression: ``parity``; ``predictions`` (one row per molecule) and ``notes``.
+        with ``_ci95``; classification: ``per_task`` (AUC, n, positives), ``roc`` and ``pr`` curves per
+        task, ``ece``, ``brier``, ``reliability``; regression: ``parity``; ``predictions`` (one row per molecule) and ``notes``.
 
     Raises:
         InvalidInputError: no SMILES column, missing label columns, non-numeric labels, nothing scorable.
@@ -99,18 +99,26 @@ def evaluate_molecules(
         out["ece"] = expected_calibration_error(y[known].astype(int), two)
         out["brier"] = brier_score(y[known].astype(int), two)
         out["reliability"] = reliability_curve(y[known].astype(int), two)
-        out["per_task"] = []
+        from sklearn.metrics import average_precision_score, precision_recall_curve, roc_curve
+
+        out["per_task"], out["roc"], out["pr"] = [], [], []
         for j, task in enumerate(model.tasks):
             k = ~np.isnan(y[:, j])
             both = len(np.unique(y[k, j])) == 2
-            out["per_task"].append(
-                {
-                    "task": task,
-                    "n": int(k.sum()),
-                    "positives": int(np.nansum(y[:, j])),
-                    "auc": float(roc_auc_score(y[k, j], p[k, j])) if both else None,
-                }
-            )
+            auc = float(roc_auc_score(y[k, j], p[k, j])) if both else None
+            out["per_task"].append({"task": task, "n": int(k.sum()), "positives": int(np.nansum(y[:, j])), "auc": auc})
+            if both:
+                fpr, tpr, _ = roc_curve(y[k, j], p[k, j])
+                precision, recall, _ = precision_recall_curve(y[k, j], p[k, j])
+                out["roc"].append({"label": task, "fpr": fpr.tolist(), "tpr": tpr.tolist(), "auc": auc})
+                out["pr"].append(
+                    {
+                        "label": task,
+                        "recall": recall.tolist(),
+                        "precision": precision.tolist(),
+                        "average_precision": float(average_precision_score(y[k, j], p[k, j])),
+                    }
+                )
     out["predictions"] = [
         {
             "row": i + 1,

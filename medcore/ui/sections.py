@@ -259,6 +259,10 @@ def _molecule_result(result: dict, key: str) -> None:
         )
     else:
         st.dataframe(pd.DataFrame(result["per_task"]).round(3), hide_index=True, key=f"{key}-tasks")
+        if result["roc"]:
+            left, right = st.columns(2)
+            left.plotly_chart(plots.roc_figure(result["roc"]), key=f"{key}-roc")
+            right.plotly_chart(plots.pr_figure(result["pr"]), key=f"{key}-pr")
         st.plotly_chart(plots.reliability_figure(result["reliability"], ece_after=result["ece"]), key=f"{key}-rel")
     frame = pd.DataFrame(result["predictions"])
     st.download_button(

@@ -114,6 +114,7 @@ def test_evaluation_on_a_labelled_csv(tiny_molecule_models):
     data = frame[frame["split"] == "valid"].to_csv(index=False).encode()
     result = evaluate_upload(tiny_molecule_models["drug-bbbp"], "mine.csv", data)
     assert result["auc"] > 0.8 and len(result["auc_ci95"]) == 2 and result["per_task"][0]["task"] == "p_np"
+    assert result["roc"][0]["auc"] == result["per_task"][0]["auc"] and result["pr"][0]["label"] == "p_np"
     assert len(result["predictions"]) == len(frame[frame["split"] == "valid"])
     with pytest.raises(InvalidInputError, match="lacks the label column"):
         evaluate_upload(tiny_molecule_models["drug-bbbp"], "mine.csv", b"smiles,label\nCCO,1\n")

@@ -81,3 +81,21 @@ def test_model_evaluation_shows_the_molecule_evidence_and_scores_an_upload():
     assert "rmse" in shared.columns and shared.loc["your data", "n"] == 4
     app.selectbox[0].set_value("drug-tox21").run()
     assert not app.exception and len(app.get("plotly_chart")) >= 3  # ROC, PR, reliability
+
+
+def test_an_uploaded_bbbp_file_gets_roc_pr_and_reliability():
+    app = AppTest.from_file(str(PROJECT / "pages/Model_Evaluation.py"), default_timeout=60).run()
+    app.selectbox[0].set_value("drug-bbbp").run()
+    rows = [
+        ("CN1C(=O)CN=C(c2ccccc2)c2cc(Cl)ccc21", 1),
+        ("CC(C)NCC(O)COc1ccc(CC(N)=O)cc1", 0),
+        ("CCN(CC)CC(=O)Nc1c(C)cccc1C", 1),
+        ("OC(=O)CC(O)(CC(O)=O)C(O)=O", 0),
+        ("CN1CCC[C@H]1c1cccnc1", 1),
+        ("NC(=O)c1cnccn1", 0),
+    ]
+    body = "smiles,p_np\n" + "".join(f"{s},{label}\n" for s, label in rows)
+    app.file_uploader[0].set_value(("bbb.csv", body.encode(), "text/csv")).run()
+    assert not app.exception
+    assert {"own-roc", "own-pr", "own-rel"} <= {chart.key for chart in app.get("plotly_chart")}
+    assert any("n=6 molecules scored" in c.value and "auc" in c.value for c in app.caption)
