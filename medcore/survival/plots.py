@@ -173,7 +173,7 @@ def calibration_figure(tables: dict[str, list[dict]]) -> go.Figure:
             )
         )
     figure.update_layout(
-        title="Calibration: predicted vs observed (Kaplan-Meier) survival by decile",
+        title="Calibration by decile (observed: Kaplan-Meier)",
         xaxis_title="predicted survival",
         yaxis_title="observed survival",
         xaxis_range=[0, 1],

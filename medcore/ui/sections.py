@@ -71,7 +71,7 @@ def model_card(card: dict) -> None:
             ]
         )
     )
-    st.markdown("**Evaluation data and metrics** (95 % intervals: bootstrap over patients or images)")
+    st.markdown("**Evaluation data and metrics** (95 % intervals: bootstrap over patients, images or molecules)")
     st.dataframe(pd.DataFrame(figure_rows(card)), hide_index=True)
     st.markdown(f"**Which data chose the model:** {training.get('chosen_on', training.get('split', '-'))}")
     subgroups = card["metrics"].get("validation", {}).get("subgroups")
@@ -81,7 +81,7 @@ def model_card(card: dict) -> None:
     domain = card.get("domain_check")
     if domain:
         st.markdown("**What it refuses (domain check)**")
-        st.markdown(domain_text(domain, "patients" if card["kind"] == "survival" else "images"))
+        st.markdown(domain_text(domain, {"survival": "patients", "molecule": "molecules"}.get(card["kind"], "images")))
     st.markdown(f"**Calibration**: {card['calibration'].get('method', '-')}")
     st.markdown("**Limitations**\n" + _bullets(card["limitations"]))
     st.markdown("**Ethical considerations**\n" + _bullets(card["ethical_considerations"]))
@@ -141,8 +141,11 @@ def domain_text(domain: dict, inputs: str = "images") -> str:
     if "negatives_caught" in figures:
         text += (
             f"Caught {share(figures['negatives_caught'], figures.get('negatives_caught_ci95'))} of "
-            f"{figures.get('n_negatives')} wrong inputs; refused "
-            f"{share(figures.get('genuine_rejected'), figures.get('genuine_rejected_ci95'))} of "
+            f"{figures.get('n_negatives')} wrong inputs. "
+        )
+    if "genuine_rejected" in figures:
+        text += (
+            f"Refused {share(figures['genuine_rejected'], figures.get('genuine_rejected_ci95'))} of "
             f"{figures.get('n_genuine')} genuine held-out {inputs}."
         )
     if "negatives" in figures:
