@@ -69,6 +69,7 @@ def parse(smiles: str, position: int = 0) -> Parsed:
             f"{where} '{shown}' describes a molecule RDKit cannot sanitise ({str(err).splitlines()[0][:120]}): "
             "check valences and charges; metal complexes are not supported."
         ) from None
+    mol = Chem.RemoveHs(mol)  # explicit [H] atoms written out in the SMILES are implicit hydrogens
     notes = []
     fragments = Chem.GetMolFrags(mol, asMols=True)
     if len(fragments) > 1:
@@ -76,8 +77,8 @@ def parse(smiles: str, position: int = 0) -> Parsed:
         notes.append(
             f"{len(fragments)} fragments (a salt or mixture): only the largest, {Chem.MolToSmiles(mol)}, is analysed."
         )
-    atoms = mol.GetNumHeavyAtoms()
-    if atoms == 0:
+    atoms = mol.GetNumAtoms()  # after RemoveHs: heavy atoms (and the rare hydrogen RDKit must keep)
+    if mol.GetNumHeavyAtoms() == 0:
         raise InvalidInputError(f"{where} '{shown}' has no heavy atoms; pass a molecule.")
     if atoms > MAX_HEAVY_ATOMS:
         raise InvalidInputError(

@@ -78,6 +78,12 @@ def evaluate_molecules(
             f"'{name}': {len(scored)} molecule(s) could be scored ({sum(r['error'] is not None for r in results)} "
             "unreadable, the rest outside the applicability domain); metrics need more."
         )
+    if model.regression:  # rows without a measured value cannot be scored
+        scored = [i for i in scored if not np.isnan(y_all[i, 0])]
+    if len(scored) < 2 or np.isnan(y_all[scored]).all():
+        raise InvalidInputError(
+            f"'{name}' has no measured labels in {', '.join(model.tasks)} for the molecules it could score."
+        )
     y = y_all[scored]
     p = np.array([[results[i]["predictions"][t] for t in model.tasks] for i in scored])
     scalars = _scalars(y, p, model.regression)

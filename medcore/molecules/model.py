@@ -183,8 +183,8 @@ class MoleculeModel:
             ``{"neighbours": [{"smiles", "similarity", "labels": {task: value or None}, "split"}],
             "in_domain", "similarity", "threshold", "verdict"}``.
         """
-        if not 1 <= int(k) <= 50:
-            raise InvalidInputError(f"k must be between 1 and 50; got {k}.")
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= int(k) <= 50:
+            raise InvalidInputError(f"k must be a whole number between 1 and 50; got {k!r}.")
         parsed = parse(smiles)
         similarity = tanimoto(fingerprints([parsed.mol]), self._train_bits())[0]
         order = np.argsort(-similarity, kind="stable")[: int(k)]

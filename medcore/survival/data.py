@@ -210,6 +210,9 @@ def read_frame(source: pd.DataFrame | bytes | str | Path, covariates: tuple[Cova
     if len(frame) > MAX_ROWS:
         raise InvalidInputError(f"{name} holds more than {MAX_ROWS:,} patients; split it into smaller files.")
     names = [c.name for c in covariates]
+    repeated = sorted({str(c) for c in frame.columns if list(frame.columns).count(c) > 1})
+    if repeated:
+        raise InvalidInputError(f"{name} has the column(s) {', '.join(repeated)} more than once; keep one of each.")
     missing = [c for c in names if c not in frame.columns]
     if missing:
         raise InvalidInputError(

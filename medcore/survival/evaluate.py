@@ -26,7 +26,9 @@ from medcore.survival.metrics import (
 )
 from medcore.survival.model import SurvivalModel
 
-__all__ = ["ACCEPTED_UPLOADS", "evaluate_upload", "evaluate_survival"]
+__all__ = ["ACCEPTED_UPLOADS", "MAX_EVALUATION_ROWS", "evaluate_upload", "evaluate_survival"]
+
+MAX_EVALUATION_ROWS = 20_000  # Harrell's C costs N x events per bootstrap resample
 
 ACCEPTED_UPLOADS = {
     ".csv": "one row per patient: the model's covariate columns, 'duration' (time to event or censoring, in the "
@@ -65,6 +67,11 @@ def evaluate_survival(
     frame, time, event = read_labelled(source, model.cohort, name)
     if len(time) < 10:
         raise InvalidInputError(f"{name} holds {len(time)} patients; survival metrics need at least 10.")
+    if len(time) > MAX_EVALUATION_ROWS:
+        raise InvalidInputError(
+            f"{name} holds {len(time):,} patients; evaluation (with bootstrap intervals of Harrell's C) takes at most "
+            f"{MAX_EVALUATION_ROWS:,}. Evaluate a random sample of them."
+        )
     if progress:
         progress(0.2)
     risk = model.risk(frame)

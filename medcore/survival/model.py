@@ -136,7 +136,8 @@ class SurvivalModel:
         return self.times.copy(), low, high
 
     def percentile(self, risk: np.ndarray) -> np.ndarray:
-        """Percent of the training cohort with a lower risk than each value of ``risk``."""
+        """Percent of the training cohort with a lower risk than each value of ``risk`` (the cohort's
+        out-of-fold risks, as the Kaplan-Meier risk groups use)."""
         return 100.0 * np.searchsorted(self._reference_risk, np.asarray(risk), side="left") / len(self._reference_risk)
 
     # ----- domain -----------------------------------------------------------------------------------
@@ -317,6 +318,10 @@ class SurvivalModel:
             InvalidInputError: more than one row, an unknown covariate, or a changed value that is
                 implausible.
         """
+        if not isinstance(changes, dict):
+            raise InvalidInputError(
+                f"changes is a {type(changes).__name__}; pass a dict of covariate -> new value, e.g. {{'hormone_therapy': 1}}."
+            )
         clean = self.clean(row)
         if len(clean) != 1:
             raise InvalidInputError(f"what_if takes one patient; got {len(clean)} rows. Pass one row.")

@@ -250,7 +250,9 @@ def train_survival_model(
         baseline=baseline,
         mean=mean,
         scale=scale,
-        reference_risk=np.sort(all_log_hazards[:, 0]),
+        # Out-of-fold risks: what a patient the model has not seen gets, so a new patient's percentile
+        # and group are on the same footing as the Kaplan-Meier groups (in-sample risks are overfit).
+        reference_risk=np.sort(log_hazard[chosen]),
         domain_center=center,
         domain_precision=precision,
     )

@@ -51,3 +51,9 @@ def test_features_have_the_documented_shapes():
     assert tanimoto(fp[:1], fp)[0].tolist() == pytest.approx([1.0, tanimoto(fp[:1], fp[1:])[0, 0]])
     centres = morgan_atoms(mols[1])
     assert all(fp[1, bit] == 1 for bit in centres) and max(max(a) for a in centres.values()) == 6
+
+
+def test_explicit_hydrogens_read_as_the_same_molecule():
+    assert parse("[H]OC([H])([H])C([H])([H])[H]").canonical == parse("OCC").canonical
+    many = "[H]" + "C([H])([H])" * 60 + "[H]"  # 60 heavy atoms, 182 atoms with the hydrogens
+    assert parse(many).mol.GetNumAtoms() == 60

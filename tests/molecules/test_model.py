@@ -138,3 +138,18 @@ def test_probabilities_are_the_platt_calibrated_ones(tiny_molecule_models):
     a, b = model._arrays["platt_a"], model._arrays["platt_b"]
     assert not np.allclose([a[0], b[0]], [1.0, 0.0])  # a calibration that does something
     np.testing.assert_allclose(model.predict(smiles), _sigmoid(a * _logit(raw) + b), rtol=1e-6)
+
+
+def test_bad_arguments_are_invalid_input_not_crashes(tiny_molecule_models):
+    model = tiny_molecule_models["drug-esol"]
+    for k in ("a", 2.5, True, 0, 51):
+        with pytest.raises(InvalidInputError, match="whole number between 1 and 50"):
+            model.neighbours("CCO", k)
+    from medcore.molecules.evaluate import evaluate_upload
+
+    with pytest.raises(InvalidInputError, match="no measured labels"):
+        evaluate_upload(model, "blank.csv", b"smiles,log_solubility_mol_per_L\nCCO,\nCCCO,\nCCCCO,\n")
+    result = evaluate_upload(
+        model, "gaps.csv", b"smiles,log_solubility_mol_per_L\nCCO,1.1\nCCCO,\nCCCCO,0.0\nCCCCCO,-0.6\n"
+    )
+    assert result["n"] == 3 and np.isfinite(result["rmse"])

@@ -176,3 +176,12 @@ def test_explanations_are_exact_shapley_values_even_with_interactions(tiny_model
     total = float(model.risk(row)[0] - model.risk(pd.DataFrame([model.reference_row]))[0])
     assert sum(contributions.values()) == pytest.approx(total, abs=1e-9)
     assert all(abs(contributions[name]) < 1e-12 for name in ("tumor_size_cat", "postmenopausal", "estrogen_receptor"))
+
+
+def test_bad_arguments_are_invalid_input_not_crashes(tiny_model):
+    row = synthetic_cohort(1, seed=17)
+    with pytest.raises(InvalidInputError, match="pass a dict"):
+        tiny_model.what_if(row, ["hormone_therapy"])
+    doubled = pd.concat([row, row[["age"]]], axis=1)
+    with pytest.raises(InvalidInputError, match="more than once"):
+        tiny_model.analyse(doubled)
