@@ -86,10 +86,15 @@ def _one() -> None:
                     f"{value:.2f}",
                     f"95 % interval {low:.2f} to {high:.2f}",
                     delta_color="off",
+                    delta_arrow="off",
                 )
             elif len(model.tasks) == 1:
                 st.metric(
-                    f"P({task})", f"{result['predictions'][task]:.0%}", "calibrated probability", delta_color="off"
+                    f"P({task})",
+                    f"{result['predictions'][task]:.0%}",
+                    "calibrated probability",
+                    delta_color="off",
+                    delta_arrow="off",
                 )
             else:
                 st.plotly_chart(task_figure(result, model.tasks), key="tasks")

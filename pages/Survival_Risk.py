@@ -87,13 +87,18 @@ def _patient(row: dict) -> None:
     low_median, high_median = result["median_survival_ci95"]
     first, second = st.columns(2)
     first.metric(
-        "Risk percentile", f"{result['risk_percentile']:.0f}th", f"{result['risk_group']} risk", delta_color="off"
+        "Risk percentile",
+        f"{result['risk_percentile']:.0f}th",
+        f"{result['risk_group']} risk",
+        delta_color="off",
+        delta_arrow="off",
     )
     second.metric(
         "Median survival",
         _time(result["median_survival"]),
         f"band {_time(low_median)} to {_time(high_median)}",
         delta_color="off",
+        delta_arrow="off",
     )
     for cell, label in zip(st.columns(len(horizons)), horizons):
         low, high = result[f"survival@{label}_ci95"]
@@ -102,6 +107,7 @@ def _patient(row: dict) -> None:
             f"{result[f'survival@{label}']:.0%}",
             f"band {low:.0%}-{high:.0%}",
             delta_color="off",
+            delta_arrow="off",
         )
     st.caption(
         "Risk percentile: the share of the training cohort with a lower predicted risk. Band: 2.5th-97.5th "
