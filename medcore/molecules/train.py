@@ -127,7 +127,6 @@ def train_molecule_model(
     seed: int = 0,
     out_dir: Path | str | None = None,
     command: str = "",
-    limit: int | None = None,
 ) -> Path:
     """Train and write the molecule bundle ``name`` (see the module docstring).
 
@@ -138,7 +137,6 @@ def train_molecule_model(
         seed: seeds the forest, the network and the bootstrap.
         out_dir: the bundle folder (default ``models/<name>``).
         command: the command line, recorded in the card.
-        limit: use only the first ``limit`` rows (tests).
     """
     from tqdm import tqdm
 
@@ -148,8 +146,6 @@ def train_molecule_model(
     dataset = dataset_of(name)
     file = find_data_file(dataset.file, data_path)
     table = read_table(file)
-    if limit:
-        table = table.iloc[:limit].reset_index(drop=True)
     parsed = parse_many(list(table["smiles"]))
     kept = np.array([isinstance(p, Parsed) for p in parsed])
     table = table[kept].reset_index(drop=True)
