@@ -105,8 +105,10 @@ def _one() -> None:
     columns = st.columns(len(found["neighbours"]))
     for cell, neighbour in zip(columns, found["neighbours"]):
         cell.image(_svg(neighbour["smiles"]))
-        labels = ", ".join(f"{t}: {'-' if v is None else f'{v:g}'}" for t, v in list(neighbour["labels"].items())[:3])
-        cell.caption(f"Tanimoto {neighbour['similarity']:.2f}; {labels}")
+        measured = neighbour["labels"][task]  # the task shown above; None = not measured
+        cell.caption(
+            f"Tanimoto {neighbour['similarity']:.2f}; {task}: {'not measured' if measured is None else f'{measured:g}'}"
+        )
 
 
 def _batch() -> None:
