@@ -85,7 +85,7 @@ def main() -> None:
         rows = [(card["architecture"]["family"] + " (shipped)", validation)] + list(validation["baselines"].items())
         for family, metrics in rows:
             print(
-                f"| {name} | {family} | {metrics['n']} ({metrics['events']}) | "
+                f"| {name} | {family} | {metrics['n']} ({metrics['n_events']}) | "
                 + " | ".join(_figure(metrics, key) for key in FIGURES)
                 + f" | {anchors['DeepSurv']} / {anchors['random survival forest']} |"
             )

@@ -63,8 +63,9 @@ class MoleculeModel:
         """Every tree's output (N, trees) on [fingerprint bits, raw descriptors]."""
         return leaf_values(self._forest, np.hstack([fp.astype(np.float32), desc_raw]))
 
-    def _forest_predict(self, fp: np.ndarray, desc_raw: np.ndarray) -> np.ndarray:
-        trees = self._forest_trees(fp, desc_raw)
+    def _forest_predict(self, fp: np.ndarray, desc_raw: np.ndarray, trees: np.ndarray | None = None) -> np.ndarray:
+        """Each task's forest mean (N, tasks); ``trees`` (from ``_forest_trees``) when already walked."""
+        trees = self._forest_trees(fp, desc_raw) if trees is None else trees
         task_of = self._forest["tree_task"]
         return np.stack([trees[:, task_of == t].mean(axis=1) for t in range(len(self.tasks))], axis=1)
 
@@ -77,16 +78,19 @@ class MoleculeModel:
             return raw * self._arrays["target_scale"] + self._arrays["target_mean"]
         return _sigmoid(raw)
 
-    def _predict_mols(self, mols: list) -> tuple[np.ndarray, np.ndarray | None]:
-        """Calibrated predictions (N, tasks) and, for regression, the 95 % half-width (N, tasks)."""
-        fp = fingerprints(mols)
+    def _predict_mols(self, mols: list, fp: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+        """Calibrated predictions (N, tasks) and, for regression, the 95 % half-width (N, tasks).
+
+        ``fp``: the molecules' fingerprints when the caller has them already.
+        """
+        fp = fingerprints(mols) if fp is None else fp
         desc_raw = descriptors(mols)
         parts = []
         spread = None
         if self.predictor in ("forest", "ensemble"):
-            parts.append(self._forest_predict(fp, desc_raw))
+            trees = self._forest_trees(fp, desc_raw)  # walked once: the mean and, for regression, the spread
+            parts.append(self._forest_predict(fp, desc_raw, trees))
             if self.regression:
-                trees = self._forest_trees(fp, desc_raw)
                 spread = trees.std(axis=1, keepdims=True)
         if self.predictor in ("network", "ensemble"):
             desc = np.clip((desc_raw - self._arrays["descriptor_mean"]) / self._arrays["descriptor_scale"], -10, 10)
@@ -132,11 +136,12 @@ class MoleculeModel:
         for first in range(0, len(good), chunk):
             rows = good[first : first + chunk]
             mols = [parsed[i].mol for i in rows]
-            predicted, width = self._predict_mols(mols)
+            fp = fingerprints(mols)
+            predicted, width = self._predict_mols(mols, fp)
             values[rows] = predicted
             if width is not None:
                 widths[rows] = width
-            similarity[rows] = self._nearest_similarity(fingerprints(mols))
+            similarity[rows] = self._nearest_similarity(fp)
             if progress:
                 progress(min(1.0, (first + chunk) / max(len(good), 1)))
         for i, item in enumerate(parsed):
@@ -248,8 +253,10 @@ class MoleculeModel:
             for row, bit in enumerate(bits, start=1):
                 share = (predicted[0] - predicted[row]) / len(centres[bit])
                 atoms[centres[bit]] += share
+            part = "forest part of the ensemble" if self.predictor == "ensemble" else "forest"
             method = (
-                "forest: change in prediction when each fingerprint bit is switched off, shared by its centre atoms"
+                f"{part}: change in its uncalibrated prediction when each fingerprint bit is switched off, "
+                "shared by the bit's centre atoms"
             )
         else:
             atoms = self._network_gradients(mol, j)

@@ -129,7 +129,7 @@ def evaluate_survival(
     return {
         "model": model.name,
         "n": int(len(time)),
-        "events": int(event.sum()),
+        "n_events": int(event.sum()),
         **with_intervals(scalars, intervals),
         "calibration": {
             horizon_label(h, model.time_unit): calibration_table(time, event, survival_at(times, curves, h), h)

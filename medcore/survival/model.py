@@ -144,7 +144,9 @@ class SurvivalModel:
     def domain_reasons(self, frame) -> list[list[str]]:
         """Per row, why it lies outside what the model was trained on ([] when inside)."""
         clean = self.clean(frame)
-        design = self._design(clean)
+        return self._reasons(clean, self._design(clean))
+
+    def _reasons(self, clean: pd.DataFrame, design: np.ndarray) -> list[list[str]]:
         distance = self._distance(design)
         reasons: list[list[str]] = [[] for _ in range(len(clean))]
         for covariate in self._covariates:
@@ -186,8 +188,9 @@ class SurvivalModel:
                 for start in range(0, len(clean), CHUNK_ROWS)
                 for result in self.analyse(clean.iloc[start : start + CHUNK_ROWS].reset_index(drop=True), curves)
             ]
-        reasons = self.domain_reasons(clean)
-        log_hazards = self._log_hazards(clean)
+        design = self._design(clean)  # once: for the domain check and the risk
+        reasons = self._reasons(clean, design)
+        log_hazards = self._risk.log_hazards(design)
         every = self._curves(log_hazards)
         point = every[:, 0, :]
         low, high = _band(every)
@@ -335,8 +338,9 @@ class SurvivalModel:
             changed[key] = value
         changed = self.clean(changed)
         both = pd.concat([clean, changed], ignore_index=True)
-        reasons = self.domain_reasons(both)
-        log_hazards = self._log_hazards(both)[:, 0]
+        design = self._design(both)
+        reasons = self._reasons(both, design)
+        log_hazards = self._risk.log_hazards(design, first_only=True)[:, 0]
         curves = self._curves(log_hazards[:, None])[:, 0, :]
         survival_at = {}
         for horizon in self.horizons:

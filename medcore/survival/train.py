@@ -113,7 +113,7 @@ def _fold_predictions(cohort, covariates, design, time, event, grid, families, e
 def _figures(time, event, risk, grid, curves, cohort, seed) -> dict:
     scalars = survival_scalars(time, event, risk, grid, curves, cohort.horizons, cohort.time_unit)
     intervals = survival_intervals(time, event, risk, grid, curves, cohort.horizons, cohort.time_unit, seed=seed)
-    return {"n": int(len(time)), "events": int(event.sum()), **with_intervals(scalars, intervals)}
+    return {"n": int(len(time)), "n_events": int(event.sum()), **with_intervals(scalars, intervals)}
 
 
 def _risk_groups(time, event, risk) -> dict:

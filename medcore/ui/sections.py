@@ -267,14 +267,14 @@ def _molecule_result(result: dict, key: str) -> None:
             left.plotly_chart(plots.roc_figure(result["roc"]), key=f"{key}-roc")
             right.plotly_chart(plots.pr_figure(result["pr"]), key=f"{key}-pr")
         st.plotly_chart(plots.reliability_figure(result["reliability"], ece_after=result["ece"]), key=f"{key}-rel")
-    frame = pd.DataFrame(result["predictions"])
-    st.download_button(
-        "Download per-molecule predictions (CSV)",
-        frame.to_csv(index=False),
-        "medcore_molecules.csv",
-        "text/csv",
-        key=f"{key}-dl",
+    _download_predictions(
+        result["predictions"], "Download per-molecule predictions (CSV)", "medcore_molecules.csv", key
     )
+
+
+def _download_predictions(rows: list[dict], label: str, file_name: str, key: str) -> None:
+    """A download button for an evaluation's per-sample rows as CSV (made in memory)."""
+    st.download_button(label, pd.DataFrame(rows).to_csv(index=False), file_name, "text/csv", key=f"{key}-dl")
 
 
 def _survival_charts(evaluation: dict, unit: str, key: str) -> None:
@@ -345,19 +345,14 @@ def evaluation_result(result: dict, labels: list[str], key: str) -> None:
     if "risk_groups" in result:
         shown = [k for k in result if k.endswith("_ci95")]
         st.caption(
-            f"n={result['n']} ({result['events']} events); 95 % bootstrap intervals in brackets: "
+            f"n={result['n']} ({result['n_events']} events); 95 % bootstrap intervals in brackets: "
             + ", ".join(f"{k[:-5]} {result[k[:-5]]:.3f} ({_interval(result, k[:-5])})" for k in shown)
         )
         for note in result["notes"]:
             st.warning(note)
         _survival_charts(result, result["time_unit"], key)
-        frame = pd.DataFrame(result["predictions"])
-        st.download_button(
-            "Download per-patient predictions (CSV)",
-            frame.to_csv(index=False),
-            "medcore_survival.csv",
-            "text/csv",
-            key=f"{key}-dl",
+        _download_predictions(
+            result["predictions"], "Download per-patient predictions (CSV)", "medcore_survival.csv", key
         )
         return
     if "curves" in result:
@@ -396,11 +391,4 @@ def evaluation_result(result: dict, labels: list[str], key: str) -> None:
         right.plotly_chart(plots.pr_figure(result["pr"]), key=f"{key}-pr")
     left.plotly_chart(plots.reliability_figure(result["reliability"], ece_after=result["ece"]), key=f"{key}-rel")
     st.dataframe(pd.DataFrame(result["per_class"]).round(3), hide_index=True, key=f"{key}-pc")
-    frame = pd.DataFrame(result["predictions"])
-    st.download_button(
-        "Download per-sample predictions (CSV)",
-        frame.to_csv(index=False),
-        "medcore_evaluation.csv",
-        "text/csv",
-        key=f"{key}-dl",
-    )
+    _download_predictions(result["predictions"], "Download per-sample predictions (CSV)", "medcore_evaluation.csv", key)

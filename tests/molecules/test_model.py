@@ -153,3 +153,10 @@ def test_bad_arguments_are_invalid_input_not_crashes(tiny_molecule_models):
         model, "gaps.csv", b"smiles,log_solubility_mol_per_L\nCCO,1.1\nCCCO,\nCCCCO,0.0\nCCCCCO,-0.6\n"
     )
     assert result["n"] == 3 and np.isfinite(result["rmse"])
+
+
+def test_the_explanation_says_which_part_of_the_model_it_explains(tiny_molecule_models):
+    model = tiny_molecule_models["drug-bbbp"]
+    method = model.explain("CCO")["method"]
+    expected = {"ensemble": "forest part of the ensemble", "forest": "forest:", "network": "network:"}
+    assert expected[model.predictor] in method
