@@ -67,6 +67,8 @@ def _cmd_evaluate(args) -> int:
         return _evaluate_survival(model, args)
     if model.kind == "molecule":
         return _evaluate_molecules(model, args)
+    if model.kind == "literature":
+        return _evaluate_literature(model, args)
     inputs, names, y_true = load_labelled(model, args.path, args.split)
     result = evaluate(model, inputs, y_true, names)
     figures = ("accuracy", "auc", "macro_f1", "ece", "brier")
@@ -159,6 +161,67 @@ def _evaluate_molecules(model, args) -> int:
             print(f"  {row['task']:<16} AUC {auc}  (n={row['n']}, positives {row['positives']})")
         for note in result["notes"]:
             print(f"note: {note}")
+    return 0
+
+
+def _evaluate_literature(model, args) -> int:
+    """Strict and relaxed mention P/R/F1 per type, concept and CID P/R/F1 on a PubTator file."""
+    from medcore.literature.evaluate import evaluate_literature
+
+    result = evaluate_literature(model, args.path)
+    if args.json:
+        keep = {k: v for k, v in result.items() if k not in ("predictions", "per_type")}
+        print(json.dumps(keep))
+        return 0
+    print(
+        f"model {model.name}; n={result['n']} abstracts ({result['n_chemical_mentions']} chemical, "
+        f"{result['n_disease_mentions']} disease mentions, {result['n_cid_relations']} CID relations); "
+        f"{result['out_of_domain']} refused"
+    )
+    print(f"{'measure':<28} {'precision':>22} {'recall':>22} {'F1':>22}")
+    for row in result["per_type"]:
+        cells = [
+            f"{row[m]:.4f} ({row[f'{m}_ci95'][0]:.3f}-{row[f'{m}_ci95'][1]:.3f})" for m in ("precision", "recall", "f1")
+        ]
+        print(f"{row['measure']:<28} " + " ".join(f"{c:>22}" for c in cells))
+    print("(95 % bootstrap intervals over abstracts in brackets)")
+    for note in result["notes"]:
+        print(f"note: {note}")
+    return 0
+
+
+def _predict_literature(model, args) -> int:
+    """Each input (a text, or a .txt / PubTator / .csv file): mentions with MeSH ids and relations."""
+    from medcore.literature.data import read_texts
+
+    names, texts = [], []
+    for item in args.inputs:
+        path = Path(item)
+        if path.suffix.lower() in (".txt", ".csv", ".pubtator") and path.is_file():
+            found_names, found_texts, _ = read_texts(path.name, path.read_bytes())
+            names += found_names
+            texts += found_texts
+        else:
+            names.append(item[:40])
+            texts.append(item)
+    results = model.extract_many(texts)
+    _audit(model, texts, {"texts": len(texts), "refused": sum(r["out_of_domain"] for r in results)})
+    if args.json:
+        print(json.dumps([{"name": n, **r} for n, r in zip(names, results)]))
+        return 0
+    for name, result in zip(names, results):
+        print(f"{name}:")
+        for notice in result["notices"]:
+            print(f"  note: {notice}")
+        if result["out_of_domain"]:
+            print(f"  NOT ANALYSED {result['reason']}")
+            continue
+        for e in result["entities"]:
+            print(f"  {e['type']:<8} {e['start']}-{e['end']} {e['text']!r} MeSH {e['id'] or '-'} ({e['score']:.2f})")
+        for r in result["relations"]:
+            print(
+                f"  CID {r['chemical_text']} ({r['chemical']}) -> {r['disease_text']} ({r['disease']}) {r['score']:.2f}"
+            )
     return 0
 
 
@@ -343,6 +406,8 @@ def _cmd_predict(args) -> int:
         return _predict_survival(model, args)
     if model.kind == "molecule":
         return _predict_molecules(model, args)
+    if model.kind == "literature":
+        return _predict_literature(model, args)
     return _predict_other(model, args)
 
 
@@ -373,7 +438,7 @@ def build_parser() -> argparse.ArgumentParser:
     predict = commands.add_parser(
         "predict",
         help="predictions: image files, texts, one patient's symptoms, one history of item ids, CSVs of patients, "
-        "or SMILES (or a CSV of them)",
+        "SMILES (or a CSV of them), or abstracts (texts, .txt / PubTator / .csv files)",
     )
     predict.add_argument("model")
     predict.add_argument("inputs", nargs="+")

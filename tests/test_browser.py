@@ -264,3 +264,25 @@ def test_drug_activity_draws_the_molecule_and_predicts(server, page):
     else:
         assert any(f"{result['predictions']['p_np']:.0%}" in m for m in shown), shown
     _shot(page, "drug_activity")
+
+
+def test_literature_extraction_highlights_a_pasted_abstract(server, page):
+    page.goto(f"{server}/Literature_Extraction")
+    page.get_by_text("then press Extract").wait_for(timeout=90_000)
+    from medcore.literature.data import EXAMPLES
+
+    text = EXAMPLES["drug side effect (abstract)"]
+    area = page.locator("textarea").first
+    area.fill(text)
+    area.press("Control+Enter")
+    page.get_by_text("Chemical → disease relations").wait_for(timeout=60_000)
+    _assert_no_exception(page)
+    import medcore
+
+    result = medcore.load_model("literature-extraction").extract(text)
+    marks = page.locator("mark.medcore-chemical, mark.medcore-disease")
+    marks.first.wait_for(timeout=30_000)
+    assert marks.count() == len(result["entities"]) > 0
+    assert marks.first.get_attribute("title").startswith(result["entities"][0]["type"])
+    assert marks.first.inner_text() == result["entities"][0]["text"]
+    _shot(page, "literature_extraction")

@@ -365,3 +365,65 @@ def test_smiles_analyse_or_refuse_one_by_one(smiles):
         elif not result["out_of_domain"]:
             low, high = result["interval"]["log_solubility_mol_per_L"]
             assert low <= result["predictions"]["log_solubility_mol_per_L"] <= high
+
+
+_WORDS = st.sampled_from(
+    [
+        "cisplatin",
+        "-induced",
+        "nephrotoxicity",
+        "Haloperidol",
+        "(HAL)",
+        "HAL",
+        "parkinsonism",
+        ".",
+        " ",
+        "\n",
+        "after",
+        "the",
+        "Der",
+        "Patient",
+        "ℵ",
+        "<b>",
+        "&amp;",
+        "12",
+        "mg",
+        "(",
+        ")",
+        "|",
+        "\t",
+        "é",
+    ]
+)
+
+
+@SETTINGS
+@given(st.one_of(st.lists(_WORDS, max_size=60).map(" ".join), st.text(max_size=400)))
+def test_literature_extraction_indexes_any_text_exactly(text):
+    _count("literature texts")
+    model = medcore.load_model("literature-extraction")
+    result = model.extract(text)
+    assert result["out_of_domain"] == (result["reason"] is not None)
+    if result["out_of_domain"]:
+        assert result["entities"] == [] and result["relations"] == []
+    for e in result["entities"]:
+        assert text[e["start"] : e["end"]] == e["text"] and e["type"] in ("Chemical", "Disease")
+    ends = [0]
+    for e in sorted(result["entities"], key=lambda e: e["start"]):
+        assert e["start"] >= ends[-1]  # mentions never overlap
+        ends.append(e["end"])
+    chemicals = {e["id"] for e in result["entities"] if e["type"] == "Chemical"}
+    for r in result["relations"]:
+        assert any(r["chemical"] in (i or "").split("|") for i in chemicals)
+        assert r["score"] >= model.threshold
+
+
+@SETTINGS
+@given(st.binary(max_size=600), st.text(max_size=300))
+def test_pubtator_uploads_parse_or_refuse(data, text):
+    _count("PubTator uploads")
+    from medcore.literature.data import parse_pubtator, read_texts
+
+    for body in (data, ("1|t|A title.\n1|a|" + text + "\n").encode("utf-8", "replace")):
+        _ok_or_invalid(read_texts, "upload.txt", body)
+    _ok_or_invalid(parse_pubtator, text)

@@ -172,3 +172,24 @@ def test_drug_activity_page_writes_nothing_and_audits_without_content(tmp_path, 
     assert entries[1]["summary"] == {"rows": 2, "errors": 1}
     text = log.read_text()
     assert not any(value in text for value in ("CCOC(=O)", "CCCCO", "secret_compounds"))
+
+
+def test_literature_page_writes_nothing_and_audits_without_content(tmp_path, monkeypatch):
+    log = tmp_path / "audit.jsonl"
+    monkeypatch.setenv("MEDCORE_AUDIT_LOG", str(log))
+    before = _files(PROJECT)
+    page = AppTest.from_file(str(PROJECT / "pages/Literature_Extraction.py"), default_timeout=60).run()
+    page.text_area[0].input("Mr John Keating developed neutropenia after clozapine; call 020 7946 0958.")
+    next(b for b in page.button if b.label == "Extract").click()
+    page.run()
+    csv = b"pmid,text\n77,Gentamicin-induced ototoxicity in a secret_ward patient.\n"
+    page.file_uploader[0].set_value(("secret_ward.csv", csv, "text/csv")).run()
+    assert not page.exception
+    assert _files(PROJECT) - before == set()
+    import json
+
+    entries = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [e["page"] for e in entries] == ["literature extraction", "literature extraction (batch)"]
+    assert entries[1]["summary"] == {"texts": 1, "refused": 0}
+    text = log.read_text()
+    assert not any(value in text for value in ("Keating", "clozapine", "Gentamicin", "secret_ward", "7946"))

@@ -88,6 +88,9 @@ CAPABILITIES: dict[str, Capability] = {
     "molecule": Capability(
         "medcore.molecules", "load_molecule_model", "train_molecule_model", ("drug-bbbp", "drug-tox21", "drug-esol")
     ),
+    "literature": Capability(
+        "medcore.literature", "load_literature_model", "train_literature_model", ("literature-extraction",)
+    ),
     # The image page's router: which kind of image an upload is (imaging's second kind of bundle).
     "modality": Capability(
         "medcore.imaging",

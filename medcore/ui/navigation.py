@@ -60,6 +60,14 @@ PAGES: tuple[PageEntry, ...] = (
     PageEntry("pages/Survival_Risk.py", "Survival and risk", "📈", "Survival_Risk", "Treatment", "medcore.survival"),
     PageEntry("pages/Drug_Activity.py", "Drug activity", "🧪", "Drug_Activity", "Research", "medcore.molecules"),
     PageEntry(
+        "pages/Literature_Extraction.py",
+        "Literature extraction",
+        "📚",
+        "Literature_Extraction",
+        "Research",
+        "medcore.literature",
+    ),
+    PageEntry(
         "pages/Model_Evaluation.py", "Model evaluation", "📊", "Model_Evaluation", "Models", "medcore.core.evaluate"
     ),
 )

@@ -13,6 +13,7 @@ from medcore.care.plots import ranking_curves_figure
 from medcore.core import plots
 from medcore.core.metrics import decision_confusion
 from medcore.core.registry import read_evaluation
+from medcore.literature.plots import pairs_figure, scores_figure
 from medcore.molecules.plots import parity_figure
 from medcore.survival.plots import calibration_figure, risk_groups_figure
 
@@ -81,11 +82,14 @@ def model_card(card: dict) -> None:
     domain = card.get("domain_check")
     if domain:
         st.markdown("**What it refuses (domain check)**")
-        st.markdown(domain_text(domain, {"survival": "patients", "molecule": "molecules"}.get(card["kind"], "images")))
+        st.markdown(domain_text(domain, _INPUTS.get(card["kind"], "images")))
     st.markdown(f"**Calibration**: {card['calibration'].get('method', '-')}")
     st.markdown("**Limitations**\n" + _bullets(card["limitations"]))
     st.markdown("**Ethical considerations**\n" + _bullets(card["ethical_considerations"]))
     st.caption("Trained with " + ", ".join(f"{k} {v}" for k, v in card["framework_versions"].items()))
+
+
+_INPUTS = {"survival": "patients", "molecule": "molecules", "literature": "abstracts"}
 
 
 def _interval(metrics: dict, key: str) -> str:
@@ -236,6 +240,23 @@ def validation_charts(card: dict, evaluation: dict) -> None:
     if "candidates" in evaluation and card["kind"] == "molecule":
         st.markdown("**Every candidate on the validation scaffolds** (the shipped one is the best)")
         st.dataframe(_candidate_table(evaluation["candidates"]), hide_index=True, key="mol-cand")
+    if "per_type" in evaluation:  # literature extraction: P/R/F1 per measure, relation evidence
+        _literature_charts(evaluation, evaluation["figures"], "val")
+        st.markdown("**What the relation scorer leans on** (boosted trees' feature importance)")
+        st.dataframe(pd.DataFrame(evaluation["relation_features"]).round(3), hide_index=True, key="lit-features")
+        history = evaluation["tagger_history"]
+        st.plotly_chart(
+            plots.history_figure(
+                [
+                    {
+                        "epoch": [h["epoch"] for h in history],
+                        "loss": [h["loss"] for h in history],
+                        "val_strict_f1": [h["dev_f1"] for h in history],
+                    }
+                ]
+            ),
+            key="lit-hist",
+        )
     if "risk_groups" in evaluation:  # survival models: the cohort by risk tertile, calibration at horizons
         _survival_charts(evaluation, evaluation["time_unit"], "val")
     if "curves" in evaluation:  # recommenders: HR@k and NDCG@k against the baselines
@@ -270,6 +291,29 @@ def _molecule_result(result: dict, key: str) -> None:
     _download_predictions(
         result["predictions"], "Download per-molecule predictions (CSV)", "medcore_molecules.csv", key
     )
+
+
+def _literature_charts(evaluation: dict, figures: dict, key: str) -> None:
+    """Precision, recall and F1 per measure with intervals, their table, and the most frequent relations."""
+    st.plotly_chart(scores_figure(evaluation["per_type"], figures["n"]), key=f"{key}-lit-scores")
+    table = pd.DataFrame(
+        [
+            {"measure": r["measure"]}
+            | {
+                m: f"{r[m]:.3f} ({r[f'{m}_ci95'][0]:.3f}-{r[f'{m}_ci95'][1]:.3f})"
+                for m in ("precision", "recall", "f1")
+            }
+            for r in evaluation["per_type"]
+        ]
+    )
+    st.dataframe(table, hide_index=True, key=f"{key}-lit-table")
+    st.caption(
+        f"n={figures['n']} abstracts ({figures['n_chemical_mentions']} chemical and {figures['n_disease_mentions']} "
+        f"disease mentions, {figures['n_cid_relations']} CID relations); 95 % bootstrap intervals over abstracts. "
+        "Strict: exact span and type; relaxed: overlapping span of the same type; concept: the MeSH ids per abstract."
+    )
+    if evaluation.get("top_pairs"):
+        st.plotly_chart(pairs_figure(evaluation["top_pairs"], figures["n"]), key=f"{key}-lit-pairs")
 
 
 def _download_predictions(rows: list[dict], label: str, file_name: str, key: str) -> None:
@@ -341,6 +385,14 @@ def evaluation_result(result: dict, labels: list[str], key: str) -> None:
     """
     if "parity" in result or "per_task" in result:  # molecule models
         _molecule_result(result, key)
+        return
+    if "per_type" in result:  # literature extraction
+        for note in result["notes"]:
+            st.warning(note)
+        _literature_charts(result, result, key)
+        _download_predictions(
+            result["predictions"], "Download every mention and relation (CSV)", "medcore_literature.csv", key
+        )
         return
     if "risk_groups" in result:
         shown = [k for k in result if k.endswith("_ci95")]
