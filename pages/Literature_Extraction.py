@@ -98,6 +98,7 @@ def _one() -> None:
                         "chemical": f"{r['chemical_text']} ({r['chemical']})",
                         "disease": f"{r['disease_text']} ({r['disease']})",
                         "score": r["score"],
+                        "why": "; ".join(r["why"]),
                         "evidence": " … ".join(text[a:b] for a, b in r["evidence"]),
                     }
                     for r in result["relations"]

@@ -275,7 +275,7 @@ def test_literature_extraction_highlights_a_pasted_abstract(server, page):
     area = page.locator("textarea").first
     area.fill(text)
     area.press("Control+Enter")
-    page.get_by_text("Chemical → disease relations").wait_for(timeout=60_000)
+    page.get_by_text("Chemical → disease relations", exact=True).wait_for(timeout=60_000)
     _assert_no_exception(page)
     import medcore
 

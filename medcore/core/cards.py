@@ -15,6 +15,7 @@ _HEADLINE = {
     "recommender": ("ndcg@10", "NDCG@10"),
     "survival": ("c_index", "C-index"),
     "molecule": ("auc", "mean AUC"),
+    "literature": ("cid_f1", "CID relation F1 (end to end)"),
 }
 _LABELS = {
     "auc": "AUC",

@@ -22,7 +22,7 @@ from medcore.literature.data import MAX_DOCUMENTS, sentences
 from medcore.literature.features import Lexicon, Vocab
 from medcore.literature.ner import propagate, tag_documents
 from medcore.literature.normalise import Normaliser, abbreviations
-from medcore.literature.relations import Candidate, Priors, RelationScorer, candidates
+from medcore.literature.relations import Candidate, Priors, RelationScorer, candidates, reasons
 
 __all__ = ["LiteratureModel", "load_literature_model", "english_share", "result_rows", "frequent_pairs"]
 
@@ -95,7 +95,7 @@ class LiteratureModel:
 
         Returns:
             ``{"entities": [{"start", "end", "text", "type", "id", "score"}], "relations": [{"chemical",
-            "disease", "chemical_text", "disease_text", "score", "evidence": [[start, end], ...]}],
+            "disease", "chemical_text", "disease_text", "score", "evidence": [[start, end], ...], "why": [...]}],
             "out_of_domain", "reason", "notices", "chars_read"}``; offsets index ``text``.
 
         Raises:
@@ -175,6 +175,7 @@ class LiteratureModel:
                 "disease_text": names.get(("Disease", c.disease), c.disease),
                 "score": round(float(s), 4),
                 "evidence": [list(span) for span in c.evidence],
+                "why": reasons(c.features),
             }
             for c, s in zip(pairs, scores)
             if s >= self.threshold

@@ -16,8 +16,10 @@ from medcore.literature.features import MAX_CHARS, SHAPES, TAGS
 __all__ = ["build_tagger", "fit_tagger", "predict_batches"]
 
 
-def build_tagger(n_words: int, n_chars: int, seed: int = 0, word_dim: int = 100, units: int = 128):
-    """An untrained tagger (Keras functional model, safe_mode-loadable)."""
+def build_tagger(
+    n_words: int, n_chars: int, seed: int = 0, word_dim: int = 100, units: int = 128, compile: bool = True
+):
+    """An untrained tagger (Keras functional model, safe_mode-loadable); uncompiled for shipping."""
     import keras
     from keras import layers
 
@@ -37,7 +39,8 @@ def build_tagger(n_words: int, n_chars: int, seed: int = 0, word_dim: int = 100,
     x = layers.Dropout(0.4, seed=seed + 1)(x)
     out = layers.Dense(len(TAGS), activation="softmax", name="tags")(x)
     model = keras.Model([words, chars, shapes, lexicon], out, name="literature_tagger")
-    model.compile(optimizer=keras.optimizers.Adam(2e-3, clipnorm=5.0), loss="sparse_categorical_crossentropy")
+    if compile:
+        model.compile(optimizer=keras.optimizers.Adam(2e-3, clipnorm=5.0), loss="sparse_categorical_crossentropy")
     return model
 
 

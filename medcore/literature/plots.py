@@ -76,6 +76,10 @@ def pairs_figure(pairs: list[dict], n: int, top: int = 15) -> go.Figure:
     """The most frequent chemical -> disease relations: share of the ``n`` texts stating each, 95 % Wilson bars."""
     pairs = sorted(pairs, key=lambda p: -p["texts"])[:top][::-1]
     labels = [f"{p['chemical_text']} → {p['disease_text']}" for p in pairs]
+    labels = [  # two pairs of ids may share their first spellings: tell them apart by id
+        f"{label} ({p['chemical']} → {p['disease']})" if labels.count(label) > 1 else label
+        for label, p in zip(labels, pairs)
+    ]
     shares = [p["texts"] / n for p in pairs]
     bounds = [wilson(p["texts"], n) for p in pairs]
     fig = go.Figure(

@@ -17,7 +17,7 @@ import numpy as np
 
 from medcore.core.trees import leaf_values
 
-__all__ = ["FEATURES", "Priors", "Candidate", "candidates", "RelationScorer"]
+__all__ = ["FEATURES", "Priors", "Candidate", "candidates", "reasons", "RelationScorer"]
 
 FEATURES = (
     "share a sentence",
@@ -36,6 +36,7 @@ FEATURES = (
     "'<chemical>-induced <disease>' pattern",
     "'<disease> ... induced by / after <chemical>' pattern",
     "treatment words between them",
+    "'<chemical> for <disease>' or '<disease> treated with <chemical>' (an indication)",
     "chemicals in the text (log)",
     "diseases in the text (log)",
     "pair induced in training abstracts",
@@ -53,7 +54,30 @@ _CAUSE = re.compile(
 )
 _TREAT = re.compile(r"treat|therap|prevent|protect|reduc|attenuat|inhibit|reliev|improv|manag|revers|effective", re.I)
 _INDUCED = re.compile(r"^\s*-?\s*(?:induced|associated|related|evoked|provoked|treated)\b", re.I)
+_FOR = re.compile(r"^\s*(?:for|in|to treat|against|as (?:a )?treatment (?:for|of))\s*$", re.I)
+_TREATED_WITH = re.compile(r"(?:treated|managed|controlled|given|receiving)\s+(?:\w+\s+)?with\b", re.I)
 _BY = re.compile(r"(?:induced|caused|provoked|produced)\s+by|after|following|due to|secondary to", re.I)
+
+
+# Features worth naming to a reader when they hold (value 1), in the words the page shows.
+_REASONS = {
+    "'<chemical>-induced <disease>' pattern": "'<chemical>-induced <disease>' in the text",
+    "'<disease> ... induced by / after <chemical>' pattern": "'<disease> ... after / induced by <chemical>'",
+    "cause words in a shared sentence": "cause words in a shared sentence",
+    "share a sentence": "named in the same sentence",
+    "treatment words between them": "treatment words between them (against)",
+    "'<chemical> for <disease>' or '<disease> treated with <chemical>' (an indication)": "an indication: "
+    "'<chemical> for <disease>' (against)",
+    "pair induced in training abstracts": "a CID pair in the training abstracts",
+    "pair among ADE-Corpus drug-effect pairs": "a drug-effect pair of ADE-Corpus-V2",
+    "chemical in title": "chemical in the title",
+    "disease in title": "disease in the title",
+}
+
+
+def reasons(features: np.ndarray) -> list[str]:
+    """The named features that hold for a candidate, in plain words."""
+    return [text for name, text in _REASONS.items() if features[FEATURES.index(name)] >= 1]
 
 
 @dataclass
@@ -151,7 +175,7 @@ def candidates(
         for d, dm in dises.items():
             shared = sorted({sc for _, _, sc in cm} & {sd for _, _, sd in dm})
             gap = min(abs(sc - sd) for _, _, sc in cm for _, _, sd in dm)
-            cause = induced_pattern = by_pattern = treat = 0.0
+            cause = induced_pattern = by_pattern = treat = indication = 0.0
             tokens_apart = 60.0
             for a_s, a_e, sc in cm:
                 for b_s, b_e, sd in dm:
@@ -167,6 +191,10 @@ def candidates(
                         induced_pattern = 1.0
                     if b_e <= a_s and _BY.search(between) and len(between.split()) <= 12:
                         by_pattern = 1.0
+                    if a_e <= b_s and _FOR.match(between):
+                        indication = 1.0
+                    if b_e <= a_s and _TREATED_WITH.search(between) and len(between.split()) <= 6:
+                        indication = 1.0
             chem_rate = (priors.chem_induced[c] + 0.5) / (priors.chem_docs[c] + 2)
             dis_rate = (priors.dis_induced[d] + 0.5) / (priors.dis_docs[d] + 2)
             x = np.array(
@@ -187,6 +215,7 @@ def candidates(
                     induced_pattern,
                     by_pattern,
                     treat,
+                    indication,
                     np.log1p(len(chems)),
                     np.log1p(len(dises)),
                     float(priors.induced[(c, d)] > 0),

@@ -239,10 +239,20 @@ def _ade_pairs(root: Path, normaliser: Normaliser) -> set:
     return pairs
 
 
-def _known_words(docs: list[Document]) -> list[str]:
+def _known_words(docs: list[Document], root: Path) -> list[str]:
+    """Words the language check knows: those used at least twice in the abstracts and in the
+    medical_abstracts corpus (when present; ADE-Corpus-V2 is kept apart to measure the check)."""
+    import re
     from collections import Counter
 
-    counts = Counter(w.lower() for d in docs for w in __import__("re").findall(r"[A-Za-z]{2,}", d.text))
+    import pandas as pd
+
+    texts = [d.text for d in docs]
+    base = root.parent if root.name == "literature" else root
+    abstracts = base / "medical_abstracts" / "medical_abstracts_train.csv"
+    if abstracts.is_file():
+        texts += [str(t) for t in pd.read_csv(abstracts)["medical_abstract"].dropna()]
+    counts = Counter(w.lower() for t in texts for w in re.findall(r"[A-Za-z]{2,}", t))
     return sorted(w for w, n in counts.items() if n >= 2)
 
 
@@ -319,7 +329,7 @@ def train_literature_model(
     normaliser = Normaliser(lex_train)
     ade = _ade_pairs(root, normaliser)
     scorer, n_candidates, n_positive, importances = _relation_trees(train, ade, seed)
-    known_train = _known_words(train)
+    known_train = _known_words(train, root)
     domain_threshold = _domain_threshold([d.text for d in dev], set(known_train))
     selection = _model(
         net, vocab, lex_train, _priors(train, ade), known_train, scorer, 0.0, propagate_on, {"domain": domain_threshold}
@@ -334,6 +344,7 @@ def train_literature_model(
     ]
     validation = extraction_figures(golds, predictions, seed=seed)
     validation.update(cid_cross)  # the CID figures whose threshold was set on the other half of dev
+    validation["split"] = "BC5CDR development set (selection run, trained on train only)"
     validation["cid_f1_gold_entities"], validation["cid_f1_gold_entities_ci95"] = _gold_entity_cid(
         selection, dev, threshold, seed
     )
@@ -355,12 +366,14 @@ def train_literature_model(
     else:
         lex_all = lex_train
     priors = _priors(shipped_docs, ade)
-    known = _known_words(shipped_docs)
+    known = _known_words(shipped_docs, root)
 
     staging = Path(tempfile.mkdtemp(prefix="medcore-literature-"))
-    import keras
+    from medcore.literature.network import build_tagger
 
-    shipped = keras.models.clone_model(net)  # uncompiled: the bundle holds no optimizer state
+    shipped = build_tagger(  # uncompiled: the bundle holds no optimizer state
+        len(vocab.words) + 2, len(vocab.chars) + 2, seed, SETTINGS["word_dim"], SETTINGS["units"], compile=False
+    )
     shipped.set_weights(net.get_weights())
     shipped.save(staging / "tagger.keras")
     resources = {
@@ -575,7 +588,8 @@ def _card(
             "tagger's mean tag probability over the span"
         },
         "domain_check": {
-            "method": "share of the text's words that the training abstracts use (at least 2 times); below the "
+            "method": "share of the text's words that the training abstracts and medical_abstracts use (at least 2 "
+            "times); below the "
             f"threshold (the {1 - DOMAIN_KEEP:.0%} quantile on dev) the text is not English biomedical prose: no answer",
             "threshold": domain_threshold,
             "validation": domain,

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 
 from medcore.core.errors import InvalidInputError
@@ -104,3 +107,20 @@ def test_uploads_text_pubtator_and_csv():
         read_texts("image.txt", b"\x89PNG\x00\x00\x01")
     with pytest.raises(InvalidInputError, match=r"\.txt, PubTator or \.csv"):
         read_texts("scan.dcm", b"DICM")
+
+
+@pytest.mark.data
+@pytest.mark.parametrize(
+    ("file", "chemicals", "diseases", "relations"),
+    [("CDR_TrainingSet.PubTator.txt", 5203, 4182, 1038), ("CDR_DevelopmentSet.PubTator.txt", 5347, 4244, 1012)],
+)
+def test_the_bc5cdr_files_read_to_their_published_counts(file, chemicals, diseases, relations):
+    if not os.environ.get("MEDCORE_DATA_DIR"):
+        pytest.skip("needs MEDCORE_DATA_DIR (the shared data sets)")
+    from medcore.literature.data import read_pubtator
+
+    docs = read_pubtator(Path(os.environ["MEDCORE_DATA_DIR"]) / "literature" / file)
+    assert len(docs) == 500
+    assert sum(m.type == "Chemical" for d in docs for m in d.mentions) == chemicals
+    assert sum(m.type == "Disease" for d in docs for m in d.mentions) == diseases
+    assert sum(len(d.relations) for d in docs) == relations

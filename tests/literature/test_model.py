@@ -10,6 +10,8 @@ import pytest
 from medcore.core.errors import InvalidInputError
 from tests.literature.conftest import abstract
 
+pytestmark = pytest.mark.slow
+
 TEXT = (
     "Haloperidol-induced parkinsonism in 7 patients. We describe 7 patients who developed parkinsonism after "
     "haloperidol therapy. Lithium was given to treat hypertension."

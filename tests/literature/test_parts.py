@@ -11,7 +11,7 @@ from medcore.literature.features import TAGS, Lexicon, spans_of, viterbi
 from medcore.literature.metrics import document_counts, extraction_figures, figures
 from medcore.literature.ner import propagate
 from medcore.literature.normalise import Normaliser, abbreviations, squash
-from medcore.literature.relations import FEATURES, Priors, RelationScorer, candidates
+from medcore.literature.relations import FEATURES, Priors, RelationScorer, candidates, reasons
 
 
 def test_viterbi_never_starts_a_mention_inside():
@@ -86,7 +86,23 @@ def test_relation_features_see_the_induced_pattern_and_shared_sentences():
     assert pairs[("C1", "D1")].features[f["share a sentence"]] == 1
     assert pairs[("C2", "D2")].features[f["share a sentence"]] == 0
     assert pairs[("C1", "D1")].evidence == [sentences(text)[0]]
+    assert {"'<chemical>-induced <disease>' in the text", "named in the same sentence"} <= set(
+        reasons(pairs[("C1", "D1")].features)
+    )
+    assert "named in the same sentence" not in reasons(pairs[("C2", "D2")].features)
     assert pairs[("C2", "D2")].evidence == [sentences(text)[1], sentences(text)[2]]
+
+
+def test_an_indication_is_told_from_an_adverse_effect():
+    text = "Amiodarone for atrial fibrillation caused hypothyroidism."
+    ents = [
+        {"start": 0, "end": 10, "type": "Chemical", "id": "C1"},
+        {"start": 15, "end": 34, "type": "Disease", "id": "D1"},
+        {"start": 42, "end": 56, "type": "Disease", "id": "D2"},
+    ]
+    pairs = {c.disease: c for c in candidates(text, sentences(text), ents, Priors())}
+    column = next(i for i, name in enumerate(FEATURES) if "(an indication)" in name)
+    assert pairs["D1"].features[column] == 1 and pairs["D2"].features[column] == 0
 
 
 def test_priors_count_abstracts_and_survive_json():
@@ -154,3 +170,16 @@ def test_the_highlighted_text_is_escaped_and_marks_each_mention():
     assert "MeSH unknown" in shown
     low, high = wilson(3, 10)
     assert low < 0.3 < high and wilson(0, 10)[0] == 0.0 and wilson(10, 10)[1] == 1.0
+
+
+def test_pairs_sharing_their_spellings_get_a_bar_each():
+    from medcore.literature.plots import pairs_figure
+
+    pairs = [
+        {"chemical": "C1", "disease": "D1", "chemical_text": "mesna", "disease_text": "cystitis", "texts": 3},
+        {"chemical": "C1", "disease": "D2", "chemical_text": "mesna", "disease_text": "cystitis", "texts": 2},
+        {"chemical": "C2", "disease": "D1", "chemical_text": "ifosfamide", "disease_text": "cystitis", "texts": 1},
+    ]
+    bars = pairs_figure(pairs, 10).data[0]
+    assert len(set(bars.y)) == 3 and list(bars.x) == [0.1, 0.2, 0.3]
+    assert "n=10 texts" in pairs_figure(pairs, 10).layout.title.text
