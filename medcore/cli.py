@@ -69,6 +69,8 @@ def _cmd_evaluate(args) -> int:
         return _evaluate_molecules(model, args)
     if model.kind == "literature":
         return _evaluate_literature(model, args)
+    if model.kind == "dosing":
+        return _evaluate_dosing(model, args)
     inputs, names, y_true = load_labelled(model, args.path, args.split)
     result = evaluate(model, inputs, y_true, names)
     figures = ("accuracy", "auc", "macro_f1", "ece", "brier")
@@ -187,6 +189,49 @@ def _evaluate_literature(model, args) -> int:
     print("(95 % bootstrap intervals over abstracts in brackets)")
     for note in result["notes"]:
         print(f"note: {note}")
+    return 0
+
+
+def _evaluate_dosing(model, args) -> int:
+    """MAE and the share within 20 % (overall, per dose band and race) beside the IWPC algorithms."""
+    from medcore.dosing.evaluate import evaluate_doses
+
+    result = evaluate_doses(model, args.path)
+    _print_figures(model, result, args, {"subgroups": result["subgroups"]})
+    if not args.json:
+        for attribute, groups in result["subgroups"].items():
+            for group, row in groups.items():
+                if "mae" in row:
+                    print(
+                        f"  {attribute} {group}: n={row['n']}, MAE {row['mae']:.2f} (IWPC PG {row['iwpc_pg_mae']:.2f}), "
+                        f"within 20 % {row['within_20pct']:.3f} (IWPC PG {row['iwpc_pg_within_20pct']:.3f})"
+                    )
+        for note in result["notes"]:
+            print(f"note: {note}")
+    return 0
+
+
+def _predict_dosing(model, args) -> int:
+    """Each CSV's patients: weekly dose with its interval and the IWPC doses beside it."""
+    rows = []
+    for item in args.inputs:
+        path = Path(item)
+        if not path.is_file():
+            raise InvalidInputError(f"No file at '{item}'. Pass CSVs of patients with IWPC column names.")
+        rows += [{"file": path.name, "row": i + 1, **r} for i, r in enumerate(model.analyse(path))]
+    _audit(model, [str(args.inputs)], {"patients": len(rows)})
+    if args.json:
+        print(json.dumps(rows))
+        return 0
+    for r in rows:
+        if r["out_of_domain"]:
+            print(f"{r['file']} row {r['row']}: NO DOSE {r['reason']}")
+            continue
+        pg = r["baselines"]["IWPC pharmacogenetic"]
+        print(
+            f"{r['file']} row {r['row']}: {r['dose']:.1f} mg/week (95 % {r['interval'][0]:.1f}-{r['interval'][1]:.1f}); "
+            f"{r['schedule']['text']}; IWPC pharmacogenetic {pg:.1f}"
+        )
     return 0
 
 
@@ -408,6 +453,8 @@ def _cmd_predict(args) -> int:
         return _predict_molecules(model, args)
     if model.kind == "literature":
         return _predict_literature(model, args)
+    if model.kind == "dosing":
+        return _predict_dosing(model, args)
     return _predict_other(model, args)
 
 

@@ -427,3 +427,29 @@ def test_pubtator_uploads_parse_or_refuse(data, text):
     for body in (data, ("1|t|A title.\n1|a|" + text + "\n").encode("utf-8", "replace")):
         _ok_or_invalid(read_texts, "upload.txt", body)
     _ok_or_invalid(parse_pubtator, text)
+
+
+_IWPC_VALUES = {
+    "Age": st.one_of(st.sampled_from(["10 - 19", "50 - 59", "90+", "300", ""]), st.none()),
+    "Height (cm)": st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.none(), st.just("tall")),
+    "Weight (kg)": st.one_of(st.floats(-10, 400), st.none()),
+    "Race (OMB)": st.sampled_from(["White", "Asian", "Black or African American", "Unknown", "Martian", None]),
+    "CYP2C9 consensus": st.sampled_from(["*1/*1", "*1/*3", "*3/*3", "*1/*11", "*9/*9", None]),
+    "VKORC1 -1639 consensus": st.sampled_from(["G/G", "A/G", "A/A", "T/T", None]),
+    "Amiodarone (Cordarone)": st.sampled_from([0, 1, 2, None]),
+}
+
+
+@SETTINGS
+@given(st.lists(st.fixed_dictionaries({}, optional=_IWPC_VALUES), min_size=1, max_size=4))
+def test_warfarin_patients_get_a_dose_or_a_reason(rows):
+    _count("warfarin patients")
+    model = medcore.load_model("warfarin-dose")
+    results = _ok_or_invalid(model.analyse, rows)
+    if results is not None:
+        assert len(results) == len(rows)
+        for result in results:
+            assert result["out_of_domain"] == (result["dose"] is None)
+            if result["dose"] is not None:
+                low, high = result["interval"]
+                assert 0 <= low <= result["dose"] <= high

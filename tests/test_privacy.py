@@ -193,3 +193,24 @@ def test_literature_page_writes_nothing_and_audits_without_content(tmp_path, mon
     assert entries[1]["summary"] == {"texts": 1, "refused": 0}
     text = log.read_text()
     assert not any(value in text for value in ("Keating", "clozapine", "Gentamicin", "secret_ward", "7946"))
+
+
+def test_dosing_page_writes_nothing_and_audits_without_content(tmp_path, monkeypatch):
+    log = tmp_path / "audit.jsonl"
+    monkeypatch.setenv("MEDCORE_AUDIT_LOG", str(log))
+    before = _files(PROJECT)
+    page = AppTest.from_file(str(PROJECT / "pages/Warfarin_Dosing.py"), default_timeout=60).run()
+    next(n for n in page.number_input if n.label.startswith("Weight")).set_value(83.7)
+    next(b for b in page.button if b.label == "Recommend a dose").click()
+    page.run()
+    batch = b"Age,Weight (kg),CYP2C9 consensus\n50 - 59,61.3,*1/*3\n"
+    page.file_uploader[0].set_value(("ward_secret.csv", batch, "text/csv")).run()
+    assert not page.exception
+    assert _files(PROJECT) - before == set()
+    import json
+
+    entries = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [e["page"] for e in entries] == ["warfarin dosing", "warfarin dosing (batch)"]
+    assert entries[1]["summary"] == {"rows": 1, "out_of_domain": 0}
+    text = log.read_text()
+    assert not any(value in text for value in ("83.7", "61.3", "ward_secret", "*1/*3"))

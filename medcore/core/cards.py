@@ -16,6 +16,7 @@ _HEADLINE = {
     "survival": ("c_index", "C-index"),
     "molecule": ("auc", "mean AUC"),
     "literature": ("cid_f1", "CID relation F1 (end to end)"),
+    "dosing": ("mae", "MAE (mg/week)"),
 }
 _LABELS = {
     "auc": "AUC",

@@ -91,6 +91,7 @@ CAPABILITIES: dict[str, Capability] = {
     "literature": Capability(
         "medcore.literature", "load_literature_model", "train_literature_model", ("literature-extraction",)
     ),
+    "dosing": Capability("medcore.dosing", "load_dose_model", "train_dose_model", ("warfarin-dose",)),
     # The image page's router: which kind of image an upload is (imaging's second kind of bundle).
     "modality": Capability(
         "medcore.imaging",

@@ -14,14 +14,13 @@ the raw arrays for every row that passes the plausibility checks of ``medcore.su
 
 from __future__ import annotations
 
-import itertools
-import math
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from medcore.core.errors import InvalidInputError
+from medcore.core.shapley import coalitions, exact_shapley
 from medcore.survival.data import Cohort, Covariate, read_frame
 from medcore.survival.families import load_risk
 from medcore.survival.metrics import horizon_label
@@ -260,17 +259,10 @@ class SurvivalModel:
         names = [c.name for c in self._covariates]
         reference = pd.DataFrame([{n: self.reference_row[n] for n in names}])
         d = len(names)
-        masks = np.array(list(itertools.product([0, 1], repeat=d)), dtype=bool)  # (2^d, d): 1 = patient's value
+        masks = coalitions(d)  # (2^d, d): True = the patient's value
         mixed = np.where(masks, clean[names].to_numpy()[0][None, :], reference[names].to_numpy()[0][None, :])
         value = self._risk.log_hazards(self._design(pd.DataFrame(mixed, columns=names)), first_only=True)[:, 0]
-        size = masks.sum(axis=1)
-        weight = np.array([math.factorial(k) * math.factorial(d - k - 1) / math.factorial(d) for k in range(d)])
-        coalitions = np.arange(2**d)  # row i of masks is the binary number i, first covariate highest
-        phi = np.zeros(d)
-        for j in range(d):
-            bit = 1 << (d - 1 - j)
-            without = coalitions[(coalitions & bit) == 0]
-            phi[j] = float((weight[size[without]] * (value[without | bit] - value[without])).sum())
+        phi = exact_shapley(value, d)
         contributions = []
         for j, covariate in enumerate(self._covariates):
             patient, median = float(clean[covariate.name].iloc[0]), float(self.reference_row[covariate.name])

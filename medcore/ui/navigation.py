@@ -58,6 +58,7 @@ PAGES: tuple[PageEntry, ...] = (
         "medcore.care",
     ),
     PageEntry("pages/Survival_Risk.py", "Survival and risk", "📈", "Survival_Risk", "Treatment", "medcore.survival"),
+    PageEntry("pages/Warfarin_Dosing.py", "Warfarin dosing", "💊", "Warfarin_Dosing", "Treatment", "medcore.dosing"),
     PageEntry("pages/Drug_Activity.py", "Drug activity", "🧪", "Drug_Activity", "Research", "medcore.molecules"),
     PageEntry(
         "pages/Literature_Extraction.py",

@@ -13,6 +13,7 @@ from medcore.care.plots import ranking_curves_figure
 from medcore.core import plots
 from medcore.core.metrics import decision_confusion
 from medcore.core.registry import read_evaluation
+from medcore.dosing.plots import calibration_figure as dose_calibration_figure
 from medcore.literature.plots import pairs_figure, scores_figure
 from medcore.molecules.plots import parity_figure
 from medcore.survival.plots import calibration_figure, risk_groups_figure
@@ -89,7 +90,7 @@ def model_card(card: dict) -> None:
     st.caption("Trained with " + ", ".join(f"{k} {v}" for k, v in card["framework_versions"].items()))
 
 
-_INPUTS = {"survival": "patients", "molecule": "molecules", "literature": "abstracts"}
+_INPUTS = {"survival": "patients", "molecule": "molecules", "literature": "abstracts", "dosing": "patients"}
 
 
 def _interval(metrics: dict, key: str) -> str:
@@ -240,6 +241,11 @@ def validation_charts(card: dict, evaluation: dict) -> None:
     if "candidates" in evaluation and card["kind"] == "molecule":
         st.markdown("**Every candidate on the validation scaffolds** (the shipped one is the best)")
         st.dataframe(_candidate_table(evaluation["candidates"]), hide_index=True, key="mol-cand")
+    if card["kind"] == "dosing":  # warfarin: calibration by decile, every candidate and the IWPC algorithms
+        n = card["metrics"]["validation"]["n"]
+        st.plotly_chart(dose_calibration_figure(evaluation["calibration"], n), key="dose-cal")
+        st.markdown("**Every candidate and the IWPC algorithms, cross-validated on the same patients**")
+        st.dataframe(_candidate_table(evaluation["candidates"]), hide_index=True, key="dose-cand")
     if "per_type" in evaluation:  # literature extraction: P/R/F1 per measure, relation evidence
         _literature_charts(evaluation, evaluation["figures"], "val")
         st.markdown("**What the relation scorer leans on** (boosted trees' feature importance)")
@@ -385,6 +391,18 @@ def evaluation_result(result: dict, labels: list[str], key: str) -> None:
     """
     if "parity" in result or "per_task" in result:  # molecule models
         _molecule_result(result, key)
+        return
+    if "within_20pct" in result:  # warfarin dosing
+        shown = [k[:-5] for k in result if k.endswith("_ci95")]
+        st.caption(
+            f"n={result['n']} patients ({result['out_of_domain']} outside the training ranges); 95 % bootstrap "
+            "intervals in brackets: " + ", ".join(f"{k} {result[k]:.3f} ({_interval(result, k)})" for k in shown)
+        )
+        for note in result["notes"]:
+            st.warning(note)
+        st.plotly_chart(dose_calibration_figure(result["calibration"], result["n"]), key=f"{key}-dose-cal")
+        st.dataframe(pd.DataFrame(subgroup_rows(result["subgroups"])), hide_index=True, key=f"{key}-dose-groups")
+        _download_predictions(result["predictions"], "Download per-patient doses (CSV)", "medcore_doses.csv", key)
         return
     if "per_type" in result:  # literature extraction
         for note in result["notes"]:

@@ -1,0 +1,87 @@
+"""The Warfarin dosing page (AppTest, shipped bundle) and the dosing CLI."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import medcore
+from medcore.cli import main
+from medcore.dosing import data as iwpc
+from tests.conftest import PROJECT
+from tests.dosing.conftest import synthetic_patients
+
+
+def _page() -> AppTest:
+    return AppTest.from_file(str(PROJECT / "pages/Warfarin_Dosing.py"), default_timeout=60).run()
+
+
+def _submit(app: AppTest) -> None:
+    next(b for b in app.button if b.label == "Recommend a dose").click()
+    app.run()
+
+
+def test_the_form_gives_the_models_dose_with_interval_baselines_and_effects():
+    app = _page()
+    assert not app.exception
+    assert any("adjust the dose by INR" in w.value for w in app.warning)
+    _submit(app)
+    assert not app.exception
+    patient = {
+        iwpc.AGE: "70 - 79",
+        iwpc.HEIGHT: 170.0,
+        iwpc.WEIGHT: 75.0,
+        iwpc.GENDER: "male",
+        iwpc.RACE: "White",
+        iwpc.TARGET_INR: 2.5,
+        iwpc.CYP2C9: "*1/*1",
+        iwpc.VKORC1: "A/G",
+        iwpc.AMIODARONE: 0,
+        **{c: 0 for c in iwpc.INDUCERS},
+        iwpc.INDICATION: "3",
+    }
+    expected = medcore.load_model("warfarin-dose").analyse([patient])[0]
+    (metric,) = app.metric
+    assert metric.value == f"{expected['dose']:.1f} mg/week"
+    low, high = expected["interval"]
+    assert f"{low:.1f}-{high:.1f}" in str(metric.delta)
+    table = app.dataframe[0].value
+    assert list(table["algorithm"]) == ["this model", "IWPC pharmacogenetic", "IWPC clinical", "fixed 35 mg/week"]
+    assert table["dose"].iloc[1] == pytest.approx(round(expected["baselines"]["IWPC pharmacogenetic"], 1))
+    kinds = [json.loads(c.proto.spec)["data"][0]["type"] for c in app.get("plotly_chart")]
+    assert kinds == ["waterfall", "heatmap"]
+
+
+def test_untested_genotypes_say_what_testing_could_change():
+    app = _page()
+    for label in ("CYP2C9 genotype", "VKORC1 -1639 G>A genotype"):
+        next(box for box in app.selectbox if box.label == label).set_value("not tested")
+    _submit(app)
+    assert not app.exception
+    assert any("testing could move this patient's dose" in i.value for i in app.info)
+    assert any("CYP2C9 not tested" in i.value for i in app.info)
+
+
+def test_a_batch_csv_gives_a_table_and_bad_values_are_named():
+    app = _page()
+    data = synthetic_patients(5, seed=3).drop(columns=[iwpc.DOSE]).to_csv(index=False).encode()
+    app.file_uploader[0].set_value(("patients.csv", data, "text/csv")).run()
+    assert not app.exception and len(app.dataframe[-1].value) == 5
+    app.file_uploader[0].set_value(("bad.csv", b"Age,Weight (kg)\n50 - 59,0\n", "text/csv")).run()
+    assert not app.exception and any("Weight (kg)" in e.value and "row 1" in e.value for e in app.error)
+
+
+def test_cli_predict_and_evaluate(tmp_path, capsys):
+    path = tmp_path / "patients.csv"
+    synthetic_patients(40, seed=4).to_csv(path, index=False)
+    assert main(["predict", "warfarin-dose", str(path), "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert len(rows) == 40 and all(r["dose"] is None or r["interval"][0] <= r["dose"] <= r["interval"][1] for r in rows)
+    assert main(["evaluate", "warfarin-dose", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "mae" in out and "IWPC pharmacogenetic mae" in out and "dose band <= 21 mg/week" in out
+    path.write_text("Age,CYP2C9 consensus\n50 - 59,*7/*7\n")
+    assert main(["predict", "warfarin-dose", str(path)]) == 2
+    assert "CYP2C9 consensus" in capsys.readouterr().err
