@@ -9,6 +9,7 @@ are refused by ``data.read_frame``.
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +29,7 @@ from medcore.dosing.data import (
 )
 from medcore.dosing.iwpc import baseline_doses
 
-__all__ = ["DoseModel", "load_dose_model", "GROUPS", "TABLETS", "weekly_schedule"]
+__all__ = ["DoseModel", "load_dose_model", "GROUPS", "TABLETS", "tablets_for", "weekly_schedule"]
 
 # Factors explained together (one bar each in the waterfall).
 GROUPS = {
@@ -48,6 +49,22 @@ GROUPS = {
 TABLETS = (1.0, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 7.5, 10.0)  # warfarin tablet strengths, mg
 
 
+def tablets_for(dose: float) -> list[float]:
+    """The fewest tablets (at most three, of ``TABLETS`` strengths) making ``dose`` mg, or [] if none do."""
+    for count in (1, 2, 3):
+        for combo in itertools.combinations_with_replacement(sorted(TABLETS, reverse=True), count):
+            if abs(sum(combo) - dose) < 1e-9:
+                return list(combo)
+    return []
+
+
+def _tablet_text(dose: float) -> str:
+    combo = tablets_for(dose)
+    if combo:
+        return " + ".join(f"{t:g}" for t in combo) + " mg tablets"
+    return f"half a {2 * dose:g} mg tablet" if 2 * dose in TABLETS else "split tablets"
+
+
 def weekly_schedule(weekly: float, step: float = 0.5) -> dict:
     """A week of daily doses (multiples of ``step`` mg, two levels at most) closest to ``weekly`` mg.
 
@@ -60,7 +77,7 @@ def weekly_schedule(weekly: float, step: float = 0.5) -> dict:
     best = min(((k, abs(k * high + (7 - k) * low - weekly)) for k in range(8)), key=lambda t: t[1])[0]
     days = [float(high)] * best + [float(low)] * (7 - best)
     parts = [
-        f"{dose:g} mg on {count} day{'s' if count > 1 else ''}"
+        f"{dose:g} mg ({_tablet_text(dose)}) on {count} day{'s' if count > 1 else ''}"
         for dose, count in ((high, best), (low, 7 - best))
         if count
     ]

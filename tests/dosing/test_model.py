@@ -9,7 +9,7 @@ import pytest
 
 from medcore.core.errors import InvalidInputError
 from medcore.dosing import data as iwpc
-from medcore.dosing.model import weekly_schedule
+from medcore.dosing.model import tablets_for, weekly_schedule
 from tests.dosing.conftest import synthetic_patients
 
 pytestmark = pytest.mark.slow
@@ -67,6 +67,8 @@ def test_a_weekly_schedule_sums_to_about_the_dose():
         plan = weekly_schedule(dose)
         assert len(plan["days"]) == 7 and abs(plan["total"] - dose) <= 0.25
         assert max(plan["days"]) - min(plan["days"]) <= 0.5
+    assert tablets_for(7.5) == [7.5] and tablets_for(3.5) == [2.5, 1.0] and tablets_for(0.5) == []
+    assert "3 mg (3 mg tablets) on 7 days" in weekly_schedule(21.0)["text"]
 
 
 def test_the_card_compares_every_candidate_with_the_iwpc_algorithms(tiny_dose_bundle):
