@@ -85,3 +85,16 @@ def test_cli_predict_and_evaluate(tmp_path, capsys):
     path.write_text("Age,CYP2C9 consensus\n50 - 59,*7/*7\n")
     assert main(["predict", "warfarin-dose", str(path)]) == 2
     assert "CYP2C9 consensus" in capsys.readouterr().err
+
+
+def test_the_evaluation_page_shows_calibration_candidates_and_scores_an_upload():
+    app = AppTest.from_file(str(PROJECT / "pages/Model_Evaluation.py"), default_timeout=60).run()
+    app.selectbox[0].set_value("warfarin-dose").run()
+    assert not app.exception
+    titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in app.get("plotly_chart")]
+    assert any("Calibration" in t and "n=4427" in t for t in titles), titles
+    data = synthetic_patients(60, seed=8).to_csv(index=False).encode()
+    app.file_uploader[0].set_value(("ward.csv", data, "text/csv")).run()
+    assert not app.exception
+    titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in app.get("plotly_chart")]
+    assert any("n=60" in t for t in titles), titles
