@@ -399,30 +399,100 @@ def train_literature_model(
             [{"relations": [r for r in x["relations"] if r["score"] >= threshold]} for x in dev_results]
         ),
     }
-    card = _card(
-        name,
-        seed,
-        command,
-        started,
-        train_file,
-        dev_file,
-        train,
-        dev,
-        fit,
-        propagate_on,
-        f1_plain,
-        f1_spread,
-        threshold,
-        scorer,
-        n_candidates,
-        n_positive,
-        validation,
-        domain,
-        domain_threshold,
-        refit,
-        len(ade),
-        vocab,
-    )
+    card = {
+        "name": name,
+        "version": "1.0.0",
+        "kind": "literature",
+        "task": "Chemicals and diseases in biomedical text, their MeSH ids, and chemical-induced-disease relations",
+        "description": "Finds chemical and disease mentions in an abstract or clinical text (exact character offsets), "
+        "gives each a MeSH id where its spelling or abbreviation is known, and says which chemical induced which "
+        "disease, with the evidence sentences and a score. Trained from scratch on BC5CDR (no pretrained weights).",
+        "intended_use": "Research support: screening PubMed abstracts and case reports for drug side effects and "
+        "disease mentions, with every extraction shown in its sentence for a reader to check.",
+        "out_of_scope_use": "Pharmacovigilance decisions without human review; non-English text (refused); "
+        "full-text articles longer than 20,000 characters (cut); concepts the training abstracts never name "
+        "(found, but usually without a MeSH id, so without relations).",
+        "labels": ["Chemical", "Disease"],
+        "tasks": ["Chemical", "Disease", "CID"],
+        "input": {"type": "English text (an abstract, a case report, a clinical note)", "max_chars": MAX_CHARS},
+        "preprocessing": {
+            "sentences": "split after . ! ? before a capital, digit or bracket (a title is its own sentence)",
+            "tokens": "runs of letters, runs of digits, single other characters",
+            "identifiers": "the page masks names, dates, phone numbers and record numbers before extraction",
+        },
+        "architecture": {
+            "tagger": {
+                **SETTINGS,
+                "tags": list(TAGS),
+                "words": len(vocab.words),
+                "characters": len(vocab.chars),
+                "decoding": "Viterbi over the per-token probabilities with BIO constraints",
+            },
+            "propagate": propagate_on,
+            "normalisation": "training mention spellings -> MeSH id (tokens, then squashed spelling), abbreviations "
+            "resolved to their long form within the text, earlier mentions of the same spelling",
+            "relations": {
+                **TREES,
+                "features": list(FEATURES),
+                "training_candidates": n_candidates,
+                "training_positive": n_positive,
+                "ade_pairs": len(ade),
+            },
+        },
+        "relations": {"base": scorer.base, "rate": scorer.rate},
+        "operating_point": {
+            "threshold": threshold,
+            "note": "a chemical-disease pair is reported as a relation when its score reaches the threshold "
+            "(best end-to-end CID F1 on dev)",
+        },
+        "calibration": {
+            "method": "none: relation scores are the boosted trees' probabilities (log-loss); entity scores are the "
+            "tagger's mean tag probability over the span"
+        },
+        "domain_check": {
+            "method": "share of the text's words that the training abstracts and medical_abstracts use (at least 2 "
+            "times); below the "
+            f"threshold (the {1 - DOMAIN_KEEP:.0%} quantile on dev) the text is not English biomedical prose: no answer",
+            "threshold": domain_threshold,
+            "validation": domain,
+        },
+        "training": {
+            "dataset": "BC5CDR (BioCreative V CDR) training and development sets; ADE-Corpus-V2 drug-effect pairs "
+            "as a relation feature",
+            "data_file": TRAIN_FILE,
+            "data_sha256": sha256_file(train_file),
+            "dev_file": DEV_FILE,
+            "dev_sha256": sha256_file(dev_file),
+            "split": f"train {len(train)} abstracts, development {len(dev)}; the official test set is withheld",
+            "chosen_on": f"the development set: tagger epochs (best {fit['best_epoch']}), consistency within the text "
+            f"(strict F1 {f1_plain:.3f} without, {f1_spread:.3f} with), relation threshold; every figure below is the "
+            "train-only selection run on dev (optimistic for those choices; CID is cross-fitted over dev halves)",
+            "shipped": "retrained on train + dev with the chosen settings"
+            if refit
+            else "the selection run (train only)",
+            "seed": seed,
+            "epochs": fit["best_epoch"],
+            "wall_time_s": round(clock.time() - started, 1),
+            "command": command,
+        },
+        "metrics": {"validation": validation},
+        "anchors": PUBLISHED,
+        "framework_versions": framework_versions(),
+        "limitations": [
+            "No pretrained language model or MeSH vocabulary is available here: concepts the 1,000 training and "
+            "development abstracts never name get no MeSH id and so no relation.",
+            "Relations are between concepts of one text; a relation the text states only implicitly, or across "
+            "several abstracts, is missed.",
+            "The figures are measured on dev by a model trained on train only; the shipped model also learnt dev.",
+        ],
+        "ethical_considerations": [
+            "An extracted side effect is a reading of the text, not evidence that the drug causes it; check the "
+            "evidence sentence and the source.",
+            "Pasted clinical text may identify a patient: identifiers are masked on the page and nothing is stored.",
+        ],
+        "data_licence": "BC5CDR: public (BioCreative; BigBio lists Public Domain Mark 1.0), abstracts (c) their "
+        "publishers; ADE-Corpus-V2 terms not stated (see SOURCE.md)",
+    }
     out = Path(out_dir) if out_dir else models_dir() / name
     path = write_bundle(out, card, evaluation, files)
     shutil.rmtree(staging, ignore_errors=True)
@@ -511,123 +581,3 @@ def _domain_figures(model: LiteratureModel, dev: list[Document], root: Path, thr
         value, ci, n = rate(chosen)
         figures.update({"ade_sentences_rejected": value, "ade_sentences_rejected_ci95": ci, "n_ade_sentences": n})
     return figures
-
-
-def _card(
-    name,
-    seed,
-    command,
-    started,
-    train_file,
-    dev_file,
-    train,
-    dev,
-    fit,
-    propagate_on,
-    f1_plain,
-    f1_spread,
-    threshold,
-    scorer,
-    n_candidates,
-    n_positive,
-    validation,
-    domain,
-    domain_threshold,
-    refit,
-    n_ade,
-    vocab,
-) -> dict:
-    return {
-        "name": name,
-        "version": "1.0.0",
-        "kind": "literature",
-        "task": "Chemicals and diseases in biomedical text, their MeSH ids, and chemical-induced-disease relations",
-        "description": "Finds chemical and disease mentions in an abstract or clinical text (exact character offsets), "
-        "gives each a MeSH id where its spelling or abbreviation is known, and says which chemical induced which "
-        "disease, with the evidence sentences and a score. Trained from scratch on BC5CDR (no pretrained weights).",
-        "intended_use": "Research support: screening PubMed abstracts and case reports for drug side effects and "
-        "disease mentions, with every extraction shown in its sentence for a reader to check.",
-        "out_of_scope_use": "Pharmacovigilance decisions without human review; non-English text (refused); "
-        "full-text articles longer than 20,000 characters (cut); concepts the training abstracts never name "
-        "(found, but usually without a MeSH id, so without relations).",
-        "labels": ["Chemical", "Disease"],
-        "tasks": ["Chemical", "Disease", "CID"],
-        "input": {"type": "English text (an abstract, a case report, a clinical note)", "max_chars": MAX_CHARS},
-        "preprocessing": {
-            "sentences": "split after . ! ? before a capital, digit or bracket (a title is its own sentence)",
-            "tokens": "runs of letters, runs of digits, single other characters",
-            "identifiers": "the page masks names, dates, phone numbers and record numbers before extraction",
-        },
-        "architecture": {
-            "tagger": {
-                **SETTINGS,
-                "tags": list(TAGS),
-                "words": len(vocab.words),
-                "characters": len(vocab.chars),
-                "decoding": "Viterbi over the per-token probabilities with BIO constraints",
-            },
-            "propagate": propagate_on,
-            "normalisation": "training mention spellings -> MeSH id (tokens, then squashed spelling), abbreviations "
-            "resolved to their long form within the text, earlier mentions of the same spelling",
-            "relations": {
-                **TREES,
-                "features": list(FEATURES),
-                "training_candidates": n_candidates,
-                "training_positive": n_positive,
-                "ade_pairs": n_ade,
-            },
-        },
-        "relations": {"base": scorer.base, "rate": scorer.rate},
-        "operating_point": {
-            "threshold": threshold,
-            "note": "a chemical-disease pair is reported as a relation when its score reaches the threshold "
-            "(best end-to-end CID F1 on dev)",
-        },
-        "calibration": {
-            "method": "none: relation scores are the boosted trees' probabilities (log-loss); entity scores are the "
-            "tagger's mean tag probability over the span"
-        },
-        "domain_check": {
-            "method": "share of the text's words that the training abstracts and medical_abstracts use (at least 2 "
-            "times); below the "
-            f"threshold (the {1 - DOMAIN_KEEP:.0%} quantile on dev) the text is not English biomedical prose: no answer",
-            "threshold": domain_threshold,
-            "validation": domain,
-        },
-        "training": {
-            "dataset": "BC5CDR (BioCreative V CDR) training and development sets; ADE-Corpus-V2 drug-effect pairs "
-            "as a relation feature",
-            "data_file": TRAIN_FILE,
-            "data_sha256": sha256_file(train_file),
-            "dev_file": DEV_FILE,
-            "dev_sha256": sha256_file(dev_file),
-            "split": f"train {len(train)} abstracts, development {len(dev)}; the official test set is withheld",
-            "chosen_on": f"the development set: tagger epochs (best {fit['best_epoch']}), consistency within the text "
-            f"(strict F1 {f1_plain:.3f} without, {f1_spread:.3f} with), relation threshold; every figure below is the "
-            "train-only selection run on dev (optimistic for those choices; CID is cross-fitted over dev halves)",
-            "shipped": "retrained on train + dev with the chosen settings"
-            if refit
-            else "the selection run (train only)",
-            "seed": seed,
-            "epochs": fit["best_epoch"],
-            "wall_time_s": round(clock.time() - started, 1),
-            "command": command,
-        },
-        "metrics": {"validation": validation},
-        "anchors": PUBLISHED,
-        "framework_versions": framework_versions(),
-        "limitations": [
-            "No pretrained language model or MeSH vocabulary is available here: concepts the 1,000 training and "
-            "development abstracts never name get no MeSH id and so no relation.",
-            "Relations are between concepts of one text; a relation the text states only implicitly, or across "
-            "several abstracts, is missed.",
-            "The figures are measured on dev by a model trained on train only; the shipped model also learnt dev.",
-        ],
-        "ethical_considerations": [
-            "An extracted side effect is a reading of the text, not evidence that the drug causes it; check the "
-            "evidence sentence and the source.",
-            "Pasted clinical text may identify a patient: identifiers are masked on the page and nothing is stored.",
-        ],
-        "data_licence": "BC5CDR: public (BioCreative; BigBio lists Public Domain Mark 1.0), abstracts (c) their "
-        "publishers; ADE-Corpus-V2 terms not stated (see SOURCE.md)",
-    }
