@@ -235,6 +235,48 @@ def _predict_dosing(model, args) -> int:
     return 0
 
 
+def _predict_segmentation(model, args) -> int:
+    """Each image: lesion measures (or why there is none); the mask is written only with --out."""
+    from medcore.imaging.decode import decode_image
+
+    rows = []
+    for name, data in _read_files(args.inputs):
+        image = decode_image(data, name).pixels
+        (result,) = model.analyse([image])
+        row = {
+            "input": name,
+            "out_of_domain": result["out_of_domain"],
+            "reason": result["reason"],
+            "measures": result["measures"],
+        }
+        if args.out and result["mask"] is not None:
+            from PIL import Image
+
+            out = Path(args.out)
+            if len(args.inputs) > 1:  # one mask per input: <out stem>-<input stem>.png
+                out = out.with_name(f"{out.stem}-{Path(name).stem}{out.suffix or '.png'}")
+            Image.fromarray(result["mask"] * 255).save(out, format="PNG")
+            row["mask_file"] = str(out)
+        rows.append(row)
+    _audit(model, [str(args.inputs)], {"images": len(rows), "refused": sum(r["out_of_domain"] for r in rows)})
+    if args.json:
+        print(json.dumps(rows))
+        return 0
+    for row in rows:
+        if row["out_of_domain"]:
+            print(f"{row['input']}: NO OUTLINE {row['reason']}")
+            continue
+        m = row["measures"]
+        found = (
+            f"lesion {m['area_percent']:.1f} % of the image, longest diameter {m['longest_diameter_pixels']:.0f} px, "
+            f"circularity {m['circularity']:.2f}, margin irregularity {m['margin_irregularity']:.2f}"
+            if m["lesion_found"]
+            else "no lesion outlined"
+        )
+        print(f"{row['input']}: {found}" + (f"; mask written to {row['mask_file']}" if "mask_file" in row else ""))
+    return 0
+
+
 def _predict_literature(model, args) -> int:
     """Each input (a text, or a .txt / PubTator / .csv file): mentions with MeSH ids and relations."""
     from medcore.literature.data import read_texts
@@ -455,6 +497,8 @@ def _cmd_predict(args) -> int:
         return _predict_literature(model, args)
     if model.kind == "dosing":
         return _predict_dosing(model, args)
+    if model.kind == "segmentation":
+        return _predict_segmentation(model, args)
     return _predict_other(model, args)
 
 
@@ -490,6 +534,9 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("model")
     predict.add_argument("inputs", nargs="+")
     predict.add_argument("--json", action="store_true")
+    predict.add_argument(
+        "--out", help="write the lesion mask as PNG here (segmentation models; nothing is written without it)"
+    )
     predict.set_defaults(run=_cmd_predict)
     return parser
 

@@ -132,3 +132,12 @@ with right:
         heatmap_overlay(chosen.prepared.original, heatmap, opacity, f"Grad-CAM: evidence for '{chosen.decision}'")
     )
     st.caption("Red areas pushed the model towards its result. They show where it looked, not why.")
+
+if model.name == "breast-ultrasound":  # where the lesion is and how big, beside the classifier's answer
+    ui.lesion_section(
+        chosen.prepared.original,
+        chosen.probabilities.get(model.positive_label),
+        threshold,
+        chosen_key,
+        heatmap,
+    )

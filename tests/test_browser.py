@@ -286,3 +286,27 @@ def test_literature_extraction_highlights_a_pasted_abstract(server, page):
     assert marks.first.get_attribute("title").startswith(result["entities"][0]["type"])
     assert marks.first.inner_text() == result["entities"][0]["text"]
     _shot(page, "literature_extraction")
+
+
+def test_a_breast_ultrasound_shows_the_lesion_outline(server, page, tmp_path, data_dir):
+    with np.load(data_dir / "busi_segmentation" / "busi_seg_trainval.npz", allow_pickle=False) as data:
+        val = np.nonzero(data["breastmnist_split"] == "val")[0]
+        images, labels = data["images"][val], data["labels"][val]
+    from tests.segmentation.test_page import analysed_frame
+
+    frame = analysed_frame(images, labels)
+    path = tmp_path / "breast.png"
+    path.write_bytes(png_bytes(frame))
+    page.goto(f"{server}/Image_Diagnosis")
+    page.get_by_text("Upload an image to see").wait_for(timeout=60_000)
+    page.locator("input[type='file']").set_input_files([str(path)])
+    page.get_by_text("Lesion outline", exact=True).wait_for(timeout=90_000)
+    page.get_by_text("Lesion outline (green)").first.wait_for(timeout=60_000)  # the outline figure's title
+    _assert_no_exception(page)
+    import medcore
+
+    found = medcore.load_model("breast-lesion-segmentation").analyse([frame])[0]["measures"]["lesion_found"]
+    page.get_by_text("% of the image" if found else "No lesion was outlined").first.wait_for(timeout=30_000)
+    body = page.locator("[data-testid='stMain']").inner_text()
+    assert ("% of the image" in body) == found and ("No lesion was outlined" in body) == (not found)
+    _shot(page, "lesion_outline")

@@ -33,6 +33,7 @@ __all__ = [
     "bundle_path",
     "read_card",
     "read_evaluation",
+    "read_arrays",
     "list_models",
     "verify_bundle",
     "load_model",
@@ -92,6 +93,9 @@ CAPABILITIES: dict[str, Capability] = {
         "medcore.literature", "load_literature_model", "train_literature_model", ("literature-extraction",)
     ),
     "dosing": Capability("medcore.dosing", "load_dose_model", "train_dose_model", ("warfarin-dose",)),
+    "segmentation": Capability(
+        "medcore.segmentation", "load_segmentation_model", "train_segmentation_model", ("breast-lesion-segmentation",)
+    ),
     # The image page's router: which kind of image an upload is (imaging's second kind of bundle).
     "modality": Capability(
         "medcore.imaging",
@@ -162,6 +166,16 @@ def read_evaluation(name: str) -> dict:
     path = bundle_path(name)
     verify_bundle(path)
     return _read_json(path / "evaluation.json")
+
+
+def read_arrays(name: str, file_name: str) -> dict:
+    """The arrays of an ``.npz`` file of model ``name``'s bundle (verified first; never unpickled)."""
+    import numpy as np
+
+    path = bundle_path(name)
+    verify_bundle(path)
+    with np.load(path / file_name, allow_pickle=False) as data:
+        return {key: data[key] for key in data.files}
 
 
 def list_models() -> list[dict]:

@@ -13,7 +13,14 @@ from medcore.core.cards import NOTICE
 from medcore.ui.cache import audit, audited, choose_model, get_model, memo_each, model_cards, session_memo
 from medcore.ui.login import login_mode, require_login
 from medcore.ui.navigation import PAGES, SECTIONS, navigation
-from medcore.ui.sections import evaluation_charts, evaluation_result, model_card, threshold_explorer, validation_charts
+from medcore.ui.sections import (
+    evaluation_charts,
+    evaluation_result,
+    lesion_section,
+    model_card,
+    threshold_explorer,
+    validation_charts,
+)
 
 __all__ = [
     "PAGES",
@@ -24,6 +31,7 @@ __all__ = [
     "evaluation_charts",
     "evaluation_result",
     "get_model",
+    "lesion_section",
     "login_mode",
     "memo_each",
     "model_card",

@@ -12,10 +12,11 @@ import streamlit as st
 from medcore.care.plots import ranking_curves_figure
 from medcore.core import plots
 from medcore.core.metrics import decision_confusion
-from medcore.core.registry import read_evaluation
+from medcore.core.registry import read_arrays, read_evaluation
 from medcore.dosing.plots import calibration_figure as dose_calibration_figure
 from medcore.literature.plots import pairs_figure, scores_figure
 from medcore.molecules.plots import parity_figure
+from medcore.segmentation.plots import dice_histogram, worst_cases_figure
 from medcore.survival.plots import calibration_figure, risk_groups_figure
 
 __all__ = ["evaluation_charts", "model_card", "validation_charts", "threshold_explorer", "evaluation_result"]
@@ -90,7 +91,13 @@ def model_card(card: dict) -> None:
     st.caption("Trained with " + ", ".join(f"{k} {v}" for k, v in card["framework_versions"].items()))
 
 
-_INPUTS = {"survival": "patients", "molecule": "molecules", "literature": "abstracts", "dosing": "patients"}
+_INPUTS = {
+    "survival": "patients",
+    "molecule": "molecules",
+    "literature": "abstracts",
+    "dosing": "patients",
+    "segmentation": "ultrasound frames",
+}
 
 
 def _interval(metrics: dict, key: str) -> str:
@@ -241,6 +248,14 @@ def validation_charts(card: dict, evaluation: dict) -> None:
     if "candidates" in evaluation and card["kind"] == "molecule":
         st.markdown("**Every candidate on the validation scaffolds** (the shipped one is the best)")
         st.dataframe(_candidate_table(evaluation["candidates"]), hide_index=True, key="mol-cand")
+    if card["kind"] == "segmentation":  # lesion outlines: Dice distribution, per class, worst cases
+        n = card["metrics"]["validation"].get("n_lesion_images", 0)
+        st.plotly_chart(dice_histogram(evaluation["dice_values"], n), key="seg-dice")
+        st.dataframe(pd.DataFrame(subgroup_rows({"class": evaluation["per_class"]})), hide_index=True, key="seg-pc")
+        worst = read_arrays(card["name"], "worst.npz")
+        st.plotly_chart(
+            worst_cases_figure(worst["images"], worst["truth"], worst["predicted"], worst["dice"]), key="seg-worst"
+        )
     if card["kind"] == "dosing":  # warfarin: calibration by decile, every candidate and the IWPC algorithms
         n = card["metrics"]["validation"]["n"]
         st.plotly_chart(dose_calibration_figure(evaluation["calibration"], n), key="dose-cal")
@@ -268,8 +283,11 @@ def validation_charts(card: dict, evaluation: dict) -> None:
     if "curves" in evaluation:  # recommenders: HR@k and NDCG@k against the baselines
         st.plotly_chart(ranking_curves_figure(evaluation["curves"], evaluation["k"], "blend"), key="curves")
     if evaluation.get("history"):
-        st.plotly_chart(plots.history_figure(evaluation["history"]), key="hist")
-    if evaluation.get("per_class"):
+        history = evaluation["history"]
+        if isinstance(history[0].get("epoch"), int):  # one row per epoch (segmentation): one curve of lists
+            history = [{key: [row[key] for row in history] for key in ("epoch", "loss", "val_dice")}]
+        st.plotly_chart(plots.history_figure(history), key="hist")
+    if isinstance(evaluation.get("per_class"), list):  # classifiers' per-class rows (segmentation's are drawn above)
         st.dataframe(evaluation["per_class"], key="pc")
 
 
@@ -392,6 +410,17 @@ def evaluation_result(result: dict, labels: list[str], key: str) -> None:
     if "parity" in result or "per_task" in result:  # molecule models
         _molecule_result(result, key)
         return
+    if "n_lesion_images" in result:  # lesion segmentation
+        for note in result["notes"]:
+            st.warning(note)
+        shown = [k[:-5] for k in result if k.endswith("_ci95")]
+        st.caption(
+            f"n={result['n']} images ({result['n_lesion_images']} with a lesion); 95 % bootstrap intervals: "
+            + ", ".join(f"{k} {result[k]:.3f} ({_interval(result, k)})" for k in shown)
+        )
+        st.plotly_chart(dice_histogram(result["dice_values"], result["n_lesion_images"]), key=f"{key}-seg-dice")
+        st.dataframe(pd.DataFrame(subgroup_rows({"class": result["per_class"]})), hide_index=True, key=f"{key}-seg-pc")
+        return
     if "within_20pct" in result:  # warfarin dosing
         shown = [k[:-5] for k in result if k.endswith("_ci95")]
         st.caption(
@@ -462,3 +491,55 @@ def evaluation_result(result: dict, labels: list[str], key: str) -> None:
     left.plotly_chart(plots.reliability_figure(result["reliability"], ece_after=result["ece"]), key=f"{key}-rel")
     st.dataframe(pd.DataFrame(result["per_class"]).round(3), hide_index=True, key=f"{key}-pc")
     _download_predictions(result["predictions"], "Download per-sample predictions (CSV)", "medcore_evaluation.csv", key)
+
+
+def lesion_section(image, malignant_probability: float | None, threshold: float | None, key, heatmap=None) -> None:
+    """The lesion outline beside the breast-ultrasound classifier: outline (mask and Grad-CAM toggles),
+    measures, and a review flag when the two models disagree. Nothing when no segmentation bundle is shipped."""
+    from medcore.core.registry import list_models
+    from medcore.imaging.plots import heatmap_overlay
+    from medcore.segmentation.model import agreement
+    from medcore.segmentation.plots import outline_traces
+    from medcore.ui.cache import get_model, memo_each
+
+    if "breast-lesion-segmentation" not in {c["name"] for c in list_models()}:
+        return
+    model = get_model("breast-lesion-segmentation")
+    result = memo_each("segment", key, lambda: model.analyse([image])[0])
+    st.subheader("Lesion outline")
+    if result["out_of_domain"]:
+        st.warning(result["reason"])
+        return
+    measures = result["measures"]
+    left, right = st.columns([3, 2])
+    with right:
+        fill = st.toggle("Fill the lesion", key=f"seg-fill-{key}")
+        with_cam = st.toggle("Show the Grad-CAM too", key=f"seg-cam-{key}") and heatmap is not None
+    figure = heatmap_overlay(image, heatmap if with_cam else None, 0.35, "Lesion outline (green)")
+    width = int(figure.layout.xaxis.range[1] + 0.5)
+    height = int(figure.layout.yaxis.range[0] + 0.5)
+    for trace in outline_traces(result["mask"], width, height, fill):
+        figure.add_trace(trace)
+    left.plotly_chart(figure, key=f"seg-fig-{key}")
+    with right:
+        if not measures["lesion_found"]:
+            st.info("No lesion was outlined.")
+        else:
+            rows = {
+                "area": f"{measures['area_percent']:.1f} % of the image ({measures['area_pixels']:,} pixels"
+                + (f", {measures['area_mm2']:.0f} mm²)" if measures["area_mm2"] else ")"),
+                "longest diameter": f"{measures['longest_diameter_pixels']:.0f} pixels"
+                + (f" ({measures['longest_diameter_mm']:.1f} mm)" if measures["longest_diameter_mm"] else ""),
+                "circularity (1 = disc)": f"{measures['circularity']:.2f}",
+                "margin irregularity (0 = convex)": f"{measures['margin_irregularity']:.2f}",
+                "separate regions": str(measures["components"]),
+            }
+            st.table(pd.DataFrame({"measure": list(rows), "value": list(rows.values())}).set_index("measure"))
+        validation = model.card["metrics"]["validation"]
+        st.caption(
+            f"Outline quality on {validation['n_lesion_images']} validation images with a lesion: Dice "
+            f"{validation['dice']:.2f} (95 % CI {validation['dice_ci95'][0]:.2f}-{validation['dice_ci95'][1]:.2f})."
+        )
+    flag = agreement(measures, malignant_probability, threshold)
+    if flag:
+        st.warning(flag)

@@ -1,0 +1,82 @@
+"""The lesion outline on the image page (AppTest, shipped bundles, a real BUSI validation frame), the CLI
+and the evaluation page."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import medcore
+from medcore.cli import main
+from tests.conftest import PROJECT
+
+
+@pytest.fixture(scope="module")
+def busi(data_dir):
+    with np.load(data_dir / "busi_segmentation" / "busi_seg_trainval.npz", allow_pickle=False) as data:
+        val = np.nonzero(data["breastmnist_split"] == "val")[0]
+        return {k: data[k][val] for k in ("images", "masks", "labels")}
+
+
+def _png(image: np.ndarray) -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def analysed_frame(images: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """The first malignant frame the breast classifier answers for (its domain check refuses a few BUSI frames)."""
+    classifier = medcore.load_model("breast-ultrasound")
+    for image in images[labels == "malignant"]:
+        (result,) = classifier.analyse([("frame.png", _png(image))])
+        if not result.error and not result.out_of_domain:
+            return image
+    raise AssertionError("no malignant validation frame is analysed by the breast classifier")
+
+
+def test_a_breast_ultrasound_gets_its_lesion_outlined_and_measured(busi):
+    image = analysed_frame(busi["images"], busi["labels"])
+    app = AppTest.from_file(str(PROJECT / "pages/Image_Diagnosis.py"), default_timeout=60).run()
+    app.file_uploader[0].set_value(("frame.png", _png(image), "image/png")).run()
+    assert not app.exception
+    assert "Lesion outline" in [h.value for h in app.subheader]
+    expected = medcore.load_model("breast-lesion-segmentation").analyse([image])[0]
+    figures = [json.loads(c.proto.spec) for c in app.get("plotly_chart")]
+    outline = [t for f in figures for t in f["data"] if t.get("name") == "lesion outline"]
+    assert len(outline) == 1
+    if expected["measures"]["lesion_found"]:
+        area = f"{expected['measures']['area_percent']:.1f} % of the image"
+        assert any(area in str(t.value) for t in app.table)
+        assert len(outline[0]["x"]) > 0
+    else:
+        assert any("No lesion was outlined" in i.value for i in app.info)
+
+
+def test_cli_writes_the_mask_only_when_asked(busi, tmp_path, capsys):
+    path = tmp_path / "frame.png"
+    path.write_bytes(_png(busi["images"][0]))
+    before = set(tmp_path.iterdir())
+    assert main(["predict", "breast-lesion-segmentation", str(path), "--json"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)
+    assert set(tmp_path.iterdir()) == before and "mask_file" not in row
+    out = tmp_path / "mask.png"
+    assert main(["predict", "breast-lesion-segmentation", str(path), "--out", str(out)]) == 0
+    from PIL import Image
+
+    mask = np.asarray(Image.open(out))
+    assert mask.shape == busi["images"][0].shape and set(np.unique(mask)) <= {0, 255}
+    assert "mask written to" in capsys.readouterr().out
+
+
+def test_the_evaluation_page_shows_the_dice_distribution_and_worst_cases():
+    app = AppTest.from_file(str(PROJECT / "pages/Model_Evaluation.py"), default_timeout=60).run()
+    app.selectbox[0].set_value("breast-lesion-segmentation").run()
+    assert not app.exception
+    titles = [json.loads(c.proto.spec)["layout"].get("title", {}).get("text", "") for c in app.get("plotly_chart")]
+    assert any(t.startswith("Dice per image") for t in titles) and any("Worst validation" in t for t in titles)
