@@ -47,3 +47,14 @@ def test_an_empty_mask_has_no_lesion_and_other_shapes_are_refused():
     assert not m["lesion_found"] and m["area_pixels"] == 0 and m["circularity"] is None
     with pytest.raises(ValueError, match="2-D"):
         measure(np.zeros((5, 5, 3)))
+
+
+def test_disagreement_between_classifier_and_outline_is_flagged():
+    from medcore.segmentation.model import agreement
+
+    empty, lesion = measure(np.zeros((64, 64))), measure(disc(64, 32, 32, 10))
+    assert "Review" in agreement(empty, 0.8, 0.35)  # "malignant 80 %" with no lesion outlined
+    assert agreement(empty, 0.1, 0.35) is None and agreement(lesion, 0.8, 0.35) is None
+    tiny = measure(disc(200, 100, 100, 3))
+    assert "tiny" in agreement(tiny, 0.9, 0.35)
+    assert agreement(empty, None, None) is None
