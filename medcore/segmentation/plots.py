@@ -8,6 +8,14 @@ import plotly.graph_objects as go
 __all__ = ["outline_traces", "dice_histogram", "worst_cases_figure"]
 
 
+def _boundary(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(rows, columns) of the mask's pixels that touch the background (4-neighbourhood)."""
+    m = np.asarray(mask) > 0
+    inner = np.zeros_like(m)
+    inner[1:-1, 1:-1] = m[1:-1, 1:-1] & m[:-2, 1:-1] & m[2:, 1:-1] & m[1:-1, :-2] & m[1:-1, 2:]
+    return np.nonzero(m & ~inner)
+
+
 def outline_traces(mask: np.ndarray, width: int, height: int, fill: bool = False) -> list:
     """Plotly traces drawing ``mask``'s outline (and, with ``fill``, the mask) on an image shown at width x height."""
     from PIL import Image
@@ -16,9 +24,7 @@ def outline_traces(mask: np.ndarray, width: int, height: int, fill: bool = False
         np.asarray(Image.fromarray((mask > 0).astype(np.uint8) * 255).resize((width, height), Image.Resampling.NEAREST))
         > 0
     )
-    inner = np.zeros_like(shown)
-    inner[1:-1, 1:-1] = shown[1:-1, 1:-1] & shown[:-2, 1:-1] & shown[2:, 1:-1] & shown[1:-1, :-2] & shown[1:-1, 2:]
-    ys, xs = np.nonzero(shown & ~inner)
+    ys, xs = _boundary(shown)
     traces = []
     if fill and shown.any():
         traces.append(
@@ -66,10 +72,7 @@ def worst_cases_figure(images: np.ndarray, truth: np.ndarray, predicted: np.ndar
     for col, (image, t, p) in enumerate(zip(images, truth, predicted), start=1):
         fig.add_trace(go.Heatmap(z=image[::-1], colorscale="gray", showscale=False, hoverinfo="skip"), 1, col)
         for mask, colour in ((t, "#ffd400"), (p, "#00ff78")):
-            m = mask[::-1] > 0
-            inner = np.zeros_like(m)
-            inner[1:-1, 1:-1] = m[1:-1, 1:-1] & m[:-2, 1:-1] & m[2:, 1:-1] & m[1:-1, :-2] & m[1:-1, 2:]
-            ys, xs = np.nonzero(m & ~inner)
+            ys, xs = _boundary(mask[::-1])
             fig.add_trace(
                 go.Scatter(
                     x=xs, y=ys, mode="markers", marker={"size": 2, "color": colour}, showlegend=False, hoverinfo="skip"
