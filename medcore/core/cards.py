@@ -17,6 +17,7 @@ _HEADLINE = {
     "molecule": ("auc", "mean AUC"),
     "literature": ("cid_f1", "CID relation F1 (end to end)"),
     "dosing": ("mae", "MAE (mg/week)"),
+    "segmentation": ("dice", "Dice (images with a lesion)"),
 }
 _LABELS = {
     "auc": "AUC",
