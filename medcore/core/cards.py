@@ -29,14 +29,17 @@ _LABELS = {
 }
 
 
-def format_figure(metrics: dict, key: str, label: str | None = None) -> str:
-    """One figure with its 95 % interval and n, e.g. 'AUC 0.930 (95 % CI 0.874-0.978, n=78)'."""
+def format_figure(metrics: dict, key: str, label: str | None = None, n_key: str = "n") -> str:
+    """One figure with its 95 % interval and n, e.g. 'AUC 0.930 (95 % CI 0.874-0.978, n=78)'.
+
+    ``n_key`` names the count behind the figure when it is not ``n`` (Dice counts images with a lesion).
+    """
     value = metrics.get(key)
     if not isinstance(value, (int, float)):
         return "-"
     interval = metrics.get(f"{key}_ci95")
     detail = f"95 % CI {interval[0]:.3f}-{interval[1]:.3f}, " if interval and None not in interval else "no interval, "
-    return f"{label or _LABELS.get(key, key)} {value:.3f} ({detail}n={metrics.get('n', '?')})"
+    return f"{label or _LABELS.get(key, key)} {value:.3f} ({detail}n={metrics.get(n_key, metrics.get('n', '?'))})"
 
 
 def headline_metric(card: dict) -> str:
@@ -46,7 +49,7 @@ def headline_metric(card: dict) -> str:
     if key not in metrics:
         key = next((k for k in ("auc", "accuracy", "ndcg@10", "rmse") if k in metrics), key)
         label = _LABELS.get(key, key)
-    return format_figure(metrics, key, label)
+    return format_figure(metrics, key, label, "n_lesion_images" if key == "dice" else "n")
 
 
 def models_table(cards: list[dict]):
