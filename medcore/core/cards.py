@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["NOTICE", "format_figure", "comparison_table", "models_table", "headline_metric", "own_vs_shipped"]
+__all__ = ["NOTICE", "COUNT_OF", "count_of", "format_figure", "comparison_table", "models_table", "headline_metric", "own_vs_shipped"]
 
 NOTICE = (
     "Decision support, not a diagnosis. These models assist a qualified clinician, who reviews "
@@ -29,17 +29,28 @@ _LABELS = {
 }
 
 
-def format_figure(metrics: dict, key: str, label: str | None = None, n_key: str = "n") -> str:
-    """One figure with its 95 % interval and n, e.g. 'AUC 0.930 (95 % CI 0.874-0.978, n=78)'.
+# Figures counted over part of the held-out set, and the count behind each (the others use ``n``).
+COUNT_OF = {
+    "dice": "n_lesion_images",
+    "iou": "n_lesion_images",
+    "normal_false_area": "n_normal_images",
+    "normal_left_empty": "n_normal_images",
+}
 
-    ``n_key`` names the count behind the figure when it is not ``n`` (Dice counts images with a lesion).
-    """
+
+def count_of(metrics: dict, key: str):
+    """The n behind figure ``key``: its own count when it covers part of the set (``COUNT_OF``), else ``n``."""
+    return metrics.get(COUNT_OF.get(key, "n"), metrics.get("n"))
+
+
+def format_figure(metrics: dict, key: str, label: str | None = None) -> str:
+    """One figure with its 95 % interval and n, e.g. 'AUC 0.930 (95 % CI 0.874-0.978, n=78)'."""
     value = metrics.get(key)
     if not isinstance(value, (int, float)):
         return "-"
     interval = metrics.get(f"{key}_ci95")
     detail = f"95 % CI {interval[0]:.3f}-{interval[1]:.3f}, " if interval and None not in interval else "no interval, "
-    return f"{label or _LABELS.get(key, key)} {value:.3f} ({detail}n={metrics.get(n_key, metrics.get('n', '?'))})"
+    return f"{label or _LABELS.get(key, key)} {value:.3f} ({detail}n={count_of(metrics, key) or '?'})"
 
 
 def headline_metric(card: dict) -> str:
@@ -49,7 +60,7 @@ def headline_metric(card: dict) -> str:
     if key not in metrics:
         key = next((k for k in ("auc", "accuracy", "ndcg@10", "rmse") if k in metrics), key)
         label = _LABELS.get(key, key)
-    return format_figure(metrics, key, label, "n_lesion_images" if key == "dice" else "n")
+    return format_figure(metrics, key, label)
 
 
 def models_table(cards: list[dict]):

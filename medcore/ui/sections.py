@@ -11,6 +11,7 @@ import streamlit as st
 
 from medcore.care.plots import ranking_curves_figure
 from medcore.core import plots
+from medcore.core.cards import count_of
 from medcore.core.metrics import decision_confusion
 from medcore.core.registry import read_arrays, read_evaluation
 from medcore.dosing.plots import calibration_figure as dose_calibration_figure
@@ -118,7 +119,7 @@ def figure_rows(card: dict) -> list[dict]:
                     "metric": key,
                     "value": round(float(value), 4),
                     "95 % CI": _interval(metrics, key),
-                    "n": metrics.get("n"),
+                    "n": count_of(metrics, key),
                 }
             )
     return rows

@@ -127,3 +127,18 @@ def test_warm_up_loads_every_sound_bundle_once_in_the_background(tmp_path, monke
     monkeypatch.setenv("MEDCORE_WARM_UP", "0")
     monkeypatch.setattr(registry, "_WARM_UP", {})
     assert registry.warm_up() is None
+
+
+def test_a_figure_over_part_of_the_set_shows_its_own_n():
+    from medcore.core.cards import format_figure
+
+    metrics = {
+        "n": 78,
+        "n_lesion_images": 60,
+        "dice": 0.73,
+        "dice_ci95": [0.66, 0.80],
+        "auc": 0.9,
+        "auc_ci95": [0.8, 0.95],
+    }
+    assert format_figure(metrics, "dice", "Dice").endswith("n=60)")
+    assert format_figure(metrics, "auc", "AUC").endswith("n=78)")
