@@ -115,8 +115,11 @@ def _one() -> None:
         ),
         hide_index=True,
     )
-    st.plotly_chart(waterfall_figure(model.explain([patient])), key="waterfall")
-    rows = model.genotype_doses([patient])
+    key = (model.name, str(sorted(patient.items())))  # explained once per patient, not on every rerun
+    st.plotly_chart(
+        waterfall_figure(ui.memo_each("dose-explain", key, lambda: model.explain([patient]))), key="waterfall"
+    )
+    rows = ui.memo_each("dose-genotypes", key, lambda: model.genotype_doses([patient]))
     doses = [r["dose"] for r in rows]
     if patient[iwpc.CYP2C9] is None or patient[iwpc.VKORC1] is None:
         st.info(

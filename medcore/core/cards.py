@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-__all__ = ["NOTICE", "COUNT_OF", "count_of", "format_figure", "comparison_table", "models_table", "headline_metric", "own_vs_shipped"]
+__all__ = [
+    "NOTICE",
+    "COUNT_OF",
+    "count_of",
+    "format_figure",
+    "comparison_table",
+    "models_table",
+    "headline_metric",
+    "own_vs_shipped",
+]
 
 NOTICE = (
     "Decision support, not a diagnosis. These models assist a qualified clinician, who reviews "

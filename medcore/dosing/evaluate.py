@@ -15,8 +15,8 @@ import numpy as np
 from medcore.core.errors import InvalidInputError
 from medcore.dosing.data import DOSE, RACE, factors, read_frame
 from medcore.dosing.iwpc import baseline_doses
+from medcore.dosing.metrics import calibration_table, dose_figures, subgroup_figures
 from medcore.dosing.model import DoseModel
-from medcore.dosing.train import _calibration, _group, dose_figures
 
 __all__ = ["ACCEPTED_UPLOADS", "evaluate_upload", "evaluate_doses"]
 
@@ -58,16 +58,13 @@ def evaluate_doses(model: DoseModel, source, name: str = "input") -> dict:
         figures = dose_figures(y, values)
         for metric in ("mae", "within_20pct"):
             out[f"{key} {metric}"], out[f"{key} {metric}_ci95"] = figures[metric], figures[f"{metric}_ci95"]
-    races = frame[RACE].to_numpy()[kept] if RACE in frame.columns else np.array(["Unknown"] * int(kept.sum()))
-    out["subgroups"] = {
-        "dose band": {
-            "<= 21 mg/week": _group(y, predicted, base, y <= 21, 0),
-            "21-49 mg/week": _group(y, predicted, base, (y > 21) & (y < 49), 0),
-            ">= 49 mg/week": _group(y, predicted, base, y >= 49, 0),
-        },
-        "race": {race: _group(y, predicted, base, races == race, 0) for race in sorted(set(races.tolist()))},
-    }
-    out["calibration"] = _calibration(y, predicted, bins=min(10, max(2, len(y) // 10)))
+    races = (
+        frame[RACE].fillna("Unknown").to_numpy()[kept]
+        if RACE in frame.columns
+        else np.array(["Unknown"] * int(kept.sum()))
+    )
+    out["subgroups"] = subgroup_figures(y, predicted, base, races)
+    out["calibration"] = calibration_table(y, predicted, bins=min(10, max(2, len(y) // 10)))
     out["out_of_domain"] = int((~kept).sum())
     out["predictions"] = [
         {

@@ -239,13 +239,11 @@ class DoseModel:
         checked = read_frame(row)
         if len(checked) != 1:
             raise InvalidInputError(f"genotype_doses takes one patient; got {len(checked)} rows.")
-        rows = []
-        for vk in ("G/G", "A/G", "A/A"):
-            for cyp in ("*1/*1", "*1/*2", "*1/*3", "*2/*2", "*2/*3", "*3/*3"):
-                variant = checked.copy()
-                variant[VKORC1], variant[CYP2C9] = vk, cyp
-                rows.append({"VKORC1": vk, "CYP2C9": cyp, "dose": float(self.predict_dose(variant)[0])})
-        return rows
+        pairs = list(itertools.product(("G/G", "A/G", "A/A"), ("*1/*1", "*1/*2", "*1/*3", "*2/*2", "*2/*3", "*3/*3")))
+        variants = pd.concat([checked] * len(pairs), ignore_index=True)  # one prediction for all 18
+        variants[VKORC1], variants[CYP2C9] = [vk for vk, _ in pairs], [cyp for _, cyp in pairs]
+        doses = self.predict_dose(variants)
+        return [{"VKORC1": vk, "CYP2C9": cyp, "dose": float(d)} for (vk, cyp), d in zip(pairs, doses)]
 
 
 def load_dose_model(path: Path, card: dict) -> DoseModel:

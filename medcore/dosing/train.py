@@ -27,8 +27,9 @@ from medcore.core.trees import export_trees
 from medcore.core.uncertainty import bootstrap_intervals
 from medcore.dosing.data import DATA_FILE, DOSE, FACTOR_NAMES, HEIGHT, RACE, WEIGHT, factors, read_frame
 from medcore.dosing.iwpc import baseline_doses
+from medcore.dosing.metrics import calibration_table, dose_figures, subgroup_figures
 
-__all__ = ["train_dose_model", "dose_figures"]
+__all__ = ["train_dose_model"]
 
 FOLDS = 5
 MAX_FIT_DOSE = 200.0
@@ -47,18 +48,6 @@ def _say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def dose_figures(y: np.ndarray, p: np.ndarray, seed: int = 0, resamples: int = 1000) -> dict:
-    """MAE (mg/week) and share within 20 % of the actual dose, with 95 % bootstrap intervals and n."""
-
-    def stats(rows: np.ndarray) -> dict[str, float]:
-        err = np.abs(p[rows] - y[rows])
-        return {"mae": float(err.mean()), "within_20pct": float((err <= 0.2 * y[rows]).mean())}
-
-    point = stats(np.arange(len(y)))
-    ci = bootstrap_intervals(stats, len(y), resamples=resamples, seed=seed)
-    return {"n": int(len(y)), **{k: v for key in point for k, v in ((key, point[key]), (f"{key}_ci95", ci[key]))}}
-
-
 def _ridge(x: np.ndarray, y: np.ndarray):
     from sklearn.linear_model import RidgeCV
 
@@ -71,24 +60,24 @@ def _trees(x: np.ndarray, y: np.ndarray, seed: int):
     return GradientBoostingRegressor(**TREES, random_state=seed).fit(x, y)
 
 
-def _network(x: np.ndarray, y: np.ndarray, seed: int):
+def _network(x: np.ndarray, y: np.ndarray, seed: int, settings: dict):
     import keras
 
     keras.utils.set_random_seed(seed)
     inputs = keras.Input((x.shape[1],))
     h = inputs
-    for units in NETWORK["units"]:
+    for units in settings["units"]:
         h = keras.layers.Dense(units, activation="relu")(h)
-        h = keras.layers.Dropout(NETWORK["dropout"], seed=seed)(h)
+        h = keras.layers.Dropout(settings["dropout"], seed=seed)(h)
     out = keras.layers.Dense(1)(h)
     model = keras.Model(inputs, out)
-    model.compile(optimizer=keras.optimizers.Adam(NETWORK["learning_rate"]), loss="mse")
+    model.compile(optimizer=keras.optimizers.Adam(settings["learning_rate"]), loss="mse")
     stop = keras.callbacks.EarlyStopping(patience=15, restore_best_weights=True)
     model.fit(
         x,
         y,
-        epochs=NETWORK["epochs"],
-        batch_size=NETWORK["batch_size"],
+        epochs=settings["epochs"],
+        batch_size=settings["batch_size"],
         validation_split=0.15,
         verbose=0,
         callbacks=[stop],
@@ -120,8 +109,7 @@ def train_dose_model(
         options: ``rows`` (use the first N patients: tests).
     """
     started = clock.time()
-    if epochs:
-        NETWORK["epochs"] = int(epochs)
+    settings = {**NETWORK, "epochs": int(epochs or NETWORK["epochs"])}  # the module table stays as it is
     file = find_data_file(DATA_FILE, data_path)
     frame = read_frame(file)
     if options.get("rows"):
@@ -154,7 +142,7 @@ def train_dose_model(
         test_rows = folds == k
         oof["ridge"][test_rows] = _ridge(x[train_rows], target[train_rows]).predict(x[test_rows])
         oof["trees"][test_rows] = _trees(x[train_rows], target[train_rows], seed).predict(x[test_rows])
-        net = _network(x[train_rows], target[train_rows], seed + k)
+        net = _network(x[train_rows], target[train_rows], seed + k, settings)
         oof["network"][test_rows] = _predict("network", net, x[test_rows])
         _say(f"  fold {k + 1}/{FOLDS} done")
     oof["ensemble"] = np.mean([oof["ridge"], oof["trees"], oof["network"]], axis=0)
@@ -176,15 +164,7 @@ def train_dose_model(
 
     # subgroups: dose band and race, shipped model beside the IWPC algorithms
     shipped = doses[chosen]
-    subgroups: dict[str, dict] = {"dose band": {}, "race": {}}
-    for band, rows in (
-        ("<= 21 mg/week", y <= 21),
-        ("21-49 mg/week", (y > 21) & (y < 49)),
-        (">= 49 mg/week", y >= 49),
-    ):
-        subgroups["dose band"][band] = _group(y, shipped, base, rows, seed)
-    for race in ("White", "Asian", "Black or African American", "Unknown"):
-        subgroups["race"][race] = _group(y, shipped, base, (frame[RACE] == race).to_numpy(), seed)
+    subgroups = subgroup_figures(y, shipped, base, frame[RACE].fillna("Unknown").to_numpy(), seed)
 
     # refit the chosen predictor on every patient
     staging = Path(tempfile.mkdtemp(prefix="medcore-dosing-"))
@@ -204,7 +184,7 @@ def train_dose_model(
         arrays.update(tree_base=np.array(base_value), tree_rate=np.array(float(trees.learning_rate)))
     files = {"dosing.npz": staging / "dosing.npz"}
     if chosen in ("network", "ensemble"):
-        net = _network(fit_x, fit_y, seed)
+        net = _network(fit_x, fit_y, seed, settings)
         net.save(staging / "network.keras")
         files["network.keras"] = staging / "network.keras"
     np.savez(staging / "dosing.npz", **arrays)
@@ -229,7 +209,7 @@ def train_dose_model(
     ranges = {c: [float(frame[c].min()), float(frame[c].max())] for c in (HEIGHT, WEIGHT)}
     evaluation = {
         "candidates": {k: v for k, v in {**candidates, **baselines}.items()},
-        "calibration": _calibration(y, shipped),
+        "calibration": calibration_table(y, shipped),
         "subgroups": subgroups,
     }
     card = {
@@ -254,7 +234,7 @@ def train_dose_model(
             "imputation": "missing height/weight/age/target INR -> training median (flagged); missing VKORC1 -1639 "
             "-> IWPC appendix-S4 rules from the other VKORC1 SNPs, else 'unknown'",
         },
-        "architecture": {"predictor": chosen, "trees": TREES, "network": NETWORK, "ridge": "RidgeCV alphas 1e-3..1e3"},
+        "architecture": {"predictor": chosen, "trees": TREES, "network": settings, "ridge": "RidgeCV alphas 1e-3..1e3"},
         "operating_point": {"note": "a dose with its 95 % interval, not a decision"},
         "calibration": {"method": "none (regression); predicted vs actual by decile in evaluation.json"},
         "interval": {
@@ -299,32 +279,3 @@ def train_dose_model(
     shutil.rmtree(staging, ignore_errors=True)
     _say(f"{name}: chose {chosen}; CV MAE {candidates[chosen]['mae']:.2f} mg/week")
     return path
-
-
-def _group(y, shipped, base, rows, seed) -> dict:
-    rows = np.asarray(rows, dtype=bool)
-    if rows.sum() < 5:
-        return {"n": int(rows.sum()), "note": "too few patients for figures"}
-    out = {"n": int(rows.sum())}
-    model = dose_figures(y[rows], shipped[rows], seed, resamples=500)
-    pg = dose_figures(y[rows], base["IWPC pharmacogenetic"][rows], seed, resamples=500)
-    for key in ("mae", "within_20pct"):
-        out[key], out[f"{key}_ci95"] = model[key], model[f"{key}_ci95"]
-        out[f"iwpc_pg_{key}"], out[f"iwpc_pg_{key}_ci95"] = pg[key], pg[f"{key}_ci95"]
-    return out
-
-
-def _calibration(y: np.ndarray, p: np.ndarray, bins: int = 10) -> list[dict]:
-    order = np.argsort(p)
-    rows = []
-    for part in np.array_split(order, bins):
-        rows.append(
-            {
-                "predicted": float(p[part].mean()),
-                "actual": float(y[part].mean()),
-                "actual_low": float(np.percentile(y[part], 25)),
-                "actual_high": float(np.percentile(y[part], 75)),
-                "n": int(len(part)),
-            }
-        )
-    return rows

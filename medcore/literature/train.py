@@ -23,7 +23,6 @@ from pathlib import Path
 import numpy as np
 
 from medcore.core.bundle import framework_versions, sha256_file, write_bundle
-from medcore.core.errors import InvalidInputError
 from medcore.core.settings import models_dir
 from medcore.core.tables import find_data_file
 from medcore.core.uncertainty import bootstrap_intervals
@@ -68,17 +67,21 @@ def _mention_words(doc: Document, start: int, end: int) -> tuple[str, ...]:
     return tuple(doc.text[a:b].lower() for a, b in tokens(doc.text, start, end))
 
 
+def _shared(root: Path) -> Path:
+    """The shared data folder, whether ``root`` is it or its ``literature/`` folder."""
+    return root.parent if root.name == "literature" else root
+
+
 def _unlabelled(root: Path) -> list[list[str]]:
     """Token lists of other biomedical text in the shared data (words only, never labels): the
     medical_abstracts abstracts and the ADE-Corpus-V2 sentences; empty where they are absent."""
     import pandas as pd
 
     texts: list[str] = []
-    base = root.parent if root.name == "literature" else root
-    abstracts = base / "medical_abstracts" / "medical_abstracts_train.csv"
+    abstracts = _shared(root) / "medical_abstracts" / "medical_abstracts_train.csv"
     if abstracts.is_file():
         texts += [str(t) for t in pd.read_csv(abstracts)["medical_abstract"].dropna()]
-    folder = base / "literature" / "ade_corpus_v2"
+    folder = _shared(root) / "literature" / "ade_corpus_v2"
     if folder.is_dir():
         sentences = set()
         for line in (folder / "DRUG-AE_train.rel").read_text(encoding="utf-8").splitlines():
@@ -225,12 +228,9 @@ def _relation_trees(docs: list[Document], ade: set, seed: int):
 
 def _ade_pairs(root: Path, normaliser: Normaliser) -> set:
     """ADE-Corpus-V2 drug -> effect pairs whose both strings have a MeSH id in the lexicon."""
-    path = root / "ade_corpus_v2" / Path(ADE_FILE).name  # root may be the literature folder itself
-    if not path.is_file():
-        try:
-            path = find_data_file(ADE_FILE, root)
-        except InvalidInputError:  # the ADE corpus is an optional extra source
-            return set()
+    path = _shared(root) / ADE_FILE
+    if not path.is_file():  # the ADE corpus is an optional extra source
+        return set()
     pairs = set()
     for drug, effect in read_ade_pairs(path):
         c, d = normaliser.lookup(drug), normaliser.lookup(effect)
@@ -248,21 +248,21 @@ def _known_words(docs: list[Document], root: Path) -> list[str]:
     import pandas as pd
 
     texts = [d.text for d in docs]
-    base = root.parent if root.name == "literature" else root
-    abstracts = base / "medical_abstracts" / "medical_abstracts_train.csv"
+    abstracts = _shared(root) / "medical_abstracts" / "medical_abstracts_train.csv"
     if abstracts.is_file():
         texts += [str(t) for t in pd.read_csv(abstracts)["medical_abstract"].dropna()]
     counts = Counter(w.lower() for t in texts for w in re.findall(r"[A-Za-z]{2,}", t))
     return sorted(w for w, n in counts.items() if n >= 2)
 
 
-def _model(network, vocab, lexicon, priors, known, scorer, threshold, propagate_on, card_extra) -> LiteratureModel:
+def _model(network, vocab, lexicon, priors, known, scorer, threshold, propagate_on, domain) -> LiteratureModel:
+    """The selection run as a model, to measure it on dev exactly as the shipped one will run."""
     card = {
         "name": "selection",
         "relations": {"base": scorer.base, "rate": scorer.rate},
         "operating_point": {"threshold": threshold},
         "input": {"max_chars": MAX_CHARS},
-        "domain_check": {"threshold": card_extra.get("domain", 0.0)},
+        "domain_check": {"threshold": domain},
         "architecture": {"propagate": propagate_on},
     }
     resources = {
@@ -332,7 +332,7 @@ def train_literature_model(
     known_train = _known_words(train, root)
     domain_threshold = _domain_threshold([d.text for d in dev], set(known_train))
     selection = _model(
-        net, vocab, lex_train, _priors(train, ade), known_train, scorer, 0.0, propagate_on, {"domain": domain_threshold}
+        net, vocab, lex_train, _priors(train, ade), known_train, scorer, 0.0, propagate_on, domain_threshold
     )
     dev_results = selection.extract_many([d.text for d in dev], [d.title_end for d in dev])
     threshold, cid_cross = _choose_threshold(dev, dev_results, seed)
@@ -572,9 +572,7 @@ def _domain_figures(model: LiteratureModel, dev: list[Document], root: Path, thr
         "genuine = the development abstracts (which also set the threshold); wrong = the same abstracts with each "
         "word's letters shuffled (text of no language); no real non-English corpus is available here"
     )
-    path = root / "ade_corpus_v2" / "ADE-NEG_train.txt"
-    if not path.is_file():
-        path = root / "literature" / "ade_corpus_v2" / "ADE-NEG_train.txt"
+    path = _shared(root) / "literature" / "ade_corpus_v2" / "ADE-NEG_train.txt"
     if path.is_file():  # single English sentences of other case reports (ADE-Corpus-V2 negatives)
         lines = [ln.split(" ", 2)[2] for ln in path.read_text(encoding="utf-8").splitlines() if ln.count(" ") >= 2]
         chosen = [lines[i] for i in rng.permutation(len(lines))[:1000]]

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from medcore.segmentation.data import read_npz
+from medcore.segmentation.measure import segmentation_figures
 from medcore.segmentation.model import SegmentationModel
-from medcore.segmentation.train import segmentation_figures
 
 __all__ = ["ACCEPTED_UPLOADS", "evaluate_upload", "evaluate_segmentation"]
 

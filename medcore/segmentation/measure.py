@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["measure", "dice", "iou"]
+from medcore.core.uncertainty import bootstrap_intervals
+
+__all__ = ["measure", "dice", "iou", "segmentation_figures"]
 
 
 def dice(a: np.ndarray, b: np.ndarray) -> float:
@@ -80,4 +82,36 @@ def measure(mask: np.ndarray, pixel_spacing: tuple[float, float] | None = None) 
         scaled = points * np.array([sy, sx])
         d = scaled[:, None, :] - scaled[None, :, :]
         out["longest_diameter_mm"] = float(np.sqrt((d**2).sum(-1)).max())
+    return out
+
+
+def segmentation_figures(
+    masks: list[np.ndarray], predicted: list[np.ndarray], labels: list[str], seed: int = 0
+) -> dict:
+    """Dice/IoU over images with a lesion and false area on normal images, with intervals, overall and per class."""
+    lesion = np.array([m.any() for m in masks])
+    dices = np.array([dice(m, p) for m, p in zip(masks, predicted)])
+    ious = np.array([iou(m, p) for m, p in zip(masks, predicted)])
+    false_area = np.array([p.mean() for p in predicted])
+    labels = np.asarray(labels)
+
+    def mean_ci(values: np.ndarray) -> tuple[float, list[float]]:
+        ci = bootstrap_intervals(lambda r: {"m": values[r].mean()}, len(values), resamples=1000, seed=seed)["m"]
+        return float(values.mean()), ci
+
+    out: dict = {"n": int(len(masks)), "n_lesion_images": int(lesion.sum()), "n_normal_images": int((~lesion).sum())}
+    for key, values in (("dice", dices[lesion]), ("iou", ious[lesion]), ("normal_false_area", false_area[~lesion])):
+        if len(values):
+            out[key], out[f"{key}_ci95"] = mean_ci(values)
+    if (~lesion).any():
+        empty = np.array([not p.any() for p in np.asarray(predicted, dtype=object)[~lesion]], dtype=float)
+        out["normal_left_empty"], out["normal_left_empty_ci95"] = mean_ci(empty)
+    per_class = {}
+    for label in sorted(set(labels.tolist())):
+        rows = (labels == label) & lesion
+        if rows.sum() >= 3:
+            d, d_ci = mean_ci(dices[rows])
+            per_class[label] = {"n": int(rows.sum()), "dice": d, "dice_ci95": d_ci, "iou": float(ious[rows].mean())}
+    out["per_class"] = per_class
+    out["dice_values"] = [round(float(v), 4) for v in dices[lesion]]
     return out

@@ -497,13 +497,12 @@ def evaluation_result(result: dict, labels: list[str], key: str) -> None:
 def lesion_section(image, malignant_probability: float | None, threshold: float | None, key, heatmap=None) -> None:
     """The lesion outline beside the breast-ultrasound classifier: outline (mask and Grad-CAM toggles),
     measures, and a review flag when the two models disagree. Nothing when no segmentation bundle is shipped."""
-    from medcore.core.registry import list_models
     from medcore.imaging.plots import heatmap_overlay
     from medcore.segmentation.model import agreement
     from medcore.segmentation.plots import outline_traces
-    from medcore.ui.cache import get_model, memo_each
+    from medcore.ui.cache import get_model, memo_each, model_cards
 
-    if "breast-lesion-segmentation" not in {c["name"] for c in list_models()}:
+    if "breast-lesion-segmentation" not in {c["name"] for c in model_cards()}:  # cached, not read on every rerun
         return
     model = get_model("breast-lesion-segmentation")
     result = memo_each("segment", key, lambda: model.analyse([image])[0])
