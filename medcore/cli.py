@@ -1,4 +1,4 @@
-"""``python -m medcore models|train|evaluate|predict``: the command line over the same API.
+"""``python -m medcore models|train|evaluate|predict|serve``: the command line over the same API.
 
 Errors that medcore raises on purpose are printed as one line on stderr (exit 2); nothing
 prints a traceback for bad input.
@@ -502,6 +502,44 @@ def _cmd_predict(args) -> int:
     return _predict_other(model, args)
 
 
+def _cmd_serve(args) -> int:
+    """The model service (uvicorn, or Ray Serve with --ray); with no API tokens only on 127.0.0.1."""
+    from medcore.api.app import LOOPBACK
+    from medcore.api.tokens import load_tokens
+
+    try:
+        tokens = load_tokens()
+    except ValueError as err:
+        raise InvalidInputError(str(err)) from None
+    host = args.host
+    if not tokens and host not in LOOPBACK:
+        print(
+            f"No API tokens are configured, so the service binds to 127.0.0.1 only (not {host}). "
+            "Add tokens (python -m medcore.api.tokens NAME) to serve other machines.",
+            file=sys.stderr,
+        )
+        host = "127.0.0.1"
+    access = f"{len(tokens.tokens)} API token(s)" if tokens else "no API tokens: callers on this machine only"
+    if args.ray:
+        from medcore.api.ray_app import serve_forever
+
+        print(f"medcore model service on Ray Serve at http://{host}:{args.port} ({access})", file=sys.stderr)
+        serve_forever(host, args.port)
+        return 0
+    if args.workers < 1:
+        raise InvalidInputError(f"--workers must be 1 or more; got {args.workers}.")
+    import uvicorn
+
+    print(
+        f"medcore model service at http://{host}:{args.port} (docs at /docs; {args.workers} worker(s); {access})",
+        file=sys.stderr,
+    )
+    uvicorn.run(
+        "medcore.api.app:create_app", factory=True, host=host, port=args.port, workers=args.workers, log_level="info"
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for tests and documentation)."""
     parser = argparse.ArgumentParser(prog="python -m medcore", description="medcore: clinical decision-support models.")
@@ -538,6 +576,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", help="write the lesion mask as PNG here (segmentation models; nothing is written without it)"
     )
     predict.set_defaults(run=_cmd_predict)
+
+    serve = commands.add_parser("serve", help="the model service over HTTP (FastAPI; --ray for Ray Serve)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (other than 127.0.0.1 needs API tokens)")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (each loads every model)")
+    serve.add_argument("--ray", action="store_true", help="deploy on Ray Serve, one autoscaled deployment per model")
+    serve.set_defaults(run=_cmd_serve)
     return parser
 
 

@@ -35,6 +35,8 @@ LIMITS: dict[str, int] = {
     "max_recommendations": 50,
     # Molecules (SMILES) in one batch or file.
     "max_batch_molecules": 20_000,
+    # One request to the model service (all its files or its JSON), checked before it is read.
+    "max_request_bytes": 100 * 1024 * 1024,
 }
 
 
