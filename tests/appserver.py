@@ -1,7 +1,8 @@
 """Start the app with `streamlit run app.py` on a loopback port, wait until it is healthy, stop it.
 
 One helper for every test and benchmark that needs a real server (tests/test_browser.py,
-tests/test_load.py, tests/test_restart.py, benchmarks/app_speed.py, benchmarks/load_test.py):
+tests/test_load.py, tests/test_restart.py, tests/api/, benchmarks/app_speed.py,
+benchmarks/load_test.py, benchmarks/api_load.py); ``service=True`` starts the model service:
 
     with running_server() as server:
         ...  # server.url, server.port, server.pid, server.rss_mb()
@@ -154,9 +155,9 @@ class AppServer:
             self.log_path.unlink(missing_ok=True)
 
 
-def _healthy(url: str) -> bool:
+def _healthy(url: str, path: str = "/_stcore/health") -> bool:
     try:
-        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+        with urllib.request.urlopen(f"{url}{path}", timeout=2) as response:
             return response.status == 200
     except OSError:
         return False
@@ -170,8 +171,10 @@ def start_server(
     poll_interval: float = 0.3,
     log_path: Path | None = None,
     extra_args: tuple[str, ...] = (),
+    service: bool = False,
 ) -> AppServer:
-    """Start `streamlit run app.py` from the project folder and wait for /_stcore/health.
+    """Start `streamlit run app.py` (or, with ``service``, `python -m medcore serve`) from the project
+    folder and wait for /_stcore/health (the service: /readyz, every model loaded).
 
     Args:
         port: the port to listen on (a free one when None; pass the old one to restart).
@@ -180,7 +183,9 @@ def start_server(
         poll_interval: seconds between health polls.
         log_path: where the server's stdout and stderr go, appended to (so a restarted server
             can share its predecessor's log); when None, a temp file removed when the server stops.
-        extra_args: more ``streamlit run`` options, e.g. ``("--server.maxUploadSize", "10")``.
+        extra_args: more ``streamlit run`` options, e.g. ``("--server.maxUploadSize", "10")``
+            (``serve`` options for the service, e.g. ``("--workers", "2")``).
+        service: start the model service instead of the app.
 
     Returns:
         The running server.
@@ -196,24 +201,29 @@ def start_server(
         os.close(handle)
         log_path = Path(name)
     log = open(log_path, "ab")  # closed by AppServer.stop / kill
-    command = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        "app.py",
-        "--server.port",
-        str(port),
-        "--server.address",
-        "127.0.0.1",
-        "--server.headless",
-        "true",
-        "--server.fileWatcherType",
-        "none",
-        "--browser.gatherUsageStats",
-        "false",
-        *extra_args,
-    ]
+    command = (
+        [sys.executable, "-m", "medcore", "serve", "--port", str(port), *extra_args]
+        if service
+        else [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app.py",
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--server.headless",
+            "true",
+            "--server.fileWatcherType",
+            "none",
+            "--browser.gatherUsageStats",
+            "false",
+            *extra_args,
+        ]
+    )
+    health = "/readyz" if service else "/_stcore/health"
     process = subprocess.Popen(
         command, cwd=PROJECT, env={**os.environ, **QUIET_TF, **(env or {})}, stdout=log, stderr=subprocess.STDOUT
     )
@@ -224,12 +234,12 @@ def start_server(
             tail = server.log_tail()
             server.stop()
             raise ServerStartError(f"the app exited with code {process.returncode}: {tail}")
-        if _healthy(server.url):
+        if _healthy(server.url, health):
             return server
         time.sleep(poll_interval)
     tail = server.log_tail()
     server.stop(timeout=1)
-    raise ServerStartError(f"the app did not answer /_stcore/health within {timeout:.0f} s: {tail}")
+    raise ServerStartError(f"the server did not answer {health} within {timeout:.0f} s: {tail}")
 
 
 @contextmanager

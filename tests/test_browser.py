@@ -310,3 +310,43 @@ def test_a_breast_ultrasound_shows_the_lesion_outline(server, page, tmp_path, da
     body = page.locator("[data-testid='stMain']").inner_text()
     assert ("% of the image" in body) == found and ("No lesion was outlined" in body) == (not found)
     _shot(page, "lesion_outline")
+
+
+@pytest.mark.data
+@pytest.mark.slow
+def test_the_image_page_runs_its_models_on_a_remote_model_service(server, browser, tmp_path, data_dir):
+    """MEDCORE_MODEL_SERVER: a breast ultrasound is routed, classified, explained and outlined by the
+    model service; the dashboard process never imports TensorFlow."""
+    import httpx
+
+    from tests.appserver import running_server
+    from tests.segmentation.test_page import analysed_frame
+
+    with np.load(data_dir / "busi_segmentation" / "busi_seg_trainval.npz", allow_pickle=False) as data:
+        val = np.nonzero(data["breastmnist_split"] == "val")[0]
+        frame = analysed_frame(data["images"][val], data["labels"][val])
+    path = tmp_path / "breast.png"
+    path.write_bytes(png_bytes(frame))
+    served = ("breast-ultrasound", "image-modality", "breast-lesion-segmentation")
+    with running_server(service=True, timeout=240) as service:
+        with running_server(env={"MEDCORE_MODEL_SERVER": service.url}) as app:
+            context = browser.new_context(viewport={"width": 1400, "height": 1800})
+            page = context.new_page()
+            page.goto(f"{app.url}/Image_Diagnosis")
+            page.get_by_text("Upload an image to see").wait_for(timeout=60_000)
+            page.locator("input[type='file']").set_input_files([str(path)])
+            page.get_by_text("Grad-CAM: evidence for").first.wait_for(timeout=90_000)
+            page.get_by_text("Lesion outline (green)").first.wait_for(timeout=60_000)
+            _assert_no_exception(page)
+            body = page.locator("[data-testid='stMain']").inner_text()
+            _shot(page, "image_diagnosis_remote")
+            context.close()
+            with open(f"/proc/{app.pid}/maps", encoding="utf-8") as maps:
+                assert "tensorflow" not in maps.read(), "the dashboard loaded TensorFlow itself"
+        metrics = httpx.get(f"{service.url}/metrics").text
+    for name in served:
+        assert f'model="{name}",status="200"' in metrics, f"{name} did not run on the service"
+    import medcore
+
+    expected = medcore.load_model("breast-ultrasound").analyse([("breast.png", path.read_bytes())])[0]
+    assert f"Result: {expected.decision}" in body

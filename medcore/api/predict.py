@@ -210,7 +210,9 @@ def _recommender(model, payload: Payload) -> tuple[dict, dict]:
 
 def _records(model, payload: Payload) -> tuple[dict, dict]:
     records = _list_of(payload.body, "records", dict, model)
-    results = model.analyse(records)
+    # Survival: {"curves": true} adds each patient's times, survival and band (the client's predict_survival).
+    curves = {"curves": True} if model.kind == "survival" and payload.body.get("curves") is True else {}
+    results = model.analyse(records, **curves)
     if payload.explain:
         for record, result in zip(records, results):
             if not result["out_of_domain"]:

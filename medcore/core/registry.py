@@ -247,13 +247,14 @@ def _read_json(path: Path) -> dict:
         ) from None
 
 
-def warm_up() -> threading.Thread | None:
+def warm_up(skip_kinds: tuple[str, ...] = ()) -> threading.Thread | None:
     """Load every model of the models folder in a background thread, once per process and folder.
 
     The server calls this when the first page opens, so a clinician's first prediction does
     not wait for TensorFlow to import and the models to load (about 20 s on 2 cores). Bundles
     that fail to load are skipped here; the page that uses one shows why. Loading shares
     ``load_model``'s lock and cache, so a page asking for a model meanwhile gets the same object.
+    Models of ``skip_kinds`` are not loaded (the dashboard skips those a model service runs).
 
     Returns:
         The started thread, or None when one already ran for this folder or
@@ -265,16 +266,18 @@ def warm_up() -> threading.Thread | None:
     with _LOCK:
         if folder in _WARM_UP:
             return None
-        thread = threading.Thread(target=_load_every_model, name="medcore-warm-up", daemon=True)
+        thread = threading.Thread(target=_load_every_model, args=(skip_kinds,), name="medcore-warm-up", daemon=True)
         _WARM_UP[folder] = thread
     thread.start()
     return thread
 
 
-def _load_every_model() -> None:
+def _load_every_model(skip_kinds: tuple[str, ...] = ()) -> None:
     # Let the first page finish drawing: importing TensorFlow holds the interpreter for seconds.
     time.sleep(_WARM_UP_DELAY_S)
     for card in list_models():
+        if card.get("kind") in skip_kinds:
+            continue
         try:
             load_model(card["name"])
         except Exception:  # noqa: BLE001 - the page that uses this model reports the error in full

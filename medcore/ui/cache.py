@@ -7,23 +7,43 @@ per-request state, so that is safe. Memos keep results in this session's memory 
 
 from __future__ import annotations
 
+import os
+
 import streamlit as st
 
 import medcore
+from medcore.core.registry import load_model
 from medcore.core.settings import LIMITS, models_dir
 
-__all__ = ["get_model", "choose_model", "model_cards", "session_memo", "memo_each", "audited", "audit"]
+__all__ = ["remote_kinds", "get_model", "choose_model", "model_cards", "session_memo", "memo_each", "audited", "audit"]
+
+
+# With MEDCORE_MODEL_SERVER set, models of these kinds run on the model service: their pages use
+# only what its HTTP contract carries. The other pages read more of their model (survival what-ifs,
+# checklist symptom lists, molecule neighbours...), so they still load it in this process.
+REMOTE_KINDS = ("image", "modality", "segmentation")
+
+
+def remote_kinds() -> tuple[str, ...]:
+    """The kinds of model this dashboard runs on the model service: ``REMOTE_KINDS`` when
+    ``MEDCORE_MODEL_SERVER`` is set, else none."""
+    return REMOTE_KINDS if os.environ.get("MEDCORE_MODEL_SERVER", "").strip() else ()
 
 
 def get_model(name: str):
-    """The verified model ``name`` from the configured models folder (raises ``medcore.MedcoreError`` subclasses)."""
-    return _model_in(str(models_dir()), name)
+    """The verified model ``name`` from the configured models folder, or its client on the model service
+    (``remote_kinds``); raises ``medcore.MedcoreError`` subclasses."""
+    kind = next((c["kind"] for c in model_cards() if c["name"] == name), None)
+    server = os.environ.get("MEDCORE_MODEL_SERVER", "").strip() if kind in remote_kinds() else ""
+    return _model_in(str(models_dir()), name, server)
 
 
 @st.cache_resource(show_spinner="Loading and verifying the model...")
-def _model_in(folder: str, name: str):
-    # Keyed by folder too, so a changed MEDCORE_MODELS_DIR never serves another folder's model.
-    return medcore.load_model(name)
+def _model_in(folder: str, name: str, server: str):
+    # Keyed by folder and server too, so a changed MEDCORE_MODELS_DIR never serves another folder's model.
+    if server:
+        return medcore.load_model(name)  # the client of $MEDCORE_MODEL_SERVER
+    return load_model(name)
 
 
 def choose_model(kind: str, label: str):

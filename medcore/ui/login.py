@@ -10,6 +10,7 @@ import streamlit as st
 
 from medcore.core.access import verify_password
 from medcore.core.registry import warm_up
+from medcore.ui.cache import remote_kinds
 
 __all__ = ["login_mode", "require_login"]
 
@@ -34,7 +35,7 @@ def require_login() -> None:
     ``.streamlit/secrets.toml`` (hashes from ``python -m medcore.core.access``); an ``[auth]``
     section uses Streamlit's own OIDC ``st.login``. Without either, nothing is asked.
     """
-    warm_up()
+    warm_up(remote_kinds())
     mode = login_mode()
     if mode == "none" or st.session_state.get("medcore_user"):
         return

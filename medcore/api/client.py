@@ -1,0 +1,347 @@
+"""A model on a remote medcore service, with the Python API of ARCHITECTURE.md.
+
+    MEDCORE_MODEL_SERVER=http://models:8000 MEDCORE_MODEL_TOKEN=mc_... python ...
+    model = medcore.load_model("pneumonia-cxr")      # a RemoteModel: same methods, run remotely
+
+Every method sends one ``POST /v1/models/{name}/predict`` and rebuilds what the in-process
+model returns. Differences: a remote model answers nothing outside its domain, so
+``predict_proba`` / ``predict`` / ``risk`` / ``predict_dose`` rows of such inputs are NaN (the
+``analyse`` results say why); errors arrive as the same exceptions (``InvalidInputError`` for
+bad input, ``ModelNotFoundError``, ``BundleIntegrityError`` for an unavailable model,
+``MedcoreError`` for access and connection problems). Images travel as lossless PNG; nothing is
+written to disk.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from medcore.api.predict import read_png_data_url
+from medcore.core.errors import BundleIntegrityError, InvalidInputError, MedcoreError, ModelNotFoundError
+
+__all__ = ["RemoteModel", "RemoteImageResult", "connect"]
+
+_NAN = float("nan")
+
+
+@dataclass
+class RemoteImageResult:
+    """One file's result, with the fields of ``medcore.imaging.model.ImageResult`` a caller reads."""
+
+    name: str
+    probabilities: dict[str, float] = field(default_factory=dict)
+    predicted: str | None = None
+    decision: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    error: str | None = None
+    out_of_domain: bool = False
+    prepared: object | None = None  # decoded here (for overlays); the service did the predicting
+    explanation: dict | None = None
+
+
+_CLIENTS: dict[tuple[str, str, str | None], RemoteModel] = {}
+_LOCK = threading.Lock()
+
+
+def connect(name: str, server: str, token: str | None = None, timeout: float = 120.0) -> RemoteModel:
+    """The model ``name`` of the service at ``server``, one client per process (raises what ``load_model`` raises)."""
+    key = (server.rstrip("/"), name, token)
+    with _LOCK:
+        if key not in _CLIENTS:
+            _CLIENTS[key] = RemoteModel(name, server, token, timeout)
+        return _CLIENTS[key]
+
+
+class RemoteModel:
+    """A model served by ``python -m medcore serve``: ``.name``, ``.card``, ``.kind``, ``.labels`` /
+    ``.tasks`` and the methods of its kind (see the module docstring)."""
+
+    def __init__(self, name: str, server: str, token: str | None = None, timeout: float = 120.0):
+        import httpx
+
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self.server = server.rstrip("/")
+        self._http = httpx.Client(base_url=self.server, headers=headers, timeout=timeout)
+        self.card: dict = self._call("GET", f"/v1/models/{name}")
+        self.name: str = self.card["name"]
+        self.kind: str = self.card["kind"]
+        self.labels: list[str] | None = self.card.get("labels")
+        self.tasks: list[str] | None = self.card.get("tasks")
+        point = self.card.get("operating_point") or {}
+        self.threshold: float | None = point.get("threshold")
+        self.positive_label: str | None = point.get("positive_label")
+
+    def __repr__(self) -> str:
+        return f"RemoteModel({self.name!r} at {self.server})"
+
+    # -- transport ---------------------------------------------------------------------------
+    def _call(self, method: str, path: str, **kwargs) -> dict:
+        import httpx
+
+        try:
+            response = self._http.request(method, path, **kwargs)
+        except httpx.HTTPError as err:
+            raise MedcoreError(
+                f"The model service at {self.server} could not be reached ({type(err).__name__}). "
+                "Check MEDCORE_MODEL_SERVER and that `python -m medcore serve` runs there."
+            ) from None
+        try:
+            body = response.json()
+        except ValueError:
+            body = {"error": response.text[:200]}
+        if response.status_code < 400:
+            return body
+        message = body.get("error", "no message") if isinstance(body, dict) else str(body)
+        if response.status_code == 404:
+            raise ModelNotFoundError(message)
+        if response.status_code in (400, 413, 415, 422):
+            raise InvalidInputError(message)
+        if response.status_code == 503:
+            raise BundleIntegrityError(message)
+        raise MedcoreError(f"The model service answered {response.status_code}: {message}")
+
+    def _predict(self, body: dict | None = None, files: list[tuple[str, bytes]] | None = None, explain=False):
+        params = {"explain": "true"} if explain else None
+        if files is not None:
+            parts = [("files", (name, data, "application/octet-stream")) for name, data in files]
+            return self._call("POST", f"/v1/models/{self.name}/predict", files=parts, params=params)
+        return self._call("POST", f"/v1/models/{self.name}/predict", json=body, params=params)
+
+    def _kind(self, *kinds: str) -> None:
+        if self.kind not in kinds:
+            raise AttributeError(f"'{self.name}' is a {self.kind} model; this method is for {' or '.join(kinds)}.")
+
+    # -- images ------------------------------------------------------------------------------
+    def analyse(self, inputs, detections=None, pixel_spacing=None, curves: bool = False):
+        """Per-item results, as the in-process ``analyse`` of this kind returns them.
+
+        Images: ``[(name, bytes)]`` -> ``RemoteImageResult`` per file (``detections`` are ignored:
+        the service runs its own). Segmentation: uint8 images -> ``{mask, measures, out_of_domain,
+        reason}``. Survival / dosing: rows (DataFrame or list of dicts). Molecules: SMILES.
+        """
+        if self.kind in ("image", "modality"):
+            return self._image_results(inputs)
+        if self.kind == "segmentation":
+            return [self._segmentation_result(r) for r in self._predict(files=_png_files(inputs))["results"]]
+        if self.kind in ("survival", "dosing"):
+            return self._predict({"records": _records(inputs), "curves": curves})["results"]
+        if self.kind == "molecule":
+            return self._predict({"smiles": [inputs] if isinstance(inputs, str) else list(inputs)})["results"]
+        raise AttributeError(f"'{self.name}' ({self.kind}) has no analyse method.")
+
+    def _image_results(self, files, explain: bool = False) -> list[RemoteImageResult]:
+        from medcore.imaging.decode import decode_image, to_model_input
+
+        files = [(str(n), bytes(d)) for n, d in files]
+        results = []
+        for (name, data), row in zip(files, self._predict(files=files, explain=explain)["results"]):
+            result = RemoteImageResult(**{k: row.get(k) for k in ("name", "predicted", "decision", "error")})
+            result.probabilities, result.warnings = row["probabilities"] or {}, row["warnings"] or []
+            result.out_of_domain, result.explanation = bool(row["out_of_domain"]), row.get("explanation")
+            if not result.error:
+                shape = self.card["input"]["shape"]
+                result.prepared = to_model_input(decode_image(data, name), int(shape[0]), int(shape[2]))
+            results.append(result)
+        return results
+
+    def predict_proba(self, inputs) -> np.ndarray:
+        """Probabilities (N, len(labels)): images (uint8 arrays), texts, or symptom lists; NaN rows
+        for images outside the model's domain."""
+        if self.kind in ("image", "modality"):
+            rows = self._predict(files=_png_files(inputs))["results"]
+            return np.array([[r["probabilities"].get(label, _NAN) for label in self.labels] for r in rows])
+        if self.kind == "text":
+            rows = self._predict({"texts": list(inputs)})["results"]
+        elif self.kind == "checklist":
+            rows = self._predict({"symptoms": [list(s) for s in inputs]})["results"]
+        else:
+            raise AttributeError(f"'{self.name}' ({self.kind}) has no predict_proba; see its kind's methods.")
+        return np.array([[r["probabilities"][label] for label in self.labels] for r in rows])
+
+    def detect(self, inputs) -> list[dict]:
+        """The image-kind router's ``detect``: per image ``{modality, probability, probabilities, model}``."""
+        self._kind("modality")
+        detections = []
+        for row in self._predict(files=_png_files(inputs))["results"]:
+            if row["error"]:
+                raise InvalidInputError(row["error"])
+            top = row["predicted"]
+            detections.append(
+                {
+                    "modality": top,
+                    "probability": row["probabilities"][top],
+                    "probabilities": row["probabilities"],
+                    "model": row["decision"],
+                }
+            )
+        return detections
+
+    def explain(self, item, *args, **kwargs):
+        """The explanation of one input, as the in-process ``explain`` of this kind returns it
+        (images: the Grad-CAM heatmap (H, W) in [0, 1] of the decided class)."""
+        if args or kwargs:
+            raise InvalidInputError("A remote model explains the decided class only; call explain(input).")
+        if self.kind == "image":
+            (row,) = self._predict(files=_png_files([item]), explain=True)["results"]
+            if row["error"] or row["out_of_domain"]:
+                raise InvalidInputError(row["error"] or row["warnings"][0])
+            return read_png_data_url(row["explanation"]["heatmap"])
+        if self.kind == "text":
+            (row,) = self._predict({"texts": [item]}, explain=True)["results"]
+            return [(word, weight) for word, weight in row["explanation"]["words"]]
+        if self.kind == "checklist":
+            return self._predict({"symptoms": [list(item)]}, explain=True)["results"][0]["explanation"]["weights"]
+        if self.kind in ("survival", "dosing"):
+            (row,) = self._predict({"records": _records(item)}, explain=True)["results"]
+            if row["out_of_domain"]:
+                raise InvalidInputError((row.get("warnings") or [row.get("reason")])[0])
+            return row["explanation"]
+        if self.kind == "molecule":
+            (row,) = self._predict({"smiles": [item]}, explain=True)["results"]
+            if row["error"] or row["out_of_domain"]:
+                raise InvalidInputError(row["error"] or row["notes"][-1])
+            return row["explanation"]
+        raise AttributeError(f"'{self.name}' ({self.kind}) has no explain method here.")
+
+    # -- segmentation ------------------------------------------------------------------------
+    def _segmentation_result(self, row: dict) -> dict:
+        if row["error"]:
+            raise InvalidInputError(row["error"])
+        mask = None if row["mask"] is None else (read_png_data_url(row["mask"]) >= 0.5).astype(np.uint8)
+        reason = row["warnings"][0].removeprefix("Not analysed: ") if row["out_of_domain"] else None
+        return {"mask": mask, "measures": row["measures"], "out_of_domain": row["out_of_domain"], "reason": reason}
+
+    def segment(self, image) -> np.ndarray:
+        """The lesion mask (H, W) in {0, 1} of one image; InvalidInputError outside the domain."""
+        self._kind("segmentation")
+        (result,) = self.analyse([image])
+        if result["out_of_domain"]:
+            raise InvalidInputError(result["reason"])
+        return result["mask"]
+
+    def measure(self, mask: np.ndarray, pixel_spacing: tuple[float, float] | None = None) -> dict:
+        """Area, diameter and shape of a mask (computed here: no model is needed)."""
+        from medcore.segmentation.measure import measure
+
+        return measure(mask, pixel_spacing)
+
+    # -- records, checklists, histories, molecules, literature -------------------------------
+    def differential(self, symptoms: list[str], top: int = 5) -> list[dict]:
+        """The ``top`` most probable diseases of one patient."""
+        self._kind("checklist")
+        proba = self.predict_proba([symptoms])[0]
+        order = np.argsort(-proba, kind="stable")[: max(1, int(top))]
+        return [{"disease": self.labels[k], "probability": float(proba[k])} for k in order]
+
+    def next_questions(self, symptoms: list[str], k: int = 3) -> list[dict]:
+        """Up to ``k`` (at most 3 remotely) questions worth asking next."""
+        self._kind("checklist")
+        return self._predict({"symptoms": [list(symptoms)]})["results"][0]["next_questions"][:k]
+
+    def triage(self, symptoms: list[str]) -> dict:
+        """The severity hint of one patient's symptoms."""
+        self._kind("checklist")
+        return self._predict({"symptoms": [list(symptoms)]})["results"][0]["triage"]
+
+    def recommend(self, history: list[str], k: int = 10, age: float | None = None, sex: str | None = None) -> dict:
+        """``{"items", "unknown", "notices"}`` for one patient's history."""
+        self._kind("recommender")
+        result = self._predict({"history": list(history), "k": k, "age": age, "sex": sex})
+        return {key: result[key] for key in ("items", "unknown", "notices")}
+
+    def risk(self, frame) -> np.ndarray:
+        """(N,) log-hazards; NaN for patients outside the model's domain."""
+        self._kind("survival")
+        return np.array([r.get("risk", _NAN) for r in self.analyse(frame)], dtype=float)
+
+    def predict_survival(self, frame) -> tuple[np.ndarray, np.ndarray]:
+        """``(times, S)``; rows of patients outside the model's domain are NaN."""
+        self._kind("survival")
+        results = self.analyse(frame, curves=True)
+        times = next((np.asarray(r["times"]) for r in results if "times" in r), np.array([]))
+        rows = [np.asarray(r["survival"]) if "survival" in r else np.full(len(times), _NAN) for r in results]
+        return times, np.vstack(rows) if rows else np.empty((0, len(times)))
+
+    def predict(self, smiles: list[str]) -> np.ndarray:
+        """(N, len(tasks)); NaN rows for SMILES that are invalid or outside the applicability domain."""
+        self._kind("molecule")
+        results = self.analyse(smiles)
+        return np.array([[r["predictions"].get(t, _NAN) for t in self.tasks] for r in results], dtype=float)
+
+    def extract(self, text: str) -> dict:
+        """Entities and relations of one text (offsets into ``text``)."""
+        return self.extract_many([text])[0]
+
+    def extract_many(self, texts: list[str]) -> list[dict]:
+        """``extract`` for each text."""
+        self._kind("literature")
+        return self._predict({"texts": list(texts)})["results"]
+
+    def predict_dose(self, frame) -> np.ndarray:
+        """(N,) mg/week; NaN for patients outside the model's domain."""
+        self._kind("dosing")
+        return np.array([_NAN if r["dose"] is None else r["dose"] for r in self.analyse(frame)], dtype=float)
+
+    def interval(self, frame) -> np.ndarray:
+        """(N, 2) 95 % dose intervals in mg/week; NaN outside the domain."""
+        self._kind("dosing")
+        return np.array([r["interval"] or [_NAN, _NAN] for r in self.analyse(frame)], dtype=float)
+
+    def baselines(self, frame) -> dict[str, np.ndarray]:
+        """The IWPC clinical, pharmacogenetic and fixed doses per patient."""
+        self._kind("dosing")
+        results = self.analyse(frame)
+        return {name: np.array([r["baselines"][name] for r in results]) for name in results[0]["baselines"]}
+
+
+def _records(frame) -> list[dict]:
+    """Rows as JSON objects (a DataFrame, a dict, a list of dicts, CSV bytes or a CSV path; NaN -> null)."""
+    import pandas as pd
+
+    from medcore.core.tables import read_csv_bytes
+
+    if isinstance(frame, (str, Path)) and Path(frame).is_file():
+        frame = Path(frame).read_bytes()
+    if isinstance(frame, (bytes, bytearray)):
+        frame = read_csv_bytes("the table", bytes(frame), 100_000, "Save the rows as CSV with a header row.")
+    if isinstance(frame, dict):
+        frame = [frame]
+    if isinstance(frame, pd.DataFrame):
+        frame = frame.to_dict("records")
+    if not isinstance(frame, list):
+        raise InvalidInputError(f"Expected a DataFrame or a list of row dicts; got {type(frame).__name__}.")
+    return [
+        {str(k): (None if isinstance(v, float) and math.isnan(v) else _scalar(v)) for k, v in row.items()}
+        for row in frame
+    ]
+
+
+def _scalar(value):
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _png_files(images) -> list[tuple[str, bytes]]:
+    """Images (uint8 arrays (N,H,W[,3]) or a list, DecodedImage / PreparedImage) as lossless PNG parts."""
+    from PIL import Image
+
+    from medcore.imaging.decode import as_image_list
+
+    files = []
+    for index, image in enumerate(as_image_list(_originals(images))):
+        buffer = io.BytesIO()
+        Image.fromarray(image.pixels).save(buffer, format="PNG")
+        files.append((f"{image.name or 'image'}-{index + 1}.png", buffer.getvalue()))
+    return files
+
+
+def _originals(images):
+    """PreparedImage -> its original pixels (what the service must see, not the model-sized copy)."""
+    if isinstance(images, (list, tuple)):
+        return [getattr(image, "original", image) for image in images]
+    return images
