@@ -148,3 +148,9 @@ def test_the_architecture_page_names_every_page_and_capability():
         assert f"`{kind}`" in text and f"`{row.package}`" in text, f"docs/architecture.md misses capability {kind}"
         assert all(f"`{name}`" in text for name in row.models)
     assert "docs/architecture.md" in (PROJECT / "README.md").read_text(encoding="utf-8")
+
+
+def test_the_service_never_imports_the_ui_or_the_cli():
+    for path in _package_files("api"):
+        for module in _imports(path):
+            assert _medcore_part(module) not in ("ui", "cli"), f"{path.relative_to(PROJECT)} imports {module}"

@@ -118,11 +118,17 @@ def build_app(models: list[str] | None = None):
         name: ModelReplica.options(
             name=f"model-{name}",
             autoscaling_config=autoscaling,
-            ray_actor_options={"num_cpus": config["replica_cpus"]},
+            ray_actor_options={"num_cpus": config["replica_cpus"], "runtime_env": {"env_vars": _threads(config)}},
         ).bind(name)
         for name in (models or config["models"])
     }
     return Gateway.options(ray_actor_options={"num_cpus": 0.1}).bind(replicas)
+
+
+def _threads(config: dict) -> dict[str, str]:
+    """Math threads per replica = its CPUs (at least 1): replicas sharing a machine do not oversubscribe it."""
+    threads = str(max(1, int(config["replica_cpus"])))
+    return {"TF_NUM_INTRAOP_THREADS": threads, "TF_NUM_INTEROP_THREADS": threads, "OMP_NUM_THREADS": threads}
 
 
 def serve_forever(host: str = "127.0.0.1", port: int = 8000) -> None:

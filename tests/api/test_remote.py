@@ -41,7 +41,8 @@ def _count(server, model: str) -> float:
 
 
 def test_without_tokens_the_service_binds_to_loopback_only_and_says_so(server):
-    assert "binds to 127.0.0.1 only" in server.log_tail(5000)
+    log = server.log_tail(5000)
+    assert "binds to 127.0.0.1 only" in log and f"Uvicorn running on http://127.0.0.1:{server.port}" in log
     assert httpx.get(f"{server.url}/healthz").json() == {"status": "alive"}
     assert httpx.get(f"{server.url}/readyz").json()["models"] == sorted(SERVED)
 

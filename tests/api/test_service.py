@@ -222,11 +222,9 @@ def test_oversized_requests_are_413_before_the_body_is_read(service, monkeypatch
     monkeypatch.setitem(LIMITS, "max_request_bytes", 1000)
     declared = service.post("/v1/models/symptom-text/predict", json={"texts": ["fever " * 400]})
     assert declared.status_code == 413 and "limit" in declared.json()["error"]
-    read = []
 
-    def chunks():  # no Content-Length: the limit is counted while streaming, and reading stops at it
+    def chunks():  # no Content-Length: the limit is counted while streaming
         for _ in range(100):
-            read.append(1)
             yield b"x" * 500
 
     streamed = service.post(
@@ -237,6 +235,23 @@ def test_oversized_requests_are_413_before_the_body_is_read(service, monkeypatch
     monkeypatch.setitem(LIMITS, "max_file_bytes", 100)
     one_file = service.post("/v1/models/pneumonia-cxr/predict", files=[("files", ("big.png", b"x" * 200))])
     assert one_file.status_code == 413 and "big.png" in one_file.json()["error"]
+
+
+def test_a_declared_oversized_body_is_refused_without_reading_it(monkeypatch):
+    import asyncio
+
+    from starlette.requests import Request
+
+    from medcore.api.app import ApiError, _read_body
+
+    async def receive():
+        raise AssertionError("the body was read")
+
+    headers = [(b"content-length", str(LIMITS["max_request_bytes"] + 1).encode())]
+    request = Request({"type": "http", "method": "POST", "path": "/", "headers": headers}, receive)
+    with pytest.raises(ApiError) as refused:
+        asyncio.run(_read_body(request))
+    assert refused.value.status == 413
 
 
 def test_uploads_are_parsed_in_memory_never_spooled_to_disk(service, monkeypatch):
