@@ -129,6 +129,30 @@ def test_warm_up_loads_every_sound_bundle_once_in_the_background(tmp_path, monke
     assert registry.warm_up() is None
 
 
+def test_a_dashboard_on_a_model_service_does_not_warm_up_the_kinds_the_service_runs(tmp_path, monkeypatch):
+    from medcore.core import registry
+    from medcore.ui.cache import REMOTE_KINDS, remote_kinds
+
+    for name in ("symptom-checklist", "image-modality"):
+        (tmp_path / name).symlink_to(SHIPPED / name, target_is_directory=True)
+    monkeypatch.setenv("MEDCORE_MODELS_DIR", str(tmp_path))
+    monkeypatch.setenv("MEDCORE_WARM_UP", "1")
+    monkeypatch.setattr(registry, "_CACHE", {})
+    monkeypatch.setattr(registry, "_WARM_UP", {})
+    monkeypatch.setattr(registry, "_WARM_UP_DELAY_S", 0)
+    monkeypatch.delenv("MEDCORE_MODEL_SERVER", raising=False)
+    assert remote_kinds() == ()
+    monkeypatch.setenv("MEDCORE_MODEL_SERVER", "http://127.0.0.1:9")
+    assert remote_kinds() == REMOTE_KINDS and "modality" in REMOTE_KINDS
+    from medcore.ui import login
+
+    started = []
+    monkeypatch.setattr(login, "warm_up", lambda *args: started.append(registry.warm_up(*args)))
+    login.require_login()  # every page's first call; no users configured, so nothing is asked
+    started[0].join(timeout=120)
+    assert [name for _, name in registry._CACHE] == ["symptom-checklist"]
+
+
 def test_a_figure_over_part_of_the_set_shows_its_own_n():
     from medcore.core.cards import format_figure
 
