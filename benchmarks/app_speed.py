@@ -6,7 +6,8 @@ Reproduce with:
 Measures: server start to the home page rendered in Chromium; the first prediction on the
 image and text pages (model load included) and a second one (a later interaction); the first
 recommendation and model card; page switches after that; the server's resident memory with
-the models loaded. Three cold starts: without the background model warm-up, with it, and
+the models loaded; the image page opened, the opacity slider moved and the image page opened in
+a new session (another tab). Three cold starts: without the background model warm-up, with it, and
 with it after 20 s on the home page (a user reading it).
 """
 
@@ -48,14 +49,34 @@ def _timed(label: str, action) -> None:
 
 
 def _image(page, url: str, path: Path, first: bool) -> None:
-    if first:
-        page.goto(f"{url}/Image_Diagnosis")
     page.locator("input[type='file']").first.set_input_files(str(path))
     if first:
         page.get_by_role("heading", name=path.name).wait_for(timeout=120_000)  # this file's result
         page.locator(".js-plotly-plot").nth(1).wait_for(timeout=120_000)  # probabilities and Grad-CAM
     else:  # the uploader adds the file to the batch: a results table for both appears
         page.get_by_text("Results for 2 files").wait_for(timeout=120_000)
+
+
+def _opacity(page) -> None:
+    """Move the Grad-CAM opacity slider one step (0.45 -> 0.50) and wait until the browser has redrawn
+    the heatmap with the new opacity."""
+    page.get_by_role("slider").first.focus()
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.js-plotly-plot')].some("
+        "g => (g.data || []).some(t => t.type === 'heatmap' && Math.abs(t.opacity - 0.5) < 1e-6))",
+        timeout=120_000,
+    )
+
+
+def _new_session(browser, url: str) -> None:
+    """Another tab (a new Streamlit session) opening the image page until its uploader is drawn."""
+    other = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        other.goto(f"{url}/Image_Diagnosis")
+        other.get_by_text("Upload an image to see").wait_for(timeout=120_000)
+    finally:
+        other.close()
 
 
 def _text(page, url: str, note: str, first: bool) -> None:
@@ -100,8 +121,14 @@ def run(browser, warm_up: bool, pause: float) -> None:
         time.sleep(pause)
         with tempfile.TemporaryDirectory() as folder:
             images = [_png(Path(folder) / f"scan{i}.png", i) for i in range(2)]
+            _timed(
+                "image page opened (uploader drawn)",
+                lambda: _visit(page, url, "Image_Diagnosis", "Upload an image to see"),
+            )
             _timed("first image prediction (model load included)", lambda: _image(page, url, images[0], True))
+            _timed("opacity slider moved (heatmap redrawn)", lambda: _opacity(page))
             _timed("second image prediction (new upload)", lambda: _image(page, url, images[1], False))
+            _timed("image page in a new session (another tab)", lambda: _new_session(browser, url))
         _timed("first text prediction (model load included)", lambda: _text(page, url, NOTE, True))
         _timed("second text prediction (new note)", lambda: _text(page, url, OTHER_NOTE, False))
         _timed(

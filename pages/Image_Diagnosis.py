@@ -8,7 +8,6 @@ from medcore.core.audit import input_digest
 from medcore.core.plots import probability_bars
 from medcore.imaging.modality import detect_uploads, suggested_model
 from medcore.imaging.model import MODALITY_MODEL, results_frame
-from medcore.imaging.plots import heatmap_overlay
 
 ui.page_header("Image diagnosis")
 
@@ -25,10 +24,11 @@ uploads = st.file_uploader(
 )
 files = [(upload.name, upload.getvalue()) for upload in uploads or []]
 digests = [input_digest(data) for _, data in files]
+router = None  # loaded only once there is something to look at: the page opens without waiting for a model
 try:
-    router = ui.get_model(MODALITY_MODEL) if MODALITY_MODEL in {c["name"] for c in ui.model_cards()} else None
+    if files and MODALITY_MODEL in {c["name"] for c in ui.model_cards()}:
+        router = ui.get_model(MODALITY_MODEL)
 except MedcoreError as err:
-    router = None
     st.warning(f"The image-kind check is unavailable, so no model is preselected: {err}")
 detections = [
     ui.memo_each("modality", digest, lambda file=file: detect_uploads(router, [file])[0])
@@ -55,18 +55,18 @@ elif files and router is not None:
         "None of the uploads looks like a chest X-ray, a breast ultrasound or a fundus photograph, so no model "
         "was chosen for them; the model below will refuse what it was not built for."
     )
+card = by_name[name]
+st.markdown(f"**Intended use.** {card['intended_use']}")
+with st.expander("Limitations and out-of-scope use"):
+    st.markdown(f"**Out of scope:** {card['out_of_scope_use']}")
+    st.markdown("\n".join(f"- {item}" for item in card["limitations"]))
+if not files:
+    st.info("Upload an image to see the model's probabilities and where it looked.")
+    st.stop()
 try:
     model = ui.get_model(name)
 except MedcoreError as err:
     st.error(str(err))
-    st.stop()
-
-st.markdown(f"**Intended use.** {model.card['intended_use']}")
-with st.expander("Limitations and out-of-scope use"):
-    st.markdown(f"**Out of scope:** {model.card['out_of_scope_use']}")
-    st.markdown("\n".join(f"- {item}" for item in model.card["limitations"]))
-if not files:
-    st.info("Upload an image to see the model's probabilities and where it looked.")
     st.stop()
 
 
@@ -126,12 +126,8 @@ with left:
     ordinal = bool(model.card["input"].get("ordinal_labels"))  # grades stay in their order
     st.plotly_chart(probability_bars(chosen.probabilities, threshold, model.positive_label, ordered=ordinal))
 with right:
-    opacity = st.slider("Heatmap opacity", 0.0, 1.0, 0.45, 0.05)
     heatmap = ui.memo_each("gradcam", chosen_key, lambda: model.explain(chosen.prepared))
-    st.plotly_chart(
-        heatmap_overlay(chosen.prepared.original, heatmap, opacity, f"Grad-CAM: evidence for '{chosen.decision}'")
-    )
-    st.caption("Red areas pushed the model towards its result. They show where it looked, not why.")
+    ui.gradcam_panel(chosen.prepared.original, heatmap, chosen.decision)  # its slider redraws it alone
 
 if model.name == "breast-ultrasound":  # where the lesion is and how big, beside the classifier's answer
     ui.lesion_section(

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from medcore import MedcoreError, read_evaluation, ui
+from medcore import MedcoreError, ui
 from medcore.core.audit import input_digest
 from medcore.core.cards import comparison_table, own_vs_shipped
 from medcore.core.evaluate import accepted_uploads, evaluate_upload
@@ -17,7 +17,7 @@ by_name = {card["name"]: card for card in cards}
 name = st.selectbox("Model", list(by_name), format_func=lambda n: f"{n}: {by_name[n]['task']}")
 card = by_name[name]
 try:
-    evaluation = read_evaluation(name)
+    evaluation = ui.evaluation(name)
 except MedcoreError as err:
     st.error(str(err))
     st.stop()

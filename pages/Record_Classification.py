@@ -60,7 +60,8 @@ def free_text() -> None:
     )
     st.plotly_chart(probability_bars(probabilities, top=5), key="text-bars")
     st.markdown("**Words that pushed towards the top class** (red: towards it, blue: away from it)")
-    st.html(highlight_html(model.explain(cleaned)))
+    words = ui.session_memo("text-words", (name, input_digest(cleaned)), lambda: model.explain(cleaned))
+    st.html(highlight_html(words))
     with st.expander("How good is this model? (validation charts)"):
         ui.evaluation_charts(model.card, key=f"eval-{name}")
 
@@ -123,13 +124,17 @@ def checklist() -> None:
         ui.evaluation_charts(model.card, key="eval-checklist")
 
 
+@st.fragment
+def shown(tab) -> None:
+    """One tab's work, its errors shown in place. A fragment: a click in one tab reruns that tab only
+    (ticking a symptom does not redraw the free text's explanation, and the other way round)."""
+    try:
+        tab()
+    except MedcoreError as err:
+        st.error(str(err))
+
+
 with text_tab:
-    try:
-        free_text()
-    except MedcoreError as err:
-        st.error(str(err))
+    shown(free_text)
 with checklist_tab:
-    try:
-        checklist()
-    except MedcoreError as err:
-        st.error(str(err))
+    shown(checklist)

@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from medcore import MedcoreError, read_evaluation, ui
+from medcore import MedcoreError, ui
 from medcore.care.plots import ranking_curves_figure, timeline_figure
 from medcore.core.audit import input_digest
 from medcore.core.cards import format_figure
@@ -91,7 +91,7 @@ if excluded.get("items"):
 if timeline:
     st.plotly_chart(timeline_figure(timeline, shown), key="timeline")
 with st.expander("How good is this recommender? (held-out patients)"):
-    evaluation = read_evaluation(model.name)
+    evaluation = ui.evaluation(model.name)
     st.plotly_chart(ranking_curves_figure(evaluation["curves"], evaluation["k"], "blend"), key="curves")
     validation = model.card["metrics"]["validation"]
     figures = "; ".join(format_figure(validation, key) for key in ("hr@10", "ndcg@10", "recall@10"))

@@ -44,6 +44,8 @@ _CACHE: dict[tuple[str, str], Any] = {}
 _LOCK = threading.Lock()
 _WARM_UP: dict[str, threading.Thread] = {}  # models folder -> its warm-up thread
 _WARM_UP_DELAY_S = 3.0
+_WAITING = 0  # callers of load_model waiting for a model now (pages); the warm-up yields to them
+_COUNT_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -68,10 +70,23 @@ class Capability:
     train_module: str = "train"
 
 
-# card["kind"] -> its capability. Adding a capability is one folder and one row here.
+# card["kind"] -> its capability, in the pages' order (the warm-up loads models in this order, so the
+# image page's router and models come first). Adding a capability is one folder and one row here.
 CAPABILITIES: dict[str, Capability] = {
+    # The image page's router: which kind of image an upload is (imaging's second kind of bundle).
+    "modality": Capability(
+        "medcore.imaging",
+        "load_modality_model",
+        "train_modality_model",
+        ("image-modality",),
+        model_module="modality",
+        train_module="train_modality",
+    ),
     "image": Capability(
         "medcore.imaging", "load_image_model", "train_image_model", ("pneumonia-cxr", "breast-ultrasound", "retina-dr")
+    ),
+    "segmentation": Capability(
+        "medcore.segmentation", "load_segmentation_model", "train_segmentation_model", ("breast-lesion-segmentation",)
     ),
     "text": Capability("medcore.text", "load_text_model", "train_text_model", ("symptom-text", "abstract-topic")),
     "checklist": Capability(
@@ -86,24 +101,12 @@ CAPABILITIES: dict[str, Capability] = {
         "train_survival_model",
         ("survival-gbsg", "survival-metabric", "survival-support"),
     ),
+    "dosing": Capability("medcore.dosing", "load_dose_model", "train_dose_model", ("warfarin-dose",)),
     "molecule": Capability(
         "medcore.molecules", "load_molecule_model", "train_molecule_model", ("drug-bbbp", "drug-tox21", "drug-esol")
     ),
     "literature": Capability(
         "medcore.literature", "load_literature_model", "train_literature_model", ("literature-extraction",)
-    ),
-    "dosing": Capability("medcore.dosing", "load_dose_model", "train_dose_model", ("warfarin-dose",)),
-    "segmentation": Capability(
-        "medcore.segmentation", "load_segmentation_model", "train_segmentation_model", ("breast-lesion-segmentation",)
-    ),
-    # The image page's router: which kind of image an upload is (imaging's second kind of bundle).
-    "modality": Capability(
-        "medcore.imaging",
-        "load_modality_model",
-        "train_modality_model",
-        ("image-modality",),
-        model_module="modality",
-        train_module="train_modality",
     ),
 }
 
@@ -228,6 +231,17 @@ def load_model(name: str):
         ModelNotFoundError: no such bundle.
         BundleIntegrityError: the bundle does not match its card.
     """
+    global _WAITING
+    with _COUNT_LOCK:
+        _WAITING += 1  # the warm-up steps aside while a caller waits (see _load_every_model)
+    try:
+        return _load(name)
+    finally:
+        with _COUNT_LOCK:
+            _WAITING -= 1
+
+
+def _load(name: str):
     path = bundle_path(name)
     key = (str(path.resolve()), name)
     with _LOCK:
@@ -275,10 +289,14 @@ def warm_up(skip_kinds: tuple[str, ...] = ()) -> threading.Thread | None:
 def _load_every_model(skip_kinds: tuple[str, ...] = ()) -> None:
     # Let the first page finish drawing: importing TensorFlow holds the interpreter for seconds.
     time.sleep(_WARM_UP_DELAY_S)
-    for card in list_models():
+    shipped = [name for row in CAPABILITIES.values() for name in row.models]  # the pages' order
+    cards = sorted(list_models(), key=lambda c: shipped.index(c["name"]) if c["name"] in shipped else len(shipped))
+    for card in cards:
         if card.get("kind") in skip_kinds:
             continue
+        while _WAITING:  # a page is waiting for its model: let it have the lock and the cores first
+            time.sleep(0.05)
         try:
-            load_model(card["name"])
+            _load(card["name"])
         except Exception:  # noqa: BLE001 - the page that uses this model reports the error in full
             continue

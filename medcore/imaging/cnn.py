@@ -76,7 +76,9 @@ def gradcam_function(model):
         raise ValueError(f"model '{model.name}' has no layer named '*cam' to explain")
     cam_model = keras.Model(model.inputs, [cams, model.output])
 
-    @tf.function(reduce_retracing=True, autograph=False)  # no generated code files in the temp dir
+    signature = [tf.TensorSpec([None, *model.inputs[0].shape[1:]], tf.float32), tf.TensorSpec([], tf.int32)]
+
+    @tf.function(input_signature=signature, autograph=False)  # traced once; no generated code files
     def _heatmap(batch, class_index):
         with tf.GradientTape() as tape:
             activations, logits = cam_model(batch, training=False)
@@ -94,6 +96,7 @@ def gradcam_function(model):
         peak = heatmap.max()
         return heatmap / peak if peak > 0 else np.zeros_like(heatmap)
 
+    gradcam.traced = _heatmap  # the compiled function (tests check it is traced once)
     return gradcam
 
 

@@ -33,8 +33,9 @@ class ModalityModel:
         self.side: int = int(card["input"]["shape"][0])
         self.temperature: float = float(card["calibration"]["temperature"])
         self.models_by_kind: dict[str, str] = dict(card.get("models_by_kind", {}))
+        signature = [tf.TensorSpec([None, self.side, self.side, 3], tf.float32)]  # any batch size, one trace
         self._forward = tf.function(
-            lambda batch: keras_model(batch, training=False), reduce_retracing=True, autograph=False
+            lambda batch: keras_model(batch, training=False), input_signature=signature, autograph=False
         )
 
     def _batch(self, inputs) -> np.ndarray:

@@ -74,12 +74,14 @@ class ImageModel:
         self.modality: str = card["input"].get("modality", "")
         self.domain = domain
         self._keras = keras_model
+        # One fixed signature (any batch size): a new batch size never traces the function again.
+        signature = [tf.TensorSpec([None, self.side, self.side, self.channels], tf.float32)]
         self._forward = tf.function(
-            lambda batch: keras_model(batch, training=False), reduce_retracing=True, autograph=False
+            lambda batch: keras_model(batch, training=False), input_signature=signature, autograph=False
         )
         with_features = feature_model(keras_model)
         self._forward_features = tf.function(
-            lambda batch: with_features(batch, training=False), reduce_retracing=True, autograph=False
+            lambda batch: with_features(batch, training=False), input_signature=signature, autograph=False
         )
         self._gradcam = gradcam_function(keras_model)
 

@@ -46,6 +46,13 @@ class SegmentationModel:
         self.card = card
         self.tasks = ["lesion"]
         self._network = network
+        import tensorflow as tf
+
+        self._forward = tf.function(  # compiled once for any batch of 128 px frames (eager calls are slower)
+            lambda batch: network(batch, training=False),
+            input_signature=[tf.TensorSpec([None, SIDE, SIDE, 1], tf.float32)],
+            autograph=False,
+        )
         self.threshold = float(card["operating_point"]["threshold"])
         self.min_area = float(card["operating_point"]["min_blob_percent"])
         self.flip = bool(card["operating_point"]["test_time_flip"])
@@ -57,7 +64,7 @@ class SegmentationModel:
 
         x = resize(grey, SIDE).astype(np.float32)[None, :, :, None] / 255
         batch = np.concatenate([x, x[:, :, ::-1]]) if self.flip else x
-        p = self._network(tf.constant(batch), training=False).numpy()[..., 0]
+        p = self._forward(tf.constant(batch)).numpy()[..., 0]
         return (p[0] + p[1][:, ::-1]) / 2 if self.flip else p[0]
 
     def _clean(self, binary: np.ndarray) -> np.ndarray:

@@ -77,8 +77,10 @@ class TextModel:
             raise ValueError(f"the card of '{self.name}' ships the baseline, but its parameters were not loaded")
         self._keras = keras_model
         self._baseline = baseline
-        self._forward = tf.function(
-            lambda batch: keras_model(batch, training=False), reduce_retracing=True, autograph=False
+        self._forward = tf.function(  # one fixed signature: any number of texts, one trace
+            lambda batch: keras_model(batch, training=False),
+            input_signature=[tf.TensorSpec([None], tf.string)],
+            autograph=False,
         )
         sequence = keras_model.get_layer("words_sequence")
         self.vocabulary: frozenset[str] = frozenset(str(w) for w in sequence.get_vocabulary()[2:])

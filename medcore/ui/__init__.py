@@ -10,12 +10,23 @@ from __future__ import annotations
 import streamlit as st
 
 from medcore.core.cards import NOTICE
-from medcore.ui.cache import audit, audited, choose_model, get_model, memo_each, model_cards, session_memo
+from medcore.ui.cache import (
+    audit,
+    audited,
+    choose_model,
+    evaluation,
+    get_model,
+    memo_each,
+    model_cards,
+    session_memo,
+)
 from medcore.ui.login import login_mode, require_login
 from medcore.ui.navigation import PAGES, SECTIONS, navigation
+from medcore.ui.runtime import keep_keras_state
 from medcore.ui.sections import (
     evaluation_charts,
     evaluation_result,
+    gradcam_panel,
     lesion_section,
     model_card,
     threshold_explorer,
@@ -28,9 +39,11 @@ __all__ = [
     "audit",
     "audited",
     "choose_model",
+    "evaluation",
     "evaluation_charts",
     "evaluation_result",
     "get_model",
+    "gradcam_panel",
     "lesion_section",
     "login_mode",
     "memo_each",
@@ -43,6 +56,9 @@ __all__ = [
     "threshold_explorer",
     "validation_charts",
 ]
+
+
+keep_keras_state()  # no Keras clear_session (a full garbage collection) after every script run
 
 
 def page_header(title: str) -> None:

@@ -15,7 +15,17 @@ import medcore
 from medcore.core.registry import load_model
 from medcore.core.settings import LIMITS, models_dir
 
-__all__ = ["remote_kinds", "get_model", "choose_model", "model_cards", "session_memo", "memo_each", "audited", "audit"]
+__all__ = [
+    "remote_kinds",
+    "get_model",
+    "evaluation",
+    "choose_model",
+    "model_cards",
+    "session_memo",
+    "memo_each",
+    "audited",
+    "audit",
+]
 
 
 # With MEDCORE_MODEL_SERVER set, models of these kinds run on the model service: their pages use
@@ -61,6 +71,17 @@ def choose_model(kind: str, label: str):
     except medcore.MedcoreError as err:
         st.error(str(err))
         st.stop()
+
+
+def evaluation(name: str) -> dict:
+    """The bundle's ``evaluation.json`` (verified), read at most once a minute: verifying hashes every
+    file of the bundle, too slow for every rerun."""
+    return _evaluation_in(str(models_dir()), name)
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def _evaluation_in(folder: str, name: str) -> dict:
+    return medcore.read_evaluation(name)
 
 
 def model_cards() -> list[dict]:

@@ -13,14 +13,22 @@ from medcore.care.plots import ranking_curves_figure
 from medcore.core import plots
 from medcore.core.cards import count_of
 from medcore.core.metrics import decision_confusion
-from medcore.core.registry import read_arrays, read_evaluation
+from medcore.core.registry import read_arrays
 from medcore.dosing.plots import calibration_figure as dose_calibration_figure
 from medcore.literature.plots import pairs_figure, scores_figure
 from medcore.molecules.plots import parity_figure
 from medcore.segmentation.plots import dice_histogram, worst_cases_figure
 from medcore.survival.plots import calibration_figure, risk_groups_figure
 
-__all__ = ["evaluation_charts", "model_card", "validation_charts", "threshold_explorer", "evaluation_result"]
+__all__ = [
+    "evaluation_charts",
+    "model_card",
+    "validation_charts",
+    "threshold_explorer",
+    "evaluation_result",
+    "gradcam_panel",
+    "lesion_section",
+]
 
 
 def _plain(value) -> str:
@@ -168,7 +176,9 @@ def domain_text(domain: dict, inputs: str = "images") -> str:
 
 def evaluation_charts(card: dict, key: str) -> None:
     """Confusion matrix, per-class metrics, reliability and ROC of a model's validation run."""
-    evaluation = read_evaluation(card["name"])
+    from medcore.ui.cache import evaluation as cached_evaluation
+
+    evaluation = cached_evaluation(card["name"])
     metrics = card["metrics"]["validation"]
     shown = {
         k: v
@@ -369,8 +379,10 @@ def _candidate_table(candidates: dict) -> pd.DataFrame:
     ).round(4)
 
 
+@st.fragment
 def threshold_explorer(card: dict, evaluation: dict, key: str) -> None:
-    """Sensitivity/specificity at the shipped threshold and at one the user slides to (binary models)."""
+    """Sensitivity/specificity at the shipped threshold and at one the user slides to (binary models).
+    A fragment: sliding redraws this table only."""
     from medcore.core.metrics import binary_operating_point
 
     point = card.get("operating_point", {})
@@ -494,6 +506,18 @@ def evaluation_result(result: dict, labels: list[str], key: str) -> None:
     _download_predictions(result["predictions"], "Download per-sample predictions (CSV)", "medcore_evaluation.csv", key)
 
 
+@st.fragment
+def gradcam_panel(image, heatmap, decision: str) -> None:
+    """The image with its Grad-CAM and an opacity slider. A fragment: moving the slider redraws this
+    figure only, not the page (no model runs again either way: the heatmap is computed by the caller)."""
+    from medcore.imaging.plots import heatmap_overlay
+
+    opacity = st.slider("Heatmap opacity", 0.0, 1.0, 0.45, 0.05)
+    st.plotly_chart(heatmap_overlay(image, heatmap, opacity, f"Grad-CAM: evidence for '{decision}'"))
+    st.caption("Red areas pushed the model towards its result. They show where it looked, not why.")
+
+
+@st.fragment  # its toggles redraw the outline only
 def lesion_section(image, malignant_probability: float | None, threshold: float | None, key, heatmap=None) -> None:
     """The lesion outline beside the breast-ultrasound classifier: outline (mask and Grad-CAM toggles),
     measures, and a review flag when the two models disagree. Nothing when no segmentation bundle is shipped."""
