@@ -87,6 +87,8 @@ def _text(page, url: str, note: str, first: bool) -> None:
     area.press("Control+Enter")
     page.get_by_text("Words that pushed towards the top class").wait_for(timeout=120_000)
     page.get_by_text(note.split()[-1].strip(".")).last.wait_for(timeout=120_000)  # the new note is highlighted
+    page.locator(".js-plotly-plot").first.wait_for(timeout=120_000)  # and its ranking drawn
+    page.wait_for_function("() => !document.querySelector('[data-testid=stStatusWidget]')", timeout=120_000)
 
 
 def _visit(page, url: str, path: str, marker: str) -> None:

@@ -15,6 +15,7 @@ import numpy as np
 
 from medcore.core.calibration import apply_temperature
 from medcore.imaging.decode import as_image_list, to_model_input
+from medcore.imaging.numpy_cnn import CnnEnsemble
 
 __all__ = ["ModalityModel", "load_modality_model", "detect_uploads", "suggested_model"]
 
@@ -24,19 +25,14 @@ class ModalityModel:
 
     kind = "modality"
 
-    def __init__(self, keras_model, card: dict):
-        import tensorflow as tf
-
+    def __init__(self, network: CnnEnsemble, card: dict):
         self.card = card
         self.name: str = card["name"]
         self.labels: list[str] = list(card["labels"])
         self.side: int = int(card["input"]["shape"][0])
         self.temperature: float = float(card["calibration"]["temperature"])
         self.models_by_kind: dict[str, str] = dict(card.get("models_by_kind", {}))
-        signature = [tf.TensorSpec([None, self.side, self.side, 3], tf.float32)]  # any batch size, one trace
-        self._forward = tf.function(
-            lambda batch: keras_model(batch, training=False), input_signature=signature, autograph=False
-        )
+        self._network = network  # NumPy inference of model.keras (medcore.imaging.numpy_cnn): no TensorFlow
 
     def _batch(self, inputs) -> np.ndarray:
         """float32 (N, 28, 28, 3) inputs of images in any accepted form (``DecodedImage`` included)."""
@@ -49,9 +45,7 @@ class ModalityModel:
             InvalidInputError: an input cannot be used.
         """
         batch = self._batch(inputs)
-        logits = np.concatenate(
-            [self._forward(np.ascontiguousarray(batch[i : i + 256])).numpy() for i in range(0, len(batch), 256)]
-        )
+        logits = np.concatenate([self._network.forward(batch[i : i + 256])[0] for i in range(0, len(batch), 256)])
         return apply_temperature(logits.astype(np.float64), self.temperature)
 
     def detect(self, inputs) -> list[dict]:
@@ -75,13 +69,8 @@ class ModalityModel:
 
 
 def load_modality_model(path: Path, card: dict) -> ModalityModel:
-    """Load a verified ``image-modality`` bundle (``model.keras`` with safe_mode on)."""
-    import keras
-
-    model = keras.saving.load_model(path / "model.keras", compile=False, safe_mode=True)
-    router = ModalityModel(model, card)
-    router.predict_proba(np.full((router.side, router.side), 128, np.uint8))  # trace once now
-    return router
+    """Load a verified ``image-modality`` bundle: ``model.keras``'s weights read as arrays (no TensorFlow)."""
+    return ModalityModel(CnnEnsemble.read(path / "model.keras"), card)
 
 
 def detect_uploads(router: ModalityModel | None, files: list[tuple[str, bytes]]) -> list[dict | None]:

@@ -21,6 +21,7 @@ from medcore.core.calibration import apply_temperature
 from medcore.core.errors import InvalidInputError, MedcoreError
 from medcore.imaging.decode import DecodedImage, PreparedImage, as_image_list, decode_image, to_model_input
 from medcore.imaging.domain import FeatureDistance
+from medcore.imaging.numpy_cnn import CnnEnsemble
 
 __all__ = ["MODALITY_MODEL", "ImageModel", "ImageResult", "load_image_model", "results_frame"]
 
@@ -57,11 +58,7 @@ class ImageModel:
 
     kind = "image"
 
-    def __init__(self, keras_model, card: dict, domain: FeatureDistance | None = None):
-        import tensorflow as tf
-
-        from medcore.imaging.cnn import feature_model, gradcam_function
-
+    def __init__(self, network: CnnEnsemble, card: dict, domain: FeatureDistance | None = None):
         self.card = card
         self.name: str = card["name"]
         self.labels: list[str] = list(card["labels"])
@@ -73,17 +70,7 @@ class ImageModel:
         self.positive_label: str | None = card.get("operating_point", {}).get("positive_label")
         self.modality: str = card["input"].get("modality", "")
         self.domain = domain
-        self._keras = keras_model
-        # One fixed signature (any batch size): a new batch size never traces the function again.
-        signature = [tf.TensorSpec([None, self.side, self.side, self.channels], tf.float32)]
-        self._forward = tf.function(
-            lambda batch: keras_model(batch, training=False), input_signature=signature, autograph=False
-        )
-        with_features = feature_model(keras_model)
-        self._forward_features = tf.function(
-            lambda batch: with_features(batch, training=False), input_signature=signature, autograph=False
-        )
-        self._gradcam = gradcam_function(keras_model)
+        self._network = network  # NumPy inference of model.keras (medcore.imaging.numpy_cnn): no TensorFlow
 
     # -- preprocessing ---------------------------------------------------------------------
     def prepare(self, inputs, names: list[str] | None = None) -> list[PreparedImage]:
@@ -109,12 +96,11 @@ class ImageModel:
         outputs, features = [], []
         for start in range(0, len(batch), _BATCH):
             chunk = np.ascontiguousarray(batch[start : start + _BATCH], dtype=np.float32)
-            logits, pooled = self._forward_features(chunk)
-            logits = logits.numpy()
+            logits, pooled = self._network.forward(chunk)
             if self.tta_flip:
-                logits = (logits + self._forward(np.ascontiguousarray(chunk[:, :, ::-1])).numpy()) / 2
+                logits = (logits + self._network.forward(chunk[:, :, ::-1])[0]) / 2
             outputs.append(logits)
-            features.append(pooled.numpy())
+            features.append(pooled)
         return np.concatenate(outputs).astype(np.float64), np.concatenate(features).astype(np.float64)
 
     def predict_proba(self, inputs) -> np.ndarray:
@@ -249,9 +235,9 @@ class ImageModel:
             raise InvalidInputError(
                 f"class_index {class_index} is out of range; this model has classes 0-{len(self.labels) - 1}."
             )
-        cam = self._gradcam(batch, class_index)
+        cam = self._network.cam(batch, class_index)
         if self.tta_flip:
-            cam = cam + self._gradcam(np.ascontiguousarray(batch[:, :, ::-1]), class_index)[:, ::-1]
+            cam = cam + self._network.cam(batch[:, :, ::-1], class_index)[:, ::-1]
             cam = cam / cam.max() if cam.max() > 0 else cam
         top, left, size = prepared.crop
         height, width = prepared.original.shape[:2]
@@ -274,15 +260,11 @@ def _detect_modality(decoded: list[DecodedImage]) -> list[dict | None]:
 
 
 def load_image_model(path: Path, card: dict) -> ImageModel:
-    """Load a verified image bundle (``model.keras`` with safe_mode on; ``domain.npz`` when the card lists it)."""
-    import keras
-
-    model = keras.saving.load_model(path / "model.keras", compile=False, safe_mode=True)
+    """Load a verified image bundle: the weights of ``model.keras`` read as arrays (nothing executed,
+    no TensorFlow: ``medcore.imaging.numpy_cnn``) and ``domain.npz`` when the card lists it."""
+    network = CnnEnsemble.read(path / "model.keras")
     domain = FeatureDistance.load(path / "domain.npz") if "domain.npz" in card.get("files", {}) else None
-    image_model = ImageModel(model, card, domain)
-    # Trace the compiled prediction and Grad-CAM once now, so no user waits for it.
-    image_model.explain(np.full((image_model.side, image_model.side, image_model.channels), 128, np.uint8).squeeze())
-    return image_model
+    return ImageModel(network, card, domain)
 
 
 def results_frame(results: list[ImageResult], labels: list[str]):
