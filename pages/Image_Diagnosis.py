@@ -55,7 +55,11 @@ elif files and router is not None:
         "None of the uploads looks like a chest X-ray, a breast ultrasound or a fundus photograph, so no model "
         "was chosen for them; the model below will refuse what it was not built for."
     )
-card = by_name[name]
+try:
+    card = ui.verified_card(name)  # a damaged bundle is refused now, before anything is uploaded
+except MedcoreError as err:
+    st.error(str(err))
+    st.stop()
 st.markdown(f"**Intended use.** {card['intended_use']}")
 with st.expander("Limitations and out-of-scope use"):
     st.markdown(f"**Out of scope:** {card['out_of_scope_use']}")

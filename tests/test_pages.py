@@ -234,3 +234,15 @@ def test_the_threshold_slider_starts_at_each_models_own_threshold():
     slider = next(s for s in app.slider if s.label.startswith("Threshold on"))
     breast = medcore.read_card("breast-ultrasound")["operating_point"]["threshold"]
     assert slider.value == pytest.approx(round(breast, 2))  # not the 0.9 carried over from pneumonia
+
+
+def test_the_image_page_opens_without_loading_a_model(monkeypatch):
+    """The uploader, the model choice and its intended use come from the cards; models load on upload."""
+    from medcore import ui
+
+    loaded = []
+    monkeypatch.setattr(ui, "get_model", lambda name: loaded.append(name))
+    app = _page("pages/Image_Diagnosis.py")
+    assert not app.exception and loaded == []
+    assert any("Intended use" in md.value for md in app.markdown)
+    assert any("Upload an image" in info.value for info in app.info)

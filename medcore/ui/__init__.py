@@ -19,6 +19,7 @@ from medcore.ui.cache import (
     memo_each,
     model_cards,
     session_memo,
+    verified_card,
 )
 from medcore.ui.login import login_mode, require_login
 from medcore.ui.navigation import PAGES, SECTIONS, navigation
@@ -55,6 +56,7 @@ __all__ = [
     "session_memo",
     "threshold_explorer",
     "validation_charts",
+    "verified_card",
 ]
 
 

@@ -73,6 +73,23 @@ def choose_model(kind: str, label: str):
         st.stop()
 
 
+def verified_card(name: str) -> dict:
+    """The card of bundle ``name`` once every file matches its sha256 (checked at most once a minute),
+    without loading the model: a page can refuse a damaged bundle before anything is uploaded.
+
+    Raises:
+        BundleIntegrityError, ModelNotFoundError: as ``load_model`` would.
+    """
+    return _verified_in(str(models_dir()), name)
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def _verified_in(folder: str, name: str) -> dict:
+    from medcore.core.registry import bundle_path, verify_bundle
+
+    return verify_bundle(bundle_path(name))
+
+
 def evaluation(name: str) -> dict:
     """The bundle's ``evaluation.json`` (verified), read at most once a minute: verifying hashes every
     file of the bundle, too slow for every rerun."""

@@ -166,3 +166,25 @@ def test_a_figure_over_part_of_the_set_shows_its_own_n():
     }
     assert format_figure(metrics, "dice", "Dice").endswith("n=60)")
     assert format_figure(metrics, "auc", "AUC").endswith("n=78)")
+
+
+def test_the_warm_up_loads_in_the_pages_order_and_waits_while_a_page_waits(tmp_path, monkeypatch):
+    import time
+
+    from medcore.core import registry
+
+    for name in ("symptom-checklist", "image-modality", "care-recommender"):
+        (tmp_path / name).symlink_to(SHIPPED / name, target_is_directory=True)
+    monkeypatch.setenv("MEDCORE_MODELS_DIR", str(tmp_path))
+    monkeypatch.setenv("MEDCORE_WARM_UP", "1")
+    monkeypatch.setattr(registry, "_WARM_UP", {})
+    monkeypatch.setattr(registry, "_WARM_UP_DELAY_S", 0)
+    order = []
+    monkeypatch.setattr(registry, "_load", order.append)
+    monkeypatch.setattr(registry, "_WAITING", 1)  # a page is waiting for its model
+    thread = registry.warm_up()
+    time.sleep(0.5)
+    assert order == [], "the warm-up loaded a model while a page was waiting"
+    monkeypatch.setattr(registry, "_WAITING", 0)
+    thread.join(timeout=60)
+    assert order == ["image-modality", "symptom-checklist", "care-recommender"]  # the image router first
