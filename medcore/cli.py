@@ -396,18 +396,7 @@ def _read_files(inputs: list[str]) -> list[tuple[str, bytes]]:
 
 def _predict_images(model, args) -> int:
     files = _read_files(args.inputs)
-    rows = [
-        {
-            "input": r.name,
-            "probabilities": r.probabilities,
-            "predicted": r.predicted,
-            "decision": r.decision,
-            "out_of_domain": r.out_of_domain,
-            "warnings": r.warnings,
-            "error": r.error,
-        }
-        for r in model.analyse(files)
-    ]
+    rows = [{"input": row.pop("name"), **row} for row in (r.plain() for r in model.analyse(files))]
     for (_, data), row in zip(files, rows):
         _audit(
             model,

@@ -17,7 +17,6 @@ from __future__ import annotations
 import io
 import math
 import threading
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -25,24 +24,9 @@ import numpy as np
 from medcore.api.predict import read_png_data_url
 from medcore.core.errors import BundleIntegrityError, InvalidInputError, MedcoreError, ModelNotFoundError
 
-__all__ = ["RemoteModel", "RemoteImageResult", "connect"]
+__all__ = ["RemoteModel", "connect"]
 
 _NAN = float("nan")
-
-
-@dataclass
-class RemoteImageResult:
-    """One file's result, with the fields of ``medcore.imaging.model.ImageResult`` a caller reads."""
-
-    name: str
-    probabilities: dict[str, float] = field(default_factory=dict)
-    predicted: str | None = None
-    decision: str | None = None
-    warnings: list[str] = field(default_factory=list)
-    error: str | None = None
-    out_of_domain: bool = False
-    prepared: object | None = None  # decoded here (for overlays); the service did the predicting
-    explanation: dict | None = None
 
 
 _CLIENTS: dict[tuple[str, str, str | None], RemoteModel] = {}
@@ -121,7 +105,7 @@ class RemoteModel:
     def analyse(self, inputs, detections=None, pixel_spacing=None, curves: bool = False):
         """Per-item results, as the in-process ``analyse`` of this kind returns them.
 
-        Images: ``[(name, bytes)]`` -> ``RemoteImageResult`` per file (``detections`` are ignored:
+        Images: ``[(name, bytes)]`` -> ``ImageResult`` per file (``prepared`` decoded here, for overlays) (``detections`` are ignored:
         the service runs its own). Segmentation: uint8 images -> ``{mask, measures, out_of_domain,
         reason}``. Survival / dosing: rows (DataFrame or list of dicts). Molecules: SMILES.
         """
@@ -135,15 +119,15 @@ class RemoteModel:
             return self._predict({"smiles": [inputs] if isinstance(inputs, str) else list(inputs)})["results"]
         raise AttributeError(f"'{self.name}' ({self.kind}) has no analyse method.")
 
-    def _image_results(self, files, explain: bool = False) -> list[RemoteImageResult]:
+    def _image_results(self, files) -> list:
         from medcore.imaging.decode import decode_image, to_model_input
+        from medcore.imaging.model import ImageResult
 
         files = [(str(n), bytes(d)) for n, d in files]
         results = []
-        for (name, data), row in zip(files, self._predict(files=files, explain=explain)["results"]):
-            result = RemoteImageResult(**{k: row.get(k) for k in ("name", "predicted", "decision", "error")})
+        for (name, data), row in zip(files, self._predict(files=files)["results"]):
+            result = ImageResult(**{k: row[k] for k in ("name", "predicted", "decision", "error", "out_of_domain")})
             result.probabilities, result.warnings = row["probabilities"] or {}, row["warnings"] or []
-            result.out_of_domain, result.explanation = bool(row["out_of_domain"]), row.get("explanation")
             if not result.error:
                 shape = self.card["input"]["shape"]
                 result.prepared = to_model_input(decode_image(data, name), int(shape[0]), int(shape[2]))

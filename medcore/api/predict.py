@@ -74,15 +74,7 @@ def run(model, payload: Payload) -> tuple[dict, dict]:
 def _images(model, payload: Payload) -> tuple[dict, dict]:
     results = []
     for r in model.analyse(payload.files):
-        row = {
-            "name": r.name,
-            "probabilities": r.probabilities,
-            "predicted": r.predicted,
-            "decision": r.decision,
-            "out_of_domain": r.out_of_domain,
-            "warnings": r.warnings,
-            "error": r.error,
-        }
+        row = r.plain()
         if payload.explain and r.prepared is not None and not r.out_of_domain:
             row["explanation"] = {
                 "method": "Grad-CAM of the decided class",
@@ -97,8 +89,7 @@ def _modality(model, payload: Payload) -> tuple[dict, dict]:
 
     results = []
     for name, data in payload.files:
-        row = {"name": name, "probabilities": {}, "predicted": None, "decision": None, "out_of_domain": False}
-        row.update(warnings=[], error=None)
+        row = _file_row(name)
         try:
             (found,) = model.detect([decode_image(data, name)])
             row.update(probabilities=found["probabilities"], predicted=found["modality"], decision=found["model"])
@@ -113,8 +104,7 @@ def _segmentation(model, payload: Payload) -> tuple[dict, dict]:
 
     results = []
     for name, data in payload.files:
-        row = {"name": name, "probabilities": {}, "predicted": None, "decision": None, "out_of_domain": False}
-        row.update(warnings=[], error=None, measures=None, mask=None)
+        row = _file_row(name, measures=None, mask=None)
         try:
             (found,) = model.analyse([decode_image(data, name).pixels])
         except InvalidInputError as err:
@@ -129,6 +119,12 @@ def _segmentation(model, payload: Payload) -> tuple[dict, dict]:
             row["mask"] = png_data_url(found["mask"].astype(np.float64))
         results.append(row)
     return {"results": results}, _image_summary(results)
+
+
+def _file_row(name: str, **extra) -> dict:
+    """An image result with no answer yet (the contract's fields, plus ``extra``)."""
+    row = {"name": name, "probabilities": {}, "predicted": None, "decision": None, "out_of_domain": False}
+    return {**row, "warnings": [], "error": None, **extra}
 
 
 def _image_summary(results: list[dict]) -> dict:

@@ -52,6 +52,12 @@ class ImageResult:
     domain_distance: float | None = None  # distance to the training images / the threshold (> 1: outside)
     prepared: PreparedImage | None = None
 
+    def plain(self) -> dict:
+        """The contract's fields as a JSON-ready dict: name, probabilities, predicted, decision,
+        out_of_domain, warnings, error (the CLI and the model service print these)."""
+        keys = ("name", "probabilities", "predicted", "decision", "out_of_domain", "warnings", "error")
+        return {key: getattr(self, key) for key in keys}
+
 
 class ImageModel:
     """A shipped image classifier (see the card for its data, metrics and limits)."""
