@@ -70,7 +70,9 @@ def _opacity(page) -> None:
 
 
 def _new_session(browser, url: str) -> None:
-    """Another tab (a new Streamlit session) opening the image page until its uploader is drawn."""
+    """Another tab (a new Streamlit session, empty browser cache) opening the image page until its
+    uploader is drawn. Called after the first tab has been idle for 2 s, as another clinician's
+    browser would be: the tabs share one browser's renderer here."""
     other = browser.new_page(viewport={"width": 1400, "height": 1000})
     try:
         other.goto(f"{url}/Image_Diagnosis")
@@ -130,6 +132,7 @@ def run(browser, warm_up: bool, pause: float) -> None:
             _timed("first image prediction (model load included)", lambda: _image(page, url, images[0], True))
             _timed("opacity slider moved (heatmap redrawn)", lambda: _opacity(page))
             _timed("second image prediction (new upload)", lambda: _image(page, url, images[1], False))
+            time.sleep(2)
             _timed("image page in a new session (another tab)", lambda: _new_session(browser, url))
         _timed("first text prediction (model load included)", lambda: _text(page, url, NOTE, True))
         _timed("second text prediction (new note)", lambda: _text(page, url, OTHER_NOTE, False))
