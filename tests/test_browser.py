@@ -314,11 +314,15 @@ def test_a_breast_ultrasound_shows_the_lesion_outline(server, page, tmp_path, da
 
 @pytest.mark.data
 @pytest.mark.slow
-def test_the_image_page_runs_its_models_on_a_remote_model_service(server, browser, tmp_path, data_dir):
-    """MEDCORE_MODEL_SERVER: a breast ultrasound is routed, classified, explained and outlined by the
-    model service; the dashboard process never imports TensorFlow."""
+def test_the_image_text_and_literature_pages_run_their_models_on_a_remote_model_service(
+    server, browser, tmp_path, data_dir
+):
+    """MEDCORE_MODEL_SERVER: a breast ultrasound is routed, classified, explained and outlined, a note
+    ranked and explained, an abstract's mentions and relations extracted, all by the model service;
+    the dashboard process never imports TensorFlow."""
     import httpx
 
+    from medcore.literature.data import EXAMPLES
     from tests.appserver import running_server
     from tests.segmentation.test_page import analysed_frame
 
@@ -327,7 +331,13 @@ def test_the_image_page_runs_its_models_on_a_remote_model_service(server, browse
         frame = analysed_frame(data["images"][val], data["labels"][val])
     path = tmp_path / "breast.png"
     path.write_bytes(png_bytes(frame))
-    served = ("breast-ultrasound", "image-modality", "breast-lesion-segmentation")
+    served = (
+        "breast-ultrasound",
+        "image-modality",
+        "breast-lesion-segmentation",
+        "symptom-text",
+        "literature-extraction",
+    )
     with running_server(service=True, timeout=240) as service:
         with running_server(env={"MEDCORE_MODEL_SERVER": service.url}) as app:
             context = browser.new_context(viewport={"width": 1400, "height": 1800})
@@ -340,6 +350,20 @@ def test_the_image_page_runs_its_models_on_a_remote_model_service(server, browse
             _assert_no_exception(page)
             body = page.locator("[data-testid='stMain']").inner_text()
             _shot(page, "image_diagnosis_remote")
+            page.goto(f"{app.url}/Record_Classification")
+            page.get_by_text("then press Analyse").wait_for(timeout=90_000)
+            page.locator("textarea").first.fill("A dry cough, a fever and pain in my chest when I breathe in")
+            page.locator("textarea").first.press("Control+Enter")
+            page.get_by_text("Words that pushed towards the top class").wait_for(timeout=60_000)
+            _assert_no_exception(page)
+            page.goto(f"{app.url}/Literature_Extraction")
+            page.get_by_text("then press Extract").wait_for(timeout=90_000)
+            page.locator("textarea").first.fill(EXAMPLES["drug side effect (abstract)"])
+            page.locator("textarea").first.press("Control+Enter")
+            page.get_by_text("Chemical → disease relations", exact=True).wait_for(timeout=60_000)
+            page.locator("mark.medcore-chemical").first.wait_for(timeout=30_000)
+            _assert_no_exception(page)
+            _shot(page, "literature_remote")
             context.close()
             with open(f"/proc/{app.pid}/maps", encoding="utf-8") as maps:
                 assert "tensorflow" not in maps.read(), "the dashboard loaded TensorFlow itself"

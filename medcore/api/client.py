@@ -215,7 +215,18 @@ class RemoteModel:
 
         return measure(mask, pixel_spacing)
 
-    # -- records, checklists, histories, molecules, literature -------------------------------
+    # -- texts, records, checklists, histories, molecules, literature -------------------------
+    @property
+    def max_chars(self) -> int:
+        """Characters of a text the model reads (text and literature models)."""
+        return int(self.card["input"]["max_chars"])
+
+    def prepare(self, text: str) -> tuple[str, list[str]]:
+        """``(cleaned text, warnings)`` as the service's text model reads it (it refuses what it cannot read)."""
+        self._kind("text")
+        (row,) = self._predict({"texts": [text]})["results"]
+        return row["cleaned"], row["warnings"]
+
     def differential(self, symptoms: list[str], top: int = 5) -> list[dict]:
         """The ``top`` most probable diseases of one patient."""
         self._kind("checklist")
@@ -262,10 +273,18 @@ class RemoteModel:
         """Entities and relations of one text (offsets into ``text``)."""
         return self.extract_many([text])[0]
 
-    def extract_many(self, texts: list[str]) -> list[dict]:
-        """``extract`` for each text."""
+    def extract_many(self, texts: list[str], title_ends: list[int] | None = None, progress=None) -> list[dict]:
+        """``extract`` for each text, sent in batches of 50 (``progress`` is called with the fraction done)."""
         self._kind("literature")
-        return self._predict({"texts": list(texts)})["results"]
+        results = []
+        for start in range(0, len(texts), 50):
+            body = {"texts": list(texts[start : start + 50])}
+            if title_ends is not None:
+                body["title_ends"] = [int(t) for t in title_ends[start : start + 50]]
+            results += self._predict(body)["results"]
+            if progress:
+                progress(min(1.0, (start + 50) / max(len(texts), 1)))
+        return results
 
     def predict_dose(self, frame) -> np.ndarray:
         """(N,) mg/week; NaN for patients outside the model's domain."""

@@ -144,7 +144,7 @@ def _texts(model, payload: Payload) -> tuple[dict, dict]:
     probabilities = model.predict_proba(texts)
     results = []
     for text, row in zip(texts, probabilities):
-        _, warnings = model.prepare(text)
+        cleaned, warnings = model.prepare(text)
         predicted = model.labels[int(np.argmax(row))]
         result = {
             "probabilities": dict(zip(model.labels, row.tolist())),
@@ -152,6 +152,7 @@ def _texts(model, payload: Payload) -> tuple[dict, dict]:
             "decision": predicted,
             "out_of_domain": False,
             "warnings": warnings,
+            "cleaned": cleaned,  # the text as the model read it (control characters removed, cut to max_chars)
         }
         if payload.explain:
             result["explanation"] = {
@@ -236,7 +237,15 @@ def _literature(model, payload: Payload) -> tuple[dict, dict]:
     texts = _list_of(payload.body, "texts", str, model)
     for text in texts:
         check_text_length(text)
-    results = model.extract_many(texts)
+    # Optional: where each text's title ends (a PubTator title is its own sentence).
+    title_ends = payload.body.get("title_ends")
+    if title_ends is not None and (
+        not isinstance(title_ends, list)
+        or len(title_ends) != len(texts)
+        or not all(isinstance(t, int) and not isinstance(t, bool) and t >= 0 for t in title_ends)
+    ):
+        raise InvalidInputError("'title_ends' must be a list of one whole number >= 0 per text (or left out).")
+    results = model.extract_many(texts, title_ends)
     summary = {
         "texts": len(results),
         "entities": sum(len(r["entities"]) for r in results),

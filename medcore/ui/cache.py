@@ -29,9 +29,10 @@ __all__ = [
 
 
 # With MEDCORE_MODEL_SERVER set, models of these kinds run on the model service: their pages use
-# only what its HTTP contract carries. The other pages read more of their model (survival what-ifs,
-# checklist symptom lists, molecule neighbours...), so they still load it in this process.
-REMOTE_KINDS = ("image", "modality", "segmentation")
+# only what its HTTP contract carries (the TensorFlow ones: the lesion U-Net, the text and literature
+# networks; the image networks too). The other pages read more of their model (survival what-ifs,
+# checklist symptom lists, molecule neighbours, the dosing genotype grid), so they still load it here.
+REMOTE_KINDS = ("image", "modality", "segmentation", "text", "literature")
 
 
 def remote_kinds() -> tuple[str, ...]:

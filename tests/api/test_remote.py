@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import medcore
+from medcore.api import predict as predict_module
 from medcore.api.client import RemoteModel
 from medcore.cli import main
 from tests.appserver import PROJECT, running_server
@@ -17,7 +18,15 @@ from tests.conftest import png_bytes
 
 pytestmark = pytest.mark.slow
 
-SERVED = ("pneumonia-cxr", "image-modality", "symptom-text", "symptom-checklist", "survival-gbsg", "warfarin-dose")
+SERVED = (
+    "pneumonia-cxr",
+    "image-modality",
+    "symptom-text",
+    "symptom-checklist",
+    "survival-gbsg",
+    "warfarin-dose",
+    "literature-extraction",
+)
 
 
 @pytest.fixture(scope="module")
@@ -126,3 +135,17 @@ def test_the_cli_predicts_through_the_service(server, genuine, monkeypatch, tmp_
     local = json.loads(capsys.readouterr().out)
     assert remote["decision"] == local["decision"]
     assert remote["probabilities"] == pytest.approx(local["probabilities"], abs=1e-6)
+
+
+def test_remote_text_and_literature_read_as_the_local_models(server, monkeypatch):
+    monkeypatch.setenv("MEDCORE_MODEL_SERVER", server.url)
+    text, literature = medcore.load_model("symptom-text"), medcore.load_model("literature-extraction")
+    monkeypatch.delenv("MEDCORE_MODEL_SERVER")
+    local_text, local_literature = medcore.load_model("symptom-text"), medcore.load_model("literature-extraction")
+    note = "Fever\u200b and a rash " + "itchy " * 2000  # an invisible character, and longer than max_chars
+    assert text.prepare(note) == local_text.prepare(note) and text.max_chars == local_text.max_chars
+    abstracts = ["Lithium toxicity. Lithium-induced tremor was seen.", "Cisplatin-induced nephrotoxicity in rats."]
+    done = []
+    remote = literature.extract_many(abstracts, [17, 0], done.append)
+    assert remote == predict_module.plain(local_literature.extract_many(abstracts, [17, 0])) and done[-1] == 1.0
+    assert literature.threshold == local_literature.threshold and literature.max_chars == local_literature.max_chars

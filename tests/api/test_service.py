@@ -206,6 +206,8 @@ def test_malformed_or_misshapen_bodies_are_400_and_422_with_the_api_s_words(serv
     assert k.status_code == 422 and str(LIMITS["max_recommendations"]) in k.json()["error"]
     flag = service.post("/v1/models/symptom-text/predict?explain=maybe", json={"texts": ["fever"]})
     assert flag.status_code == 422 and "explain" in flag.json()["error"]
+    titles = service.post("/v1/models/literature-extraction/predict", json={"texts": ["a", "b"], "title_ends": [1]})
+    assert titles.status_code == 422 and "title_ends" in titles.json()["error"]
     no_parts = service.post("/v1/models/pneumonia-cxr/predict", files=[("other", ("a.png", b"x"))])
     assert no_parts.status_code == 422 and "'files'" in no_parts.json()["error"]
     empty_file = service.post("/v1/models/pneumonia-cxr/predict", files=[("files", ("a.png", b""))])
