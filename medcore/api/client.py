@@ -3,8 +3,8 @@
     MEDCORE_MODEL_SERVER=http://models:8000 MEDCORE_MODEL_TOKEN=mc_... python ...
     model = medcore.load_model("pneumonia-cxr")      # a RemoteModel: same methods, run remotely
 
-Every method sends one ``POST /v1/models/{name}/predict`` and rebuilds what the in-process
-model returns. Differences: a remote model answers nothing outside its domain, so
+Every method sends ``POST /v1/models/{name}/predict`` (texts for literature in batches of 50) and
+rebuilds what the in-process model returns. Differences: a remote model answers nothing outside its domain, so
 ``predict_proba`` / ``predict`` / ``risk`` / ``predict_dose`` rows of such inputs are NaN (the
 ``analyse`` results say why); errors arrive as the same exceptions (``InvalidInputError`` for
 bad input, ``ModelNotFoundError``, ``BundleIntegrityError`` for an unavailable model,
@@ -111,6 +111,8 @@ class RemoteModel:
         """
         if self.kind in ("image", "modality"):
             return self._image_results(inputs)
+        if pixel_spacing is not None:
+            raise InvalidInputError("The model service measures in pixels; call measure(mask, pixel_spacing) here.")
         if self.kind == "segmentation":
             return [self._segmentation_result(r) for r in self._predict(files=_png_files(inputs))["results"]]
         if self.kind in ("survival", "dosing"):
