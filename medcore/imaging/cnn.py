@@ -67,6 +67,9 @@ def gradcam_function(model):
         A function ``(batch float32 (1, S, S, C) in [0, 255], class_index int) -> float
         array (s, s) in [0, 1]`` at the last convolution's resolution (7x7 for 28x28
         inputs); all zeros when no region supports the class. Traced once, then reused.
+
+    The shipped models compute the same without TensorFlow (``medcore.imaging.numpy_cnn``); this
+    is the reference the tests compare that with.
     """
     import keras
     import tensorflow as tf
@@ -96,7 +99,6 @@ def gradcam_function(model):
         peak = heatmap.max()
         return heatmap / peak if peak > 0 else np.zeros_like(heatmap)
 
-    gradcam.traced = _heatmap  # the compiled function (tests check it is traced once)
     return gradcam
 
 
