@@ -171,13 +171,13 @@ def create_app(backend: Backend | None = None, tokens: TokenTable | None = None)
     )
     async def predict(name: str, request: Request, explain: bool = False) -> JSONResponse:
         token = _caller(request, name)
-        kind = read_card(name)["kind"]  # 404 before the body is read
+        card = read_card(name)  # 404 before the body is read
         backend = request.app.state.backend
         _check_available(backend, name)
-        payload = await _payload(request, kind, name, explain)
+        payload = await _payload(request, card["kind"], name, explain)
         response, summary = await backend.predict(name, payload)
         who = f"api:{token.name}" if token else "api:local"
-        audit.record("api predict", read_card(name), predict_module.digest(payload), summary, user=who)
+        audit.record("api predict", card, predict_module.digest(payload), summary, user=who)
         return JSONResponse(response)
 
     return app

@@ -80,12 +80,13 @@ class RayBackend(Backend):
 
     def __init__(self, handles: dict):
         self.handles = handles
+        # Read once: status() is asked on every prediction, and the cards do not change under a deployment.
+        self._status = {card["name"]: "not deployed on this Ray Serve application" for card in list_models()}
+        # Serve routes to a deployment only once its replicas are up and healthy.
+        self._status.update({name: "ready" for name in handles})
 
     def status(self) -> dict[str, str]:
-        # Serve routes to a deployment only once its replicas are up and healthy.
-        status = {card["name"]: "not deployed on this Ray Serve application" for card in list_models()}
-        status.update({name: "ready" for name in self.handles})
-        return status
+        return dict(self._status)
 
     async def predict(self, name: str, payload: predict_module.Payload) -> tuple[dict, dict]:
         handle = self.handles.get(name)
