@@ -171,7 +171,7 @@ def test_record_classification_text_and_checklist(server, page):
     box.fill("itching")
     page.keyboard.press("Enter")
     page.keyboard.press("Escape")
-    page.get_by_text("Triage hint").wait_for(timeout=60_000)
+    page.get_by_text("Triage hint:").wait_for(timeout=60_000)  # the hint itself, not the checkbox naming it
     page.get_by_text("Next questions worth asking").wait_for(timeout=30_000)
     _assert_no_exception(page)
     _shot(page, "record_classification_checklist")
