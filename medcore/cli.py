@@ -71,6 +71,8 @@ def _cmd_evaluate(args) -> int:
         return _evaluate_literature(model, args)
     if model.kind == "dosing":
         return _evaluate_dosing(model, args)
+    if model.kind == "assessment":
+        return _evaluate_assessment(model, args)
     inputs, names, y_true = load_labelled(model, args.path, args.split)
     result = evaluate(model, inputs, y_true, names)
     figures = ("accuracy", "auc", "macro_f1", "ece", "brier")
@@ -90,6 +92,21 @@ def _cmd_evaluate(args) -> int:
             f"at the shipped threshold {point['threshold']:.3f} on P({point['positive_label']}): "
             f"sensitivity {point['sensitivity']:.4f}, specificity {point['specificity']:.4f}"
         )
+    return 0
+
+
+def _evaluate_assessment(model, args) -> int:
+    """Triage and differential figures on a vignette CSV (text, age, sex, triage, diagnosis, known)."""
+    from medcore.assessment.evaluate import evaluate_file
+
+    figures = evaluate_file(model, args.path)["metrics"]
+    if args.json:
+        print(json.dumps(figures))
+        return 0
+    for key in ("triage_accuracy", "emergency_recall", "safety", "over_triage", "top1", "top3", "unknown_confident"):
+        value, interval, n = figures[key], figures[f"{key}_ci95"], figures[f"n_{key}"]
+        shown = "-" if value is None else f"{value:.4f}  (95 % CI {interval[0]:.4f}-{interval[1]:.4f}, n={n})"
+        print(f"{key:<18} {shown}")
     return 0
 
 
@@ -488,7 +505,31 @@ def _cmd_predict(args) -> int:
         return _predict_dosing(model, args)
     if model.kind == "segmentation":
         return _predict_segmentation(model, args)
+    if model.kind == "assessment":
+        return _predict_assessment(model, args)
+    if not args.inputs:
+        raise InvalidInputError(f"'{args.model}' needs at least one input after the model name.")
     return _predict_other(model, args)
+
+
+def _predict_assessment(model, args) -> int:
+    """One patient: --text (and/or the inputs as words), --age, --sex, --symptoms ids."""
+    text = " ".join([args.text or "", *args.inputs]).strip()
+    symptoms = [s.strip() for s in (args.symptoms or "").split(",") if s.strip()] or None
+    result = model.assess(text, age=args.age, sex=args.sex, symptoms=symptoms)
+    _audit(model, [text, *(symptoms or [])], {"level": result["triage"]["level"], "fits": result["fits"]})
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    triage = result["triage"]
+    lines = [f"TRIAGE: {triage['level'].upper()} - {triage['advice']}"] + [f"  why: {r}" for r in triage["reasons"]]
+    lines.append("findings: " + ", ".join(f["label"] if f["present"] else f"no {f['label']}" for f in result["findings"]))
+    if result["fits"]:
+        lines += [f"{d['probability']:.3f}  {d['condition']} ({d['icd10']})" for d in result["differential"][:5]]
+    lines += [f"note: {n}" for n in result["notices"]]
+    lines += [f"ask: {q['question']}" for q in result["next_questions"]]
+    print("\n".join(lines))
+    return 0
 
 
 def _cmd_serve(args) -> int:
@@ -559,8 +600,12 @@ def build_parser() -> argparse.ArgumentParser:
         "SMILES (or a CSV of them), or abstracts (texts, .txt / PubTator / .csv files)",
     )
     predict.add_argument("model")
-    predict.add_argument("inputs", nargs="+")
+    predict.add_argument("inputs", nargs="*")
     predict.add_argument("--json", action="store_true")
+    predict.add_argument("--text", help="symptom assessment: the symptoms in words")
+    predict.add_argument("--age", help="symptom assessment: age in years (0-120)")
+    predict.add_argument("--sex", help="symptom assessment: female or male")
+    predict.add_argument("--symptoms", help="symptom assessment: comma-separated symptom ids ticked as present")
     predict.add_argument(
         "--out", help="write the lesion mask as PNG here (segmentation models; nothing is written without it)"
     )

@@ -189,6 +189,23 @@ def _checklist(model, payload: Payload) -> tuple[dict, dict]:
     return {"results": results}, {"patients": len(results), "decisions": [r["decision"] for r in results]}
 
 
+def _assessment(model, payload: Payload) -> tuple[dict, dict]:
+    """One or more patients: ``{"cases": [{"text", "age", "sex", "symptoms", "absent"}]}`` or one case's keys."""
+    body = payload.body
+    cases = body.get("cases") if "cases" in body else [body]
+    if not isinstance(cases, list) or not cases or not all(isinstance(case, dict) for case in cases):
+        raise InvalidInputError(f"'{model.name}' needs a case object or 'cases': a list of them; e.g. {_EXAMPLES['assessment']}.")
+    check_count(cases, "max_list_items", "cases")
+    results = []
+    for case in cases:
+        unknown = sorted(set(case) - {"text", "age", "sex", "symptoms", "absent"})
+        if unknown:
+            raise InvalidInputError(f"Unknown field(s) {unknown}; a case has text, age, sex, symptoms and absent.")
+        results.append(model.assess(case.get("text") or "", age=case.get("age"), sex=case.get("sex"),
+                                    symptoms=case.get("symptoms"), absent=case.get("absent")))
+    return {"results": results}, {"cases": len(results), "levels": [r["triage"]["level"] for r in results]}
+
+
 def _recommender(model, payload: Payload) -> tuple[dict, dict]:
     history = _list_of(payload.body, "history", str, model)
     k = payload.body.get("k", 10)
@@ -261,6 +278,7 @@ _HANDLERS: dict[str, Callable[[Any, Payload], tuple[dict, dict]]] = {
     "segmentation": _segmentation,
     "text": _texts,
     "checklist": _checklist,
+    "assessment": _assessment,
     "recommender": _recommender,
     "survival": _records,
     "dosing": _records,
@@ -271,6 +289,7 @@ _HANDLERS: dict[str, Callable[[Any, Payload], tuple[dict, dict]]] = {
 _EXAMPLES = {
     "text": '{"texts": ["I have had a rash and a fever for three days"]}',
     "checklist": '{"symptoms": [["itching", "skin_rash"]]}',
+    "assessment": '{"text": "fever and cough for 3 days", "age": 40, "sex": "female"}',
     "recommender": '{"history": ["condition:444814009"], "k": 10, "age": 40, "sex": "F"}',
     "survival": '{"records": [{"age": 60, ...}]} with the covariate columns of the card',
     "dosing": '{"records": [{"Age": "60 - 69", ...}]} with the IWPC columns of the card',

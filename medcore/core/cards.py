@@ -27,6 +27,7 @@ _HEADLINE = {
     "literature": ("cid_f1", "CID relation F1 (end to end)"),
     "dosing": ("mae", "MAE (mg/week)"),
     "segmentation": ("dice", "Dice (images with a lesion)"),
+    "assessment": ("triage_accuracy", "triage accuracy (test vignettes)"),
 }
 _LABELS = {
     "auc": "AUC",

@@ -89,6 +89,9 @@ CAPABILITIES: dict[str, Capability] = {
         "medcore.segmentation", "load_segmentation_model", "train_segmentation_model", ("breast-lesion-segmentation",)
     ),
     "text": Capability("medcore.text", "load_text_model", "train_text_model", ("symptom-text", "abstract-topic")),
+    "assessment": Capability(
+        "medcore.assessment", "load_assessment_model", "train_assessment_model", ("symptom-assessment",)
+    ),
     "checklist": Capability(
         "medcore.checklist", "load_checklist_model", "train_checklist_model", ("symptom-checklist",)
     ),

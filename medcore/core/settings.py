@@ -29,6 +29,9 @@ LIMITS: dict[str, int] = {
     # Characters of one free text; longer is refused (text models read only the first
     # ``max_chars`` of their card, 5,000, and say so).
     "max_text_chars": 100_000,
+    # Characters of one symptom description (symptom assessment): the page, the API, the CLI and
+    # the service refuse longer text with the same words (it is a description, not a record).
+    "max_symptom_chars": 5_000,
     # Items in one list: a patient's symptoms, or the events of one history.
     "max_list_items": 5_000,
     # Services one recommendation may return.

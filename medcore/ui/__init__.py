@@ -25,6 +25,7 @@ from medcore.ui.login import login_mode, require_login
 from medcore.ui.navigation import PAGES, SECTIONS, navigation
 from medcore.ui.runtime import keep_keras_state
 from medcore.ui.sections import (
+    assessment_figures,
     evaluation_charts,
     evaluation_result,
     gradcam_panel,
@@ -37,6 +38,7 @@ from medcore.ui.sections import (
 __all__ = [
     "PAGES",
     "SECTIONS",
+    "assessment_figures",
     "audit",
     "audited",
     "choose_model",

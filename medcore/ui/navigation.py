@@ -42,6 +42,14 @@ PAGES: tuple[PageEntry, ...] = (
     PageEntry("pages/home.py", "Home", "🩺", "", "", "medcore.core.cards"),
     PageEntry("pages/Image_Diagnosis.py", "Image diagnosis", "🩻", "Image_Diagnosis", "Diagnosis", "medcore.imaging"),
     PageEntry(
+        "pages/Symptom_Assessment.py",
+        "Symptom assessment",
+        "🤒",
+        "Symptom_Assessment",
+        "Diagnosis",
+        "medcore.assessment",
+    ),
+    PageEntry(
         "pages/Record_Classification.py",
         "Record classification",
         "📝",

@@ -217,6 +217,38 @@ def evaluation_charts(card: dict, key: str) -> None:
             st.plotly_chart(plots.roc_figure(evaluation["roc"]), key=f"{key}-roc")
 
 
+ASSESSMENT_FIGURES = {
+    "triage_accuracy": "triage accuracy",
+    "emergency_recall": "emergencies found",
+    "safety": "safety (at or above the right level)",
+    "over_triage": "over-triage",
+    "top1": "right diagnosis first (known conditions)",
+    "top3": "right diagnosis in the top 3 (known conditions)",
+    "unknown_confident": "unknown conditions answered confidently",
+}
+
+
+def assessment_rows(metrics: dict) -> list[dict]:
+    """One row per vignette figure: value, 95 % interval and n (for the assessment's table)."""
+    rows = []
+    for key, label in ASSESSMENT_FIGURES.items():
+        value, (low, high), n = metrics.get(key), metrics.get(f"{key}_ci95") or (None, None), metrics.get(f"n_{key}")
+        rows.append({"figure": label, "value": "-" if value is None else f"{value:.3f}",
+                     "95 % CI": "-" if low is None else f"{low:.3f}-{high:.3f}", "n": n})
+    return rows
+
+
+def assessment_figures(card: dict) -> None:
+    """The symptom assessment's vignette figures with intervals and n, beside the published anchors."""
+    for split, caption in (("validation", "Test vignettes (scored once; they fit nothing)"),
+                           ("dev_vignettes", "Dev vignettes (read while writing the vocabulary: optimistic)")):
+        if split in card["metrics"]:
+            st.caption(caption)
+            st.dataframe(pd.DataFrame(assessment_rows(card["metrics"][split])), hide_index=True, key=f"sa-{split}")
+    st.caption("Anchors: " + "; ".join(f"{who}: " + ", ".join(f"{k} {v}" for k, v in figures.items())
+                                       for who, figures in card.get("anchors", {}).items()))
+
+
 def validation_charts(card: dict, evaluation: dict) -> None:
     """Every chart a bundle's evaluation.json holds: confusion matrices, ROC/PR, reliability, threshold
     explorer, ranking curves (recommenders), training curves and the per-class table."""
@@ -249,6 +281,8 @@ def validation_charts(card: dict, evaluation: dict) -> None:
             key="rel",
         )
     threshold_explorer(card, evaluation, key="thr")
+    if card["kind"] == "assessment":
+        assessment_figures(card)
     if "parity" in evaluation:  # regression (solubility): predicted against measured
         st.plotly_chart(
             parity_figure(
