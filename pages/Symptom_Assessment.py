@@ -64,7 +64,7 @@ triage = result["triage"]
 banner = {"emergency": st.error, "urgent": st.warning, "routine": st.info, "self-care": st.success}[triage["level"]]
 banner(f"**Triage: {triage['level'].upper()}.** {ADVICE[triage['level']]}")
 st.markdown("**Why:**\n" + "\n".join(f"- {reason}" for reason in triage["reasons"]))
-st.page_link("pages/Service_Recommendation.py", label=f"Where to go for {triage['level']} care", icon=":material/place:")
+st.markdown(f"[Where to go for {triage['level']} care →](/Service_Recommendation)")
 for notice in result["notices"]:
     st.caption(notice)
 

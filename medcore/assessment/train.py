@@ -5,7 +5,7 @@ order of precedence, from: the team's textbook table (``presentations.csv``, one
 the disease_symptom data set (share of a disease's distinct symptom patterns showing the
 finding's columns); the DDXPlus knowledge base (a listed symptom 0.4, a listed antecedent 0.2);
 otherwise a small leak (0.03). The "none of these" class has each finding at its mean rate over
-the conditions. Two numbers are fitted, on training data only: the temperature (log-loss of the
+the conditions, at least ``BACKGROUND_FLOOR``. Two numbers are fitted, on training data only: the temperature (log-loss of the
 true condition on symptom2disease's 964 patient texts and disease_symptom's distinct patterns,
 read through the same finding reader), and the prior of "none of these", chosen by leaving each
 training case's own condition out of the model (it then stands for an unknown condition) so that
@@ -36,6 +36,9 @@ from medcore.core.settings import LIMITS
 __all__ = ["LEAK", "THRESHOLDS", "build_likelihood", "training_cases", "train_assessment_model"]
 
 LEAK = 0.03  # P(reported | condition) of a finding nobody lists for that condition
+# "None of these" reports any finding at least this often: a finding no known condition explains
+# is evidence for an unknown condition (with the leak alone, it would be evidence for nothing).
+BACKGROUND_FLOOR = 0.08
 DDXPLUS_SYMPTOM, DDXPLUS_ANTECEDENT = 0.4, 0.2
 TEMPERATURES = (0.6, 0.8, 1.0, 1.25, 1.5, 2.0, 2.5, 3.0)
 # Set a priori from clinical reasoning (never tuned on the vignettes): safety first.
@@ -248,7 +251,7 @@ def train_assessment_model(
         "findings": knowledge["findings"],
         "red_flags": knowledge["red_flags"],
         "likelihood": np.round(likelihood, 4).tolist(),
-        "background": np.round(np.clip(likelihood.mean(axis=0), 0.01, 0.5), 4).tolist(),
+        "background": np.round(np.clip(likelihood.mean(axis=0), BACKGROUND_FLOOR, 0.5), 4).tolist(),
         "other_prior": 1.0,
         "temperature": 1.0,
         "thresholds": THRESHOLDS,

@@ -382,3 +382,13 @@ def test_the_openapi_docs_are_served_without_a_cdn(service):
     docs = service.get("/docs")
     assert docs.status_code == 200 and "cdn" not in docs.text.lower()
     assert service.get("/openapi.json").json()["paths"]["/v1/models/{name}/predict"]["post"]
+
+
+def test_symptom_assessment_answers_as_the_python_api_and_refuses_bad_input(service):
+    model = medcore.load_model("symptom-assessment")
+    text = "Headache, stiff neck, light hurts my eyes, vomiting"
+    (row,) = service.post("/v1/models/symptom-assessment/predict", json={"text": text}).json()["results"]
+    assert row == predict_module.plain(model.assess(text))
+    assert row["triage"]["level"] == "emergency"
+    refused = service.post("/v1/models/symptom-assessment/predict", json={"text": "fever", "age": 150})
+    assert refused.status_code == 422 and "impossible" in refused.json()["error"]

@@ -1,0 +1,277 @@
+"""Symptom assessment: knowledge tables, findings reader, triage floors, differential, refusals, surfaces."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+import medcore
+from medcore.assessment.evaluate import VIGNETTES_DIR, assess_vignettes, read_vignettes, vignette_metrics, wilson
+from medcore.assessment.extract import FindingReader, read_age, read_duration_days, read_sex
+from medcore.assessment.knowledge import KNOWLEDGE_DIR, LEVELS, KnowledgeError, read_knowledge
+from medcore.cli import main
+from medcore.core.settings import LIMITS
+from tests.conftest import PROJECT
+
+RANK = {level: i for i, level in enumerate(LEVELS)}
+
+
+@pytest.fixture(scope="module")
+def model():
+    return medcore.load_model("symptom-assessment")
+
+
+@pytest.fixture(scope="module")
+def reader():
+    return FindingReader(read_knowledge()["findings"])
+
+
+# -- knowledge tables ------------------------------------------------------------------------
+def test_every_table_row_passes_the_schema_and_has_a_source():
+    knowledge = read_knowledge()
+    assert len(knowledge["conditions"]) >= 100
+    assert all(row["source"] for table in ("conditions", "presentations", "red_flags") for row in knowledge[table])
+    named = {p["condition"] for p in knowledge["presentations"]}
+    assert named == {c["name"] for c in knowledge["conditions"]}  # every condition has a textbook presentation
+
+
+@pytest.mark.parametrize(
+    ("file", "column", "value", "message"),
+    [
+        ("red_flags.csv", "all_of", "no_such_finding", "unknown findings"),
+        ("red_flags.csv", "source", "", "reason and a source"),
+        ("presentations.csv", "finding", "no_such_finding", "unknown finding"),
+        ("conditions.csv", "care", "whenever", "care"),
+    ],
+)
+def test_a_broken_row_is_refused_naming_file_and_row(tmp_path, file, column, value, message):
+    folder = tmp_path / "knowledge"
+    shutil.copytree(KNOWLEDGE_DIR, folder)
+    with open(folder / file, newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    rows[0][column] = value
+    with open(folder / file, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    with pytest.raises(KnowledgeError, match=rf"{file} row 2.*{message}|{file} row 2"):
+        read_knowledge(folder)
+
+
+def test_a_rule_that_could_never_fire_or_always_fires_is_refused(tmp_path):
+    folder = tmp_path / "knowledge"
+    shutil.copytree(KNOWLEDGE_DIR, folder)
+    path = folder / "red_flags.csv"
+    with open(path, newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    for patch, message in (({"none_of": rows[0]["all_of"]}, "never fire"), ({"all_of": "", "any_of": ""}, "always")):
+        broken = [dict(rows[0], **patch), *rows[1:]]
+        with open(path, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(broken)
+        with pytest.raises(KnowledgeError, match=message):
+            read_knowledge(folder)
+
+
+# -- the findings reader ---------------------------------------------------------------------
+def test_negation_family_history_and_spans(reader):
+    text = "No fever, but has a cough. Denies chest pain or vomiting. Mother had a heart attack. Headache today."
+    found = {m.name: m for m in reader.read(text).findings()}
+    assert found["fever"].present is False and found["cough"].present is True
+    assert found["chest_pain"].present is False and found["vomiting"].present is False
+    assert found["headache"].present is True
+    assert "crushing_chest_pain" not in found  # "heart attack" of the mother is not the patient's
+    for mention in found.values():  # every span indexes the text exactly
+        assert text[mention.start : mention.end].strip() == text[mention.start : mention.end]
+        assert mention.end > mention.start
+
+
+def test_age_sex_and_duration_are_read():
+    assert read_age("58M, chest pain")[0] == 58 and read_sex("58M, chest pain") == "male"
+    assert read_age("my 6 week old baby")[0] == pytest.approx(6 / 52, abs=1e-3)
+    assert read_sex("She has had a cough") == "female"
+    assert read_duration_days("cough for 3 weeks") == 21
+    assert read_duration_days("pain for 2 hours") == pytest.approx(2 / 24)
+    assert read_age("cough for 3 years")[0] is None  # a duration, not an age
+
+
+# -- triage ----------------------------------------------------------------------------------
+def _case_for(rule: dict) -> dict:
+    symptoms = [*rule["all_of"], *rule["any_of"][:1]]
+    age = None
+    if rule["min_age"] is not None or rule["max_age"] is not None:
+        low = rule["min_age"] or 0.0
+        high = rule["max_age"] if rule["max_age"] is not None else low + 10
+        age = (low + high) / 2
+    return {"symptoms": symptoms, "age": age, "sex": rule["sex"]}
+
+
+def test_the_level_is_never_below_any_red_flag_that_fired(model):
+    checked = 0
+    for rule in model.red_flags:
+        if rule["min_days"] is not None:
+            continue  # needs a duration in words: tested below
+        case = _case_for(rule)
+        result = model.assess(symptoms=case["symptoms"], age=case["age"], sex=case["sex"])
+        fired = {flag["id"] for flag in result["triage"]["red_flags"]}
+        assert rule["id"] in fired, rule["id"]
+        assert RANK[result["triage"]["level"]] >= RANK[rule["level"]], rule["id"]
+        assert any(rule["reason"] in reason for reason in result["triage"]["reasons"])
+        checked += 1
+    assert checked >= 60
+
+
+def test_a_symptom_lasting_weeks_is_at_least_routine(model):
+    assert model.assess("mild acne on my cheeks")["triage"]["level"] == "self-care"
+    assert RANK[model.assess("mild acne on my cheeks for 2 months")["triage"]["level"]] >= RANK["routine"]
+
+
+@pytest.mark.parametrize(
+    ("text", "level", "condition"),
+    [
+        ("Crushing chest pain going down my left arm, sweating and nausea for 30 minutes", "emergency",
+         "Heart attack (acute coronary syndrome)"),
+        ("Headache, stiff neck, light hurts my eyes, vomiting", "emergency", "Meningitis"),
+        ("Fever and dry cough for a week, chest hurts when I breathe", "urgent", "Pneumonia"),
+        ("Runny nose, sneezing and a scratchy throat since yesterday, otherwise fine", "self-care", "Common cold"),
+    ],
+)
+def test_textbook_cases_from_the_issue(model, text, level, condition):
+    result = model.assess(text)
+    assert result["triage"]["level"] == level
+    assert condition in [d["condition"] for d in result["differential"][:3]]
+    assert result["fits"]
+
+
+def test_a_baby_with_fever_is_an_emergency_under_three_months(model):
+    assert model.assess("my 6 week old has a fever of 38.3")["triage"]["level"] == "emergency"
+    assert model.assess("my 2 year old has a fever of 38.3 and a runny nose")["triage"]["level"] != "emergency"
+
+
+# -- the differential ------------------------------------------------------------------------
+def test_probabilities_are_the_calibrated_naive_bayes(model):
+    """Recomputed from model.json with the card's temperature: a skipped temperature fails here."""
+    parameters = json.loads((PROJECT / "models" / "symptom-assessment" / "model.json").read_text())
+    assert model.card["calibration"]["temperature"] == parameters["temperature"] != 1.0
+    present, absent = ["fever", "cough", "pleuritic_pain"], ["wheeze"]
+    result = model.assess(symptoms=present, absent=absent)
+    yes = np.vstack([np.asarray(parameters["likelihood"]), np.asarray(parameters["background"])[None]])
+    index = {f["id"]: j for j, f in enumerate(parameters["findings"])}
+    evidence = np.log(yes[:, [index[n] for n in present]]).sum(1) + np.log1p(-yes[:, [index[n] for n in absent]]).sum(1)
+    prior = np.asarray([c["prior"] for c in parameters["conditions"]] + [parameters["other_prior"]])
+    scores = np.log(prior / prior.sum()) + evidence / parameters["temperature"]
+    expected = np.exp(scores - scores.max())
+    expected /= expected.sum()
+    got = {d["condition"]: d["probability"] for d in result["differential"]}
+    for name, probability in got.items():
+        assert probability == pytest.approx(expected[model.conditions.index(name)], rel=1e-9)
+    assert result["none_of_these"] == pytest.approx(expected[-1], rel=1e-9)
+
+
+def test_findings_no_condition_explains_get_no_diagnosis(model):
+    result = model.assess(symptoms=["tooth_pain", "hallucinations", "heel_pain", "hearing_loss"])
+    assert result["fits"] is False
+    assert any("None of the conditions I know fits" in notice for notice in result["notices"])
+    assert RANK[result["triage"]["level"]] >= RANK["routine"]
+
+
+def test_next_questions_ask_for_red_flags_first_and_answers_update(model):
+    first = model.assess("chest pain since this morning")
+    question = first["next_questions"][0]
+    assert question["question"].endswith("?") and "bits" not in question["question"]
+    assert question["finding"] in next(r for r in model.red_flags if r["id"] == "acs")["any_of"]
+    after = model.assess("chest pain since this morning", symptoms=[question["finding"]])
+    assert after["triage"]["level"] == "emergency"
+    assert question["finding"] not in [q["finding"] for q in after["next_questions"]]
+
+
+# -- refusals ----------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"text": ""}, "Nothing to assess"),
+        ({"text": "asdkj qwpoe zmxnv lkjh"}, "English"),
+        ({"text": "J'ai de la fièvre et mal à la gorge depuis trois jours"}, "English"),
+        ({"text": "fever and cough", "age": 150}, "impossible"),
+        ({"text": "a 150 year old man with fever"}, "impossible"),
+        ({"symptoms": ["feverr"]}, "did you mean 'fever'|Did you mean 'fever'"),
+        ({"text": "fever", "sex": "x"}, "female"),
+    ],
+)
+def test_bad_input_is_refused_with_a_reason(model, kwargs, message):
+    with pytest.raises(medcore.InvalidInputError, match=message):
+        model.assess(**kwargs)
+
+
+def test_the_text_limit_is_the_shipped_one_with_its_number(model):
+    assert LIMITS["max_symptom_chars"] == 5_000
+    text = "cough " * 1000
+    with pytest.raises(medcore.InvalidInputError, match=r"5,001 characters; at most 5,000"):
+        model.assess(text[:5_001])
+    model.assess(text[:5_000])
+
+
+# -- evaluation -------------------------------------------------------------------------------
+def test_wilson_and_the_vignette_figures():
+    assert wilson(0, 0) == [None, None]
+    low, high = wilson(8, 10)
+    assert low < 0.8 < high and 0 <= low and high <= 1
+    outcomes = [
+        {"triage": "emergency", "level": "urgent", "ranked": ["A"], "fits": True, "top": 0.9, "diagnosis": "A",
+         "known": "yes", "error": None},
+        {"triage": "routine", "level": "emergency", "ranked": ["B", "A"], "fits": True, "top": 0.6, "diagnosis": "A",
+         "known": "yes", "error": None},
+        {"triage": "urgent", "level": None, "ranked": [], "fits": False, "top": 0.0, "diagnosis": "X", "known": "no",
+         "error": "refused"},
+    ]
+    figures = vignette_metrics(outcomes)
+    assert figures["emergency_recall"] == 0.0 and figures["n_emergency_recall"] == 1
+    assert figures["safety"] == pytest.approx(1 / 3)  # a refusal is under-triage
+    assert figures["top1"] == 0.5 and figures["top3"] == 1.0 and figures["unknown_confident"] == 0.0
+
+
+def test_the_vignettes_cover_every_level_and_unknown_conditions(model):
+    rows = read_vignettes(VIGNETTES_DIR / "test.csv")
+    levels = [row["triage"] for row in rows]
+    assert len(rows) >= 150 and levels.count("emergency") >= 30 and set(levels) == set(LEVELS)
+    known = [row for row in rows if row["known"] == "yes"]
+    assert all(row["diagnosis"] in model.conditions for row in known)
+    assert all(row["diagnosis"] not in model.conditions for row in rows if row["known"] == "no")
+    assert len(rows) - len(known) >= 30
+
+
+def test_the_card_figures_are_this_models_on_the_test_vignettes(model):
+    figures = vignette_metrics(assess_vignettes(model, read_vignettes(VIGNETTES_DIR / "test.csv")))
+    card = model.card["metrics"]["validation"]
+    for key in ("triage_accuracy", "emergency_recall", "safety", "top1", "top3", "unknown_confident"):
+        assert card[key] == pytest.approx(figures[key], abs=1e-6), key
+        assert card[f"{key}_ci95"] == figures[f"{key}_ci95"]
+
+
+@pytest.mark.data
+def test_training_rebuilds_the_shipped_bundle(tmp_path, data_dir):
+    from medcore.assessment.train import train_assessment_model
+
+    out = train_assessment_model("symptom-assessment", data_dir, out_dir=tmp_path / "sa")
+    shipped = json.loads((PROJECT / "models" / "symptom-assessment" / "model.json").read_text())
+    rebuilt = json.loads((out / "model.json").read_text())
+    assert rebuilt == shipped  # deterministic, and the shipped bundle is what `train` makes
+    card = json.loads((out / "card.json").read_text())
+    losses = card["calibration"]["log_loss_by_temperature"]
+    assert float(min(losses, key=losses.get)) == rebuilt["temperature"]
+
+
+# -- surfaces ---------------------------------------------------------------------------------
+def test_cli_predicts_and_refuses(capsys):
+    assert main(["predict", "symptom-assessment", "--text", "sudden worst headache of my life", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["triage"]["level"] == "emergency"
+    assert main(["predict", "symptom-assessment", "--text", "cough", "--age", "200"]) == 2
+    assert "impossible" in capsys.readouterr().err
+    assert main(["evaluate", "symptom-assessment", str(VIGNETTES_DIR / "dev.csv")]) == 0
+    assert "emergency_recall" in capsys.readouterr().out
