@@ -344,8 +344,13 @@ class AssessmentModel:
                 continue
             fired.append(rule)
         level = max((_rank(rule["level"]) for rule in fired), default=0)
-        reasons = [f"{rule['reason']} (red flag; {rule['source']})" for rule in sorted(
-            fired, key=lambda r: -_rank(r["level"]))]
+        reasons = [  # the rules that set the level, each with the findings that made it fire
+            f"{rule['reason']}. Found: "
+            + ", ".join(self._by_id[name]["label"] for name in [*rule["all_of"], *rule["any_of"]] if name in found)
+            + f" (red flag; {rule['source']})"
+            for rule in fired
+            if _rank(rule["level"]) == level
+        ]
         probability = posterior[:-1]
         raise_at = self.thresholds["severe_condition"]  # level -> probability that raises to it
         for name in ("emergency", "urgent"):

@@ -121,7 +121,8 @@ def test_the_level_is_never_below_any_red_flag_that_fired(model):
         fired = {flag["id"] for flag in result["triage"]["red_flags"]}
         assert rule["id"] in fired, rule["id"]
         assert RANK[result["triage"]["level"]] >= RANK[rule["level"]], rule["id"]
-        assert any(rule["reason"] in reason for reason in result["triage"]["reasons"])
+        if result["triage"]["level"] == rule["level"]:  # the reasons name the rules that set the level
+            assert any(rule["reason"] in reason for reason in result["triage"]["reasons"]), rule["id"]
         checked += 1
     assert checked >= 60
 
