@@ -523,7 +523,9 @@ def _predict_assessment(model, args) -> int:
         return 0
     triage = result["triage"]
     lines = [f"TRIAGE: {triage['level'].upper()} - {triage['advice']}"] + [f"  why: {r}" for r in triage["reasons"]]
-    lines.append("findings: " + ", ".join(f["label"] if f["present"] else f"no {f['label']}" for f in result["findings"]))
+    lines.append(
+        "findings: " + ", ".join(f["label"] if f["present"] else f"no {f['label']}" for f in result["findings"])
+    )
     if result["fits"]:
         lines += [f"{d['probability']:.3f}  {d['condition']} ({d['icd10']})" for d in result["differential"][:5]]
     lines += [f"note: {n}" for n in result["notices"]]

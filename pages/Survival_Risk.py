@@ -7,7 +7,7 @@ from medcore import MedcoreError, ui
 from medcore.core.audit import input_digest
 from medcore.core.cards import format_figure
 from medcore.survival.metrics import horizon_label
-from medcore.survival.plots import contributions_figure, risk_groups_figure, survival_figure, what_if_figure
+from medcore.survival.plots import contributions_figure, risk_groups_figure, survival_figure
 
 ui.page_header("Survival and risk")
 model = ui.choose_model("survival", "Cohort model")
@@ -19,10 +19,6 @@ st.caption(
     f"patients: {format_figure(card['metrics']['validation'], 'c_index')}. Time in {model.time_unit}."
 )
 horizons = {horizon_label(h, model.time_unit): h for h in model.horizons}
-
-
-def _describe(value: float, covariate: dict) -> str:
-    return covariate["categories"].get(str(int(value)), f"{value:g}")
 
 
 def _form() -> dict | None:
@@ -123,36 +119,7 @@ def _patient(row: dict) -> None:
     st.markdown(explanation["summary"])
     st.markdown("\n".join(f"- {c['text']}" for c in explanation["contributions"][:6]))
 
-    if model.treatments:
-        st.subheader("Treatment what-if")
-        toggles = st.columns(len(model.treatments))
-        changes = {}
-        for cell, treatment in zip(toggles, model.treatments):
-            covariate = next(c for c in model.covariates if c["name"] == treatment)
-            current = int(row[treatment])
-            if cell.toggle(
-                f"{covariate['description']}: switch to '{_describe(1 - current, covariate)}'",
-                key=f"wi-{name}-{treatment}",
-            ):
-                changes[treatment] = 1 - current
-        if changes:
-            what = model.what_if([row], changes)
-            text = ", ".join(
-                f"{k} -> {_describe(v, next(c for c in model.covariates if c['name'] == k))}"
-                for k, v in changes.items()
-            )
-            st.plotly_chart(what_if_figure(what, model.time_unit, text), key="whatif")
-            st.table(
-                pd.DataFrame(
-                    {label: [f"{a:.0%}", f"{b:.0%}"] for label, (a, b) in what["survival_at"].items()},
-                    index=["as recorded", text],
-                )
-            )
-            for warning in what["warnings"]:
-                st.warning(warning)
-            st.info(what["notice"])
-        else:
-            st.caption("Switch a treatment to see the curve under the other choice.")
+    ui.what_if_section(model, row)
 
 
 def _batch() -> None:

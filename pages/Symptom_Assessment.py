@@ -1,9 +1,11 @@
 """Symptom assessment: type or tick -> triage first (what to do now, and why), findings, differential, questions."""
 
+import json
+
 import streamlit as st
 
 from medcore import MedcoreError, ui
-from medcore.assessment.model import ADVICE
+from medcore.assessment.knowledge import LEVELS
 from medcore.core.audit import input_digest
 from medcore.core.plots import probability_bars
 from medcore.core.settings import LIMITS
@@ -11,14 +13,13 @@ from medcore.core.settings import LIMITS
 ui.page_header("Symptom assessment")
 model = ui.get_model("symptom-assessment")
 st.markdown(f"**Intended use.** {model.card['intended_use']}")
-state = st.session_state
-for key, empty in (("sa-text", ""), ("sa-yes", []), ("sa-no", []), ("sa-removed", [])):
-    state.setdefault(key, empty)
+# One patient's inputs, exactly the arguments of model.assess; answers and removed chips edit it.
+case = st.session_state.setdefault("sa-case", None)
 
 
 def answer(finding: str, yes: bool) -> None:
     """A next-question button: the answer joins the findings and the assessment updates."""
-    state["sa-yes" if yes else "sa-no"] = [*state["sa-yes" if yes else "sa-no"], finding]
+    case["symptoms" if yes else "absent"].append(finding)
 
 
 with st.form("sa-form", border=False):
@@ -29,40 +30,50 @@ with st.form("sa-form", border=False):
         placeholder="e.g. 58-year-old man, crushing chest pain going down his left arm, sweating, for 30 minutes",
     )
     left, middle, right = st.columns([2, 2, 3])
-    age = left.number_input("Age in years (optional)", min_value=0.0, max_value=120.0, value=None, step=1.0,
-                            help="0 to 120; a baby of 6 weeks is 0.12. Left empty, an age in the text is used.")
+    age = left.number_input(
+        "Age in years (optional)",
+        min_value=0.0,
+        max_value=120.0,
+        value=None,
+        step=1.0,
+        format="%g",
+        help="0 to 120; a baby of 6 weeks is 0.12. Left empty, an age in the text is used.",
+    )
     sex = middle.selectbox("Sex", ["not stated", "female", "male"])
-    ticked = right.multiselect("Or tick symptoms", model.symptoms, format_func=model.label_of,
-                               placeholder="Search symptoms...")
+    ticked = right.multiselect(
+        "Or tick symptoms", model.symptoms, format_func=model.label_of, placeholder="Search symptoms..."
+    )
     if st.form_submit_button("Assess", type="primary"):
-        state.update({"sa-text": text, "sa-ticked": ticked, "sa-age": age, "sa-sex": sex, "sa-yes": [],
-                      "sa-no": [], "sa-removed": []})
+        sex = None if sex == "not stated" else sex
+        case = st.session_state["sa-case"] = {
+            "text": text, "age": age, "sex": sex, "symptoms": list(ticked), "absent": [], "ignore": []
+        }  # fmt: skip
 
-if not state["sa-text"].strip() and not state.get("sa-ticked"):
+if case is None or not (case["text"].strip() or case["symptoms"]):
     st.info("Type the symptoms or tick them, then press Assess. The triage level comes first, with its reasons.")
     st.stop()
 
-case = (state["sa-text"], tuple(state.get("sa-ticked", [])), state.get("sa-age"), state.get("sa-sex"),
-        tuple(state["sa-yes"]), tuple(state["sa-no"]), tuple(state["sa-removed"]))
+digest = input_digest(json.dumps(case, sort_keys=True))
 try:
     result = ui.audited(
-        "assessment", "symptom assessment", model.card, input_digest(repr(case)),
-        lambda: model.assess(
-            state["sa-text"], age=state.get("sa-age"),
-            sex=None if state.get("sa-sex") in (None, "not stated") else state["sa-sex"],
-            symptoms=[*state.get("sa-ticked", []), *state["sa-yes"]], absent=state["sa-no"],
-            ignore=state["sa-removed"],
-        ),
-        lambda r: {"level": r["triage"]["level"], "fits": r["fits"],
-                   "top3": [d["condition"] for d in r["differential"][:3]]},
+        "assessment",
+        "symptom assessment",
+        model.card,
+        digest,
+        lambda: model.assess(**case),
+        lambda r: {
+            "level": r["triage"]["level"],
+            "fits": r["fits"],
+            "top3": [d["condition"] for d in r["differential"][:3]],
+        },
     )
 except MedcoreError as err:
     st.error(str(err))
     st.stop()
 
 triage = result["triage"]
-banner = {"emergency": st.error, "urgent": st.warning, "routine": st.info, "self-care": st.success}[triage["level"]]
-banner(f"**Triage: {triage['level'].upper()}.** {ADVICE[triage['level']]}")
+banner = dict(zip(LEVELS, (st.success, st.info, st.warning, st.error)))[triage["level"]]  # least to most urgent
+banner(f"**Triage: {triage['level'].upper()}.** {triage['advice']}")
 st.markdown("**Why:**\n" + "\n".join(f"- {reason}" for reason in triage["reasons"]))
 st.markdown(f"[Where to go for {triage['level']} care →](/Service_Recommendation)")
 for notice in result["notices"]:
@@ -71,21 +82,22 @@ for notice in result["notices"]:
 st.subheader("Findings")
 st.caption("Read from the words (with where they stand) or ticked. Remove a misread one; answer questions to add more.")
 present = [f for f in result["findings"] if f["present"]]
-denied = [f for f in result["findings"] if not f["present"]]
 kept = st.multiselect(
-    "Present", [f["name"] for f in present], default=[f["name"] for f in present], format_func=model.label_of,
-    key=f"sa-present-{input_digest(repr(case))[:12]}",
+    "Present",
+    [f["name"] for f in present],
+    default=[f["name"] for f in present],
+    format_func=model.label_of,
+    key=f"sa-present-{digest[:12]}",
 )
-dropped = [f["name"] for f in present if f["name"] not in kept]
-if dropped:
-    from_text = [name for name in dropped if any(f["name"] == name and f["source"] == "text" for f in present)]
-    state["sa-removed"] = [*state["sa-removed"], *from_text]
-    state["sa-ticked"] = [n for n in state.get("sa-ticked", []) if n not in dropped]
-    state["sa-yes"] = [n for n in state["sa-yes"] if n not in dropped]
+dropped = [f for f in present if f["name"] not in kept]
+if dropped:  # a misread finding leaves the text's reading; a ticked or answered one leaves the ticks
+    case["ignore"] += [f["name"] for f in dropped if f["source"] == "text"]
+    case["symptoms"] = [name for name in case["symptoms"] if name not in {f["name"] for f in dropped}]
     st.rerun()
+denied = [f["label"] for f in result["findings"] if not f["present"]]
 if denied:
-    st.markdown("**Denied:** " + ", ".join(f["label"] for f in denied))
-quoted = [f"`{state['sa-text'][f['start']:f['end']]}` → {f['label']}" for f in present if f["start"] is not None]
+    st.markdown("**Denied:** " + ", ".join(denied))
+quoted = [f"`{case['text'][f['start'] : f['end']]}` → {f['label']}" for f in present if f["start"] is not None]
 if quoted:
     with st.expander("Where each finding was read"):
         st.markdown("\n".join(f"- {line}" for line in quoted))
@@ -94,12 +106,16 @@ st.subheader("Differential")
 if result["fits"]:
     shown = {d["condition"]: d["probability"] for d in result["differential"][:5]}
     st.plotly_chart(probability_bars(shown), key="sa-bars")
-    st.caption(f"Calibrated probabilities over {len(model.conditions)} conditions; 'none of these' "
-               f"{result['none_of_these']:.0%}.")
+    st.caption(
+        f"Calibrated probabilities over {len(model.conditions)} conditions; 'none of these' "
+        f"{result['none_of_these']:.0%}."
+    )
 else:
-    st.warning("None of the conditions I know fits these findings: no diagnosis is suggested. "
-               + ("Considered, not claimed: " + ", ".join(d["condition"] for d in result["differential"][:3]) + "."
-                  if result["differential"] else ""))
+    considered = ", ".join(d["condition"] for d in result["differential"][:3])
+    st.warning(
+        "None of the conditions I know fits these findings: no diagnosis is suggested."
+        + (f" Considered, not claimed: {considered}." if considered else "")
+    )
 
 st.subheader("Next questions")
 if not result["next_questions"]:

@@ -194,15 +194,24 @@ def _assessment(model, payload: Payload) -> tuple[dict, dict]:
     body = payload.body
     cases = body.get("cases") if "cases" in body else [body]
     if not isinstance(cases, list) or not cases or not all(isinstance(case, dict) for case in cases):
-        raise InvalidInputError(f"'{model.name}' needs a case object or 'cases': a list of them; e.g. {_EXAMPLES['assessment']}.")
+        raise InvalidInputError(
+            f"'{model.name}' needs a case object or 'cases': a list of them; e.g. {_EXAMPLES['assessment']}."
+        )
     check_count(cases, "max_list_items", "cases")
     results = []
     for case in cases:
         unknown = sorted(set(case) - {"text", "age", "sex", "symptoms", "absent"})
         if unknown:
             raise InvalidInputError(f"Unknown field(s) {unknown}; a case has text, age, sex, symptoms and absent.")
-        results.append(model.assess(case.get("text") or "", age=case.get("age"), sex=case.get("sex"),
-                                    symptoms=case.get("symptoms"), absent=case.get("absent")))
+        results.append(
+            model.assess(
+                case.get("text") or "",
+                age=case.get("age"),
+                sex=case.get("sex"),
+                symptoms=case.get("symptoms"),
+                absent=case.get("absent"),
+            )
+        )
     return {"results": results}, {"cases": len(results), "levels": [r["triage"]["level"] for r in results]}
 
 

@@ -68,8 +68,13 @@ def assess_vignettes(model, rows: list[dict]) -> list[dict]:
             result = model.assess(row["text"], age=age, sex=row.get("sex") or None)
             ranked = [d["condition"] for d in result["differential"]]
             top = result["differential"][0]["probability"] if result["differential"] else 0.0
-            outcome = {"level": result["triage"]["level"], "ranked": ranked, "fits": result["fits"], "top": top,
-                       "error": None}
+            outcome = {
+                "level": result["triage"]["level"],
+                "ranked": ranked,
+                "fits": result["fits"],
+                "top": top,
+                "error": None,
+            }
         except InvalidInputError as err:
             outcome = {"level": None, "ranked": [], "fits": False, "top": 0.0, "error": str(err)}
         outcomes.append({**row, **outcome})

@@ -36,10 +36,34 @@ _OTHER_PERSON = re.compile(
 _CLAUSE_BREAK = re.compile(r"[.!?;\n]+|\bbut\b|\bhowever\b|\balthough\b", re.IGNORECASE)
 
 _NUMBER_WORDS = {
-    "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
-    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "fifteen": 15, "twenty": 20, "thirty": 30, "forty": 40,
-    "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90, "few": 3, "couple of": 2, "several": 4,
-    "half an": 0.5, "half a": 0.5,
+    "a": 1,
+    "an": 1,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "fifteen": 15,
+    "twenty": 20,
+    "thirty": 30,
+    "forty": 40,
+    "fifty": 50,
+    "sixty": 60,
+    "seventy": 70,
+    "eighty": 80,
+    "ninety": 90,
+    "few": 3,
+    "couple of": 2,
+    "several": 4,
+    "half an": 0.5,
+    "half a": 0.5,
 }
 _NUM = r"(\d+(?:\.\d+)?|" + "|".join(sorted((re.escape(k) for k in _NUMBER_WORDS), key=len, reverse=True)) + r")"
 _UNIT_DAYS = {"min": 1 / 1440, "h": 1 / 24, "d": 1.0, "w": 7.0, "m": 30.0, "y": 365.0}
@@ -70,13 +94,23 @@ _AGE_PATTERNS = (
 _SEX_PATTERNS = (
     (re.compile(r"\b\d{1,3}\s*-?\s*([MF])\b"), None),
     (re.compile(r"\b(man|male|gentleman|boy|husband|son|father|dad|grandfather|he|him|his|brother)\b", re.I), "male"),
-    (re.compile(r"\b(woman|female|lady|girl|wife|daughter|mother|mum|mom|grandmother|she|her|pregnant|sister)\b", re.I),
-     "female"),
+    (
+        re.compile(
+            r"\b(woman|female|lady|girl|wife|daughter|mother|mum|mom|grandmother|she|her|pregnant|sister)\b", re.I
+        ),
+        "female",
+    ),
 )
 _DURATION_PATTERNS = (
-    re.compile(r"\b(?:for|over|past|last|since)\s+(?:the\s+)?(?:past\s+|last\s+)?" + _NUM
-               + r"\s*(minutes?|mins?|hours?|hrs?|days?|weeks?|wks?|months?|years?)\b", re.I),
-    re.compile(r"\b" + _NUM + r"\s*(minutes?|mins?|hours?|hrs?|days?|weeks?|wks?|months?|years?)\s+(?:ago|now)\b", re.I),
+    re.compile(
+        r"\b(?:for|over|past|last|since)\s+(?:the\s+)?(?:past\s+|last\s+)?"
+        + _NUM
+        + r"\s*(minutes?|mins?|hours?|hrs?|days?|weeks?|wks?|months?|years?)\b",
+        re.I,
+    ),
+    re.compile(
+        r"\b" + _NUM + r"\s*(minutes?|mins?|hours?|hrs?|days?|weeks?|wks?|months?|years?)\s+(?:ago|now)\b", re.I
+    ),
     re.compile(r"\b(\d+)\s*(h|hrs?|d|wks?|mins?)\b(?!\s*-?\s*old)", re.I),
 )
 _RELATIVE_DAYS = (

@@ -37,12 +37,32 @@ PREVALENCE_PRIOR = {"common": 10.0, "uncommon": 3.0, "rare": 1.0}  # relative pr
 _COLUMNS = {
     "findings.csv": ["id", "label", "question", "patterns", "disease_symptom", "ddxplus"],
     "conditions.csv": [
-        "name", "icd10", "severity", "care", "prevalence", "sex", "min_age", "max_age",
-        "ddxplus", "disease_symptom", "symptom2disease", "source",
+        "name",
+        "icd10",
+        "severity",
+        "care",
+        "prevalence",
+        "sex",
+        "min_age",
+        "max_age",
+        "ddxplus",
+        "disease_symptom",
+        "symptom2disease",
+        "source",
     ],
     "presentations.csv": ["condition", "finding", "frequency", "source"],
     "red_flags.csv": [
-        "id", "level", "all_of", "any_of", "none_of", "min_age", "max_age", "sex", "max_days", "reason", "source",
+        "id",
+        "level",
+        "all_of",
+        "any_of",
+        "none_of",
+        "min_age",
+        "max_age",
+        "sex",
+        "max_days",
+        "reason",
+        "source",
         "min_days",
     ],
 }
@@ -105,7 +125,9 @@ def read_knowledge(folder: Path | str = KNOWLEDGE_DIR) -> dict:
             try:
                 re.compile(pattern)
             except re.error as err:
-                raise KnowledgeError(f"findings.csv row {number}: pattern {pattern!r} is not a regex ({err}).") from None
+                raise KnowledgeError(
+                    f"findings.csv row {number}: pattern {pattern!r} is not a regex ({err})."
+                ) from None
         findings.append(
             {
                 "id": row["id"],

@@ -24,6 +24,7 @@ import numpy as np
 from medcore.assessment.extract import FindingReader, Mention
 from medcore.assessment.knowledge import LEVELS
 from medcore.core.errors import BundleIntegrityError, InvalidInputError
+from medcore.core.metrics import softmax
 from medcore.core.settings import LIMITS
 from medcore.core.validate import check_count
 
@@ -83,6 +84,9 @@ class AssessmentModel:
         self._english = set(parameters["english_words"])
         self._reader = FindingReader(self.vocabulary)
         self._care = np.asarray([_rank(c["care"]) for c in self._conditions])
+        self._sex = np.asarray([c["sex"] for c in self._conditions])
+        self._min_age = np.asarray([c["min_age"] for c in self._conditions], dtype=np.float64)
+        self._max_age = np.asarray([c["max_age"] for c in self._conditions], dtype=np.float64)
 
     # -- input checking ---------------------------------------------------------------------
     def check_symptoms(self, symptoms, what: str = "symptoms") -> list[str]:
@@ -120,8 +124,7 @@ class AssessmentModel:
             raise InvalidInputError(f"Age must be a number of years (0-120); got {age!r}.") from None
         if isinstance(age, bool) or not math.isfinite(value) or not 0 <= value <= 120:
             raise InvalidInputError(
-                f"An age of {age!r} years is impossible; give an age from 0 to 120 years "
-                "(a baby of 6 weeks is 0.12)."
+                f"An age of {age!r} years is impossible; give an age from 0 to 120 years (a baby of 6 weeks is 0.12)."
             )
         return value
 
@@ -222,8 +225,14 @@ class AssessmentModel:
             if sex_value is None and text_sex is not None:
                 sex_value = text_sex
             findings = [
-                {"name": m.name, "label": self._by_id[m.name]["label"], "present": m.present, "start": m.start,
-                 "end": m.end, "source": "text"}
+                {
+                    "name": m.name,
+                    "label": self._by_id[m.name]["label"],
+                    "present": m.present,
+                    "start": m.start,
+                    "end": m.end,
+                    "source": "text",
+                }
                 for m in mentions
                 if m.name not in removed
             ]
@@ -231,25 +240,23 @@ class AssessmentModel:
             raise InvalidInputError(
                 "Nothing to assess: type the symptoms (e.g. 'fever and cough for 3 days') or tick at least one."
             )
-        from_text = {f["name"] for f in findings}
-        for name in ticked:
-            if name in from_text:
-                for f in findings:
-                    if f["name"] == name:
-                        f["present"] = True
+        by_name = {f["name"]: f for f in findings}
+        for name, present, source in [
+            *((n, True, "ticked") for n in ticked),
+            *((n, False, "answered") for n in answered_no if n not in ticked),
+        ]:
+            if name in by_name:  # a tick or an answer overrides what the text said
+                by_name[name]["present"] = present
             else:
-                findings.append({"name": name, "label": self._by_id[name]["label"], "present": True,
-                                 "start": None, "end": None, "source": "ticked"})
-        for name in answered_no:
-            if name in ticked:
-                continue
-            if name in from_text:
-                for f in findings:
-                    if f["name"] == name:
-                        f["present"] = False
-            else:
-                findings.append({"name": name, "label": self._by_id[name]["label"], "present": False,
-                                 "start": None, "end": None, "source": "answered"})
+                by_name[name] = {
+                    "name": name,
+                    "label": self._by_id[name]["label"],
+                    "present": present,
+                    "start": None,
+                    "end": None,
+                    "source": source,
+                }
+        findings = list(by_name.values())
         present = [f["name"] for f in findings if f["present"]]
         negated = [f["name"] for f in findings if not f["present"]]
         if not present:
@@ -267,8 +274,12 @@ class AssessmentModel:
         fits = other < self.thresholds["max_none_of_these"]
         order = np.argsort(-posterior[:-1], kind="stable")[:10]
         differential = [
-            {"condition": self.conditions[k], "icd10": self._conditions[k]["icd10"],
-             "probability": float(posterior[k]), "care": self._conditions[k]["care"]}
+            {
+                "condition": self.conditions[k],
+                "icd10": self._conditions[k]["icd10"],
+                "probability": float(posterior[k]),
+                "care": self._conditions[k]["care"],
+            }
             for k in order
         ]
         if not fits:
@@ -292,8 +303,10 @@ class AssessmentModel:
 
     def _unrecognised(self, findings, age, sex, duration, notices) -> dict:
         """The answer when the words describe something but name no finding this model knows."""
-        reason = ("I recognised no symptom I know in this description, so I cannot rank conditions: a doctor "
-                  "should assess it. Tick the symptoms, or describe them in other words.")
+        reason = (
+            "I recognised no symptom I know in this description, so I cannot rank conditions: a doctor "
+            "should assess it. Tick the symptoms, or describe them in other words."
+        )
         return {
             "triage": {"level": "routine", "reasons": [reason], "advice": ADVICE["routine"], "red_flags": []},
             "differential": [],
@@ -307,22 +320,22 @@ class AssessmentModel:
             "notices": [*notices, reason],
         }
 
-    def _posterior(self, present: list[str], negated: list[str], age, sex) -> np.ndarray:
-        """P(condition | findings) over the conditions and "none of these" (last), shape (K + 1,)."""
+    def _scores(self, present: list[str], negated: list[str], age, sex) -> np.ndarray:
+        """Log posterior scores (unnormalised) of the conditions and "none of these" (last), shape (K + 1,)."""
         yes = [self._index[name] for name in present]
         no = [self._index[name] for name in negated]
         evidence = self._log_yes[:, yes].sum(axis=1) + self._log_no[:, no].sum(axis=1)
         scores = self._log_prior + evidence / self.temperature
-        penalty = np.zeros(len(scores))
-        for k, condition in enumerate(self._conditions):
-            if sex is not None and condition["sex"] not in ("any", sex):
-                penalty[k] = -np.inf
-            elif age is not None and not condition["min_age"] <= age <= condition["max_age"]:
-                penalty[k] = math.log(self.thresholds["outside_age_factor"])
-        scores = scores + penalty
-        scores = scores - scores.max()
-        weights = np.exp(scores)
-        return weights / weights.sum()
+        if sex is not None:
+            scores[:-1][~np.isin(self._sex, ("any", sex))] = -np.inf
+        if age is not None:
+            outside = (age < self._min_age) | (age > self._max_age)
+            scores[:-1][outside] += math.log(self.thresholds["outside_age_factor"])
+        return scores
+
+    def _posterior(self, present: list[str], negated: list[str], age, sex) -> np.ndarray:
+        """P(condition | findings) over the conditions and "none of these" (last), shape (K + 1,)."""
+        return softmax(self._scores(present, negated, age, sex)[None])[0]
 
     def _triage(self, present, posterior, fits, age, sex, duration) -> dict:
         found = set(present)
@@ -354,8 +367,9 @@ class AssessmentModel:
         probability = posterior[:-1]
         raise_at = self.thresholds["severe_condition"]  # level -> probability that raises to it
         for name in ("emergency", "urgent"):
-            likely = [k for k in np.argsort(-probability) if self._care[k] == _rank(name)
-                      and probability[k] >= raise_at[name]]
+            likely = [
+                k for k in np.argsort(-probability) if self._care[k] == _rank(name) and probability[k] >= raise_at[name]
+            ]
             if likely and _rank(name) >= level:
                 names = ", ".join(f"{self.conditions[k]} {probability[k]:.0%}" for k in likely[:3])
                 if _rank(name) > level:
@@ -373,8 +387,10 @@ class AssessmentModel:
         top = int(np.argmax(probability))
         if fits and probability[top] >= self.thresholds["top_condition"] and self._care[top] > level:
             level = int(self._care[top])
-            reasons.append(f"The most likely condition, {self.conditions[top]} ({probability[top]:.0%}), "
-                           f"usually needs {LEVELS[level]} care.")
+            reasons.append(
+                f"The most likely condition, {self.conditions[top]} ({probability[top]:.0%}), "
+                f"usually needs {LEVELS[level]} care."
+            )
         if not fits and level < _rank("routine"):
             level = _rank("routine")
             reasons.append("None of the conditions I know fits: a doctor should assess it.")
@@ -385,8 +401,9 @@ class AssessmentModel:
             "level": name,
             "reasons": reasons,
             "advice": ADVICE[name],
-            "red_flags": [{"id": r["id"], "level": r["level"], "reason": r["reason"], "source": r["source"]}
-                          for r in fired],
+            "red_flags": [
+                {"id": r["id"], "level": r["level"], "reason": r["reason"], "source": r["source"]} for r in fired
+            ],
         }
 
     def _next_questions(self, present, negated, posterior, triage, k: int = 3) -> list[dict]:
@@ -396,14 +413,19 @@ class AssessmentModel:
         questions: list[dict] = []
         level = _rank(triage["level"])
         for rule in sorted(self.red_flags, key=lambda r: -_rank(r["level"])):
-            if _rank(rule["level"]) <= level or not rule["any_of"] or not set(rule["all_of"]) <= found:
+            if _rank(rule["level"]) <= level or not (rule["all_of"] and rule["any_of"]):
                 continue
-            if not rule["all_of"]:
+            if not set(rule["all_of"]) <= found:
                 continue
             for name in rule["any_of"]:
                 if name not in asked and all(q["finding"] != name for q in questions):
-                    questions.append({"finding": name, "question": self._by_id[name]["question"],
-                                      "why": f"A yes would make this {rule['level']}: {rule['reason'].lower()}."})
+                    questions.append(
+                        {
+                            "finding": name,
+                            "question": self._by_id[name]["question"],
+                            "why": f"A yes would make this {rule['level']}: {rule['reason'].lower()}.",
+                        }
+                    )
                     break
             if len(questions) >= 2:
                 break
@@ -414,8 +436,13 @@ class AssessmentModel:
                 break
             if name in asked or name == "baby" or any(q["finding"] == name for q in questions):
                 continue
-            questions.append({"finding": name, "question": self._by_id[name]["question"],
-                              "why": "The answer would change the differential most."})
+            questions.append(
+                {
+                    "finding": name,
+                    "question": self._by_id[name]["question"],
+                    "why": "The answer would change the differential most.",
+                }
+            )
         return questions[:k]
 
     def _gain(self, posterior: np.ndarray) -> np.ndarray:
@@ -429,17 +456,6 @@ class AssessmentModel:
 
         before = entropy(posterior[:, None])
         return np.maximum(before - p_yes * entropy(after_yes) - (1 - p_yes) * entropy(after_no), 0.0)
-
-    def describe(self, condition: str) -> dict:
-        """A condition's ICD-10 code, care level, severity and source."""
-        if condition not in self.conditions:
-            close = difflib.get_close_matches(condition, self.conditions, n=3)
-            raise InvalidInputError(f"Unknown condition {condition!r}" + (f"; did you mean {close}?" if close else "."))
-        return dict(self._conditions[self.conditions.index(condition)])
-
-    def question_for(self, finding: str) -> str:
-        """The question a clinician asks about one finding id."""
-        return self._by_id[self.check_symptoms([finding])[0]]["question"]
 
     def label_of(self, finding: str) -> str:
         """The plain label of one finding id."""
@@ -464,4 +480,3 @@ def load_assessment_model(path: Path, card: dict) -> AssessmentModel:
             f"rebuild it with `python -m medcore train {card.get('name')}`."
         )
     return AssessmentModel(parameters, card)
-

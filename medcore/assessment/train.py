@@ -25,12 +25,13 @@ from pathlib import Path
 
 import numpy as np
 
-from medcore.assessment.evaluate import VIGNETTES_DIR, assess_vignettes, read_vignettes, vignette_metrics
+from medcore.assessment.evaluate import VIGNETTES_DIR, assess_vignettes, read_vignettes, vignette_metrics, wilson
 from medcore.assessment.extract import FindingReader
-from medcore.assessment.knowledge import KNOWLEDGE_DIR, LEVELS, PREVALENCE_PRIOR, read_knowledge
+from medcore.assessment.knowledge import PREVALENCE_PRIOR, read_knowledge
 from medcore.assessment.model import MODEL_FORMAT, AssessmentModel
 from medcore.core.bundle import sha256_file, write_bundle
 from medcore.core.errors import InvalidInputError
+from medcore.core.metrics import softmax
 from medcore.core.settings import LIMITS
 
 __all__ = ["LEAK", "THRESHOLDS", "build_likelihood", "training_cases", "train_assessment_model"]
@@ -145,11 +146,17 @@ def training_cases(knowledge: dict, root: Path, reader: FindingReader) -> list[d
                 continue
             reading = reader.read(row["text"])
             found = reading.findings()
-            cases.append({
-                "condition": condition, "source": "symptom2disease", "text": row["text"],
-                "present": [m.name for m in found if m.present], "absent": [m.name for m in found if not m.present],
-                "age": reading.age, "sex": reading.sex,
-            })
+            cases.append(
+                {
+                    "condition": condition,
+                    "source": "symptom2disease",
+                    "text": row["text"],
+                    "present": [m.name for m in found if m.present],
+                    "absent": [m.name for m in found if not m.present],
+                    "age": reading.age,
+                    "sex": reading.sex,
+                }
+            )
     column_to_findings: dict[str, list[str]] = {}
     for finding in knowledge["findings"]:
         for column in finding["disease_symptom"]:
@@ -161,8 +168,16 @@ def training_cases(knowledge: dict, root: Path, reader: FindingReader) -> list[d
         for pattern in patterns:
             present = sorted({f for column in pattern for f in column_to_findings.get(column, [])})
             if present:
-                cases.append({"condition": condition, "source": "disease_symptom", "present": present, "absent": [],
-                              "age": None, "sex": None})
+                cases.append(
+                    {
+                        "condition": condition,
+                        "source": "disease_symptom",
+                        "present": present,
+                        "absent": [],
+                        "age": None,
+                        "sex": None,
+                    }
+                )
     return cases
 
 
@@ -183,27 +198,19 @@ def _english_words(knowledge: dict, root: Path, cases: list[dict]) -> list[str]:
     return sorted(words)
 
 
-def _posteriors(model: AssessmentModel, cases: list[dict], leave_out: bool) -> tuple[np.ndarray, np.ndarray]:
-    """P(true condition) and, per case, (P(none of these), top probability) with the case's condition kept
-    or left out of the model."""
-    truth = np.empty(len(cases))
-    other_top = np.empty((len(cases), 2))
-    names = {name: k for k, name in enumerate(model.conditions)}
-    log_prior = model._log_prior.copy()
-    for i, case in enumerate(cases):
-        k = names[case["condition"]]
-        if leave_out:
-            model._log_prior = log_prior.copy()
-            model._log_prior[k] = -np.inf
-        posterior = model._posterior(case["present"], case["absent"], case["age"], case["sex"])
-        truth[i] = posterior[k]
-        other_top[i] = posterior[-1], posterior[:-1].max()
-    model._log_prior = log_prior
-    return truth, other_top
+def _posteriors(model: AssessmentModel, cases: list[dict], leave_out: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Each training case's posterior (N, K + 1), with its own condition kept or left out of the model
+    (then it stands for an unknown condition), and the column of its condition (N,)."""
+    columns = np.asarray([model.conditions.index(case["condition"]) for case in cases])
+    scores = np.vstack([model._scores(c["present"], c["absent"], c["age"], c["sex"]) for c in cases])
+    if leave_out:
+        scores[np.arange(len(cases)), columns] = -np.inf
+    return softmax(scores), columns
 
 
-def _model(parameters: dict, card: dict) -> AssessmentModel:
-    return AssessmentModel(parameters, card)
+def _log_loss(posterior: np.ndarray, columns: np.ndarray) -> np.ndarray:
+    """Per case -log P(true condition), shape (N,)."""
+    return -np.log(np.clip(posterior[np.arange(len(columns)), columns], 1e-12, 1))
 
 
 def train_assessment_model(
@@ -241,8 +248,11 @@ def train_assessment_model(
     cases = training_cases(knowledge, root, reader)
     cases = [case for case in cases if case["present"]]
     conditions = [
-        {key: c[key] for key in ("name", "icd10", "severity", "care", "prevalence", "sex", "min_age", "max_age",
-                                 "source")} | {"prior": PREVALENCE_PRIOR[c["prevalence"]]}
+        {
+            key: c[key]
+            for key in ("name", "icd10", "severity", "care", "prevalence", "sex", "min_age", "max_age", "source")
+        }
+        | {"prior": PREVALENCE_PRIOR[c["prevalence"]]}
         for c in knowledge["conditions"]
     ]
     parameters = {
@@ -262,33 +272,30 @@ def train_assessment_model(
     losses = {}
     for temperature in tqdm(TEMPERATURES, desc="temperature", leave=False):
         parameters.update(temperature=temperature, other_prior=1e-9)
-        truth, _ = _posteriors(_model(parameters, card_stub), cases, leave_out=False)
-        losses[temperature] = float(-np.mean(np.log(np.clip(truth, 1e-12, 1))))
+        losses[temperature] = float(_log_loss(*_posteriors(AssessmentModel(parameters, card_stub), cases)).mean())
     temperature = min(losses, key=losses.get)
-    # 2. prior of "none of these": the smallest whose left-out-condition cases are confident <= 10 %.
+    # 2. prior of "none of these": the best trade of known cases that fit against left-out ones answered confidently.
     total_prior = sum(c["prior"] for c in conditions)
     grid = [total_prior * share for share in (0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.0)]
     choice = []
     for other_prior in tqdm(grid, desc="none-of-these prior", leave=False):
         parameters.update(temperature=temperature, other_prior=other_prior)
-        model = _model(parameters, card_stub)
-        _, kept = _posteriors(model, cases, leave_out=False)
-        _, left = _posteriors(model, cases, leave_out=True)
-        fits_kept = float(np.mean(kept[:, 0] < THRESHOLDS["max_none_of_these"]))
-        confident_left = float(np.mean((left[:, 0] < THRESHOLDS["max_none_of_these"]) & (left[:, 1] >= 0.5)))
-        choice.append({"other_prior_share": round(other_prior / total_prior, 4), "known_fits": round(fits_kept, 4),
-                       "left_out_confident": round(confident_left, 4)})
+        model = AssessmentModel(parameters, card_stub)
+        kept, _ = _posteriors(model, cases)
+        left, _ = _posteriors(model, cases, leave_out=True)
+        fits_kept = float(np.mean(kept[:, -1] < THRESHOLDS["max_none_of_these"]))
+        confident = (left[:, -1] < THRESHOLDS["max_none_of_these"]) & (left[:, :-1].max(axis=1) >= 0.5)
+        choice.append(
+            {
+                "other_prior_share": round(other_prior / total_prior, 4),
+                "known_fits": round(fits_kept, 4),
+                "left_out_confident": round(float(confident.mean()), 4),
+            }
+        )
     chosen = max(choice, key=lambda row: row["known_fits"] - row["left_out_confident"])
     parameters.update(other_prior=chosen["other_prior_share"] * total_prior)
-    model = _model(parameters, card_stub)
-    truth, kept = _posteriors(model, cases, leave_out=False)
-    ranks = _training_ranks(model, cases)
-    training_figures = {
-        "n": len(cases),
-        "top1": round(float(np.mean(ranks == 0)), 4),
-        "top3": round(float(np.mean(ranks < 3)), 4),
-        "log_loss": round(float(-np.mean(np.log(np.clip(truth, 1e-12, 1)))), 4),
-    }
+    model = AssessmentModel(parameters, card_stub)
+    training_figures = _training_figures(*_posteriors(model, cases), seed)
     # 3. the vignettes, scored once.
     metrics, evaluation_cases = {}, {}
     for split in ("test", "dev"):
@@ -299,35 +306,74 @@ def train_assessment_model(
             figures["split"] = f"{split} vignettes ({VIGNETTES_DIR.name}/{split}.csv)"
             metrics["validation" if split == "test" else "dev_vignettes"] = figures
             evaluation_cases[split] = [
-                {"id": o.get("id"), "gold": o["triage"], "level": o["level"], "diagnosis": o["diagnosis"],
-                 "known": o.get("known"), "top3": o["ranked"][:3], "fits": o["fits"], "error": o["error"]}
+                {
+                    "id": o.get("id"),
+                    "gold": o["triage"],
+                    "level": o["level"],
+                    "diagnosis": o["diagnosis"],
+                    "known": o.get("known"),
+                    "top3": o["ranked"][:3],
+                    "fits": o["fits"],
+                    "error": o["error"],
+                }
                 for o in outcomes
             ]
     out_dir = Path(out_dir) if out_dir else models_dir() / name
     with tempfile.TemporaryDirectory() as tmp:
         staged = Path(tmp) / "model.json"
         staged.write_text(json.dumps(parameters, ensure_ascii=False) + "\n", encoding="utf-8")
-        card = _card(name, parameters, knowledge, origin, root, seed, started, command, losses, choice, chosen,
-                     training_figures, metrics)
-        evaluation = {"kind": "assessment", "cases": evaluation_cases,
-                      "triage_confusion": {k: v["confusion"] for k, v in metrics.items() if "confusion" in v}, "temperature_losses": losses,
-                      "none_of_these_choice": choice}
+        card = _card(
+            name,
+            parameters,
+            knowledge,
+            origin,
+            root,
+            seed,
+            started,
+            command,
+            losses,
+            choice,
+            chosen,
+            training_figures,
+            metrics,
+        )
+        evaluation = {
+            "kind": "assessment",
+            "cases": evaluation_cases,
+            "triage_confusion": {k: v["confusion"] for k, v in metrics.items() if "confusion" in v},
+            "temperature_losses": losses,
+            "none_of_these_choice": choice,
+        }
         return write_bundle(out_dir, card, evaluation, {"model.json": staged})
 
 
-def _training_ranks(model: AssessmentModel, cases: list[dict]) -> np.ndarray:
-    names = {name: k for k, name in enumerate(model.conditions)}
-    ranks = []
-    for case in cases:
-        posterior = model._posterior(case["present"], case["absent"], case["age"], case["sex"])[:-1]
-        ranks.append(int((posterior > posterior[names[case["condition"]]]).sum()))
-    return np.asarray(ranks)
+def _training_figures(posterior: np.ndarray, columns: np.ndarray, seed: int) -> dict:
+    """Top-1 / top-3 (Wilson intervals) and log-loss (bootstrap interval over cases) on the training cases."""
+    rows = np.arange(len(columns))
+    ranks = (posterior[:, :-1] > posterior[rows, columns][:, None]).sum(axis=1)
+    losses = _log_loss(posterior, columns)
+    resampled = np.random.default_rng(seed).integers(0, len(losses), size=(1000, len(losses)))
+    low, high = np.percentile(losses[resampled].mean(axis=1), [2.5, 97.5])
+    figures = {
+        "n": len(columns),
+        "log_loss": round(float(losses.mean()), 4),
+        "log_loss_ci95": [round(float(low), 4), round(float(high), 4)],
+    }
+    for key, hits in (("top1", ranks == 0), ("top3", ranks < 3)):
+        figures[key] = round(float(hits.mean()), 4)
+        figures[f"{key}_ci95"] = wilson(int(hits.sum()), len(hits))
+    figures["note"] = "in-sample: these cases fitted the temperature and the none-of-these prior"
+    return figures
 
 
-def _card(name, parameters, knowledge, origin, root, seed, started, command, losses, choice, chosen, training,
-          metrics) -> dict:
-    files = [root / "disease_symptom" / "Training_train.csv", root / "symptom2disease" / "symptom2disease_train.csv",
-             root / "ddxplus_kb" / "release_conditions.json"]
+def _card(
+    name, parameters, knowledge, origin, root, seed, started, command, losses, choice, chosen, training, metrics
+) -> dict:
+    files = [
+        root / "disease_symptom" / "Training_train.csv",
+        root / "symptom2disease" / "symptom2disease_train.csv",
+        root / "ddxplus_kb" / "release_conditions.json",
+    ]
     test = metrics.get("validation", {})
     return {
         "name": name,
@@ -364,15 +410,21 @@ def _card(name, parameters, knowledge, origin, root, seed, started, command, los
         "a 'none of these' class with each finding at its mean rate; sex excludes, an age outside a condition's "
         "range multiplies its prior by 0.05. Triage = max(red flags fired, a condition needing emergency / urgent "
         "care with P >= 0.25 / 0.35, the differential's care mass), at least routine when nothing fits.",
-        "operating_point": {"rule": "fits = P(none of these) < 0.5; triage thresholds set a priori",
-                            "thresholds": parameters["thresholds"]},
+        "operating_point": {
+            "rule": "fits = P(none of these) < 0.5; triage thresholds set a priori",
+            "thresholds": parameters["thresholds"],
+        },
         "calibration": {
             "method": "temperature on the log-likelihood, chosen by log-loss of the true condition over training "
             "cases (symptom2disease texts read by the finding reader + disease_symptom patterns)",
             "temperature": parameters["temperature"],
             "log_loss_by_temperature": losses,
-            "none_of_these": {"rule": "the prior maximising (known training cases that fit) - (left-out-condition "
-                              "training cases answered confidently)", "grid": choice, "chosen": chosen},
+            "none_of_these": {
+                "rule": "the prior maximising (known training cases that fit) - (left-out-condition "
+                "training cases answered confidently)",
+                "grid": choice,
+                "chosen": chosen,
+            },
         },
         "knowledge": {
             "conditions": len(parameters["conditions"]),
@@ -399,14 +451,24 @@ def _card(name, parameters, knowledge, origin, root, seed, started, command, los
             **{key: _headline(value) for key, value in metrics.items()},
             "training_cases": training,
         },
-        "headline": {"metric": "triage_accuracy", "split": "validation (test vignettes)",
-                     "value": test.get("triage_accuracy")},
+        "headline": {
+            "metric": "triage_accuracy",
+            "split": "validation (test vignettes)",
+            "value": test.get("triage_accuracy"),
+        },
         "anchors": {
-            "symptom checkers (Semigran 2015)": {"triage_accuracy": 0.57, "emergency_recall": 0.80, "top1": 0.34,
-                                                 "top3": 0.51},
+            "symptom checkers (Semigran 2015)": {
+                "triage_accuracy": 0.57,
+                "emergency_recall": 0.80,
+                "top1": 0.34,
+                "top3": 0.51,
+            },
             "physicians (Semigran 2016)": {"top1": 0.72, "top3": 0.84},
-            "large language models (2023-24)": {"triage_accuracy": "0.69-0.88", "emergency_recall": "0.89-0.93",
-                                                "safety": "0.92-0.97"},
+            "large language models (2023-24)": {
+                "triage_accuracy": "0.69-0.88",
+                "emergency_recall": "0.89-0.93",
+                "safety": "0.92-0.97",
+            },
         },
         "limitations": [
             "The findings reader is rule-based English: unusual wording, spelling errors and complex negation can be "
@@ -428,6 +490,3 @@ def _card(name, parameters, knowledge, origin, root, seed, started, command, los
 
 def _headline(figures: dict) -> dict:
     return {key: value for key, value in figures.items() if key != "confusion"}  # the matrix is in evaluation.json
-
-
-

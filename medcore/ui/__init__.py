@@ -34,6 +34,7 @@ from medcore.ui.sections import (
     threshold_explorer,
     validation_charts,
 )
+from medcore.ui.survival import what_if_section
 
 __all__ = [
     "PAGES",
@@ -58,6 +59,7 @@ __all__ = [
     "session_memo",
     "threshold_explorer",
     "validation_charts",
+    "what_if_section",
     "verified_card",
 ]
 

@@ -233,20 +233,33 @@ def assessment_rows(metrics: dict) -> list[dict]:
     rows = []
     for key, label in ASSESSMENT_FIGURES.items():
         value, (low, high), n = metrics.get(key), metrics.get(f"{key}_ci95") or (None, None), metrics.get(f"n_{key}")
-        rows.append({"figure": label, "value": "-" if value is None else f"{value:.3f}",
-                     "95 % CI": "-" if low is None else f"{low:.3f}-{high:.3f}", "n": n})
+        rows.append(
+            {
+                "figure": label,
+                "value": "-" if value is None else f"{value:.3f}",
+                "95 % CI": "-" if low is None else f"{low:.3f}-{high:.3f}",
+                "n": n,
+            }
+        )
     return rows
 
 
 def assessment_figures(card: dict) -> None:
     """The symptom assessment's vignette figures with intervals and n, beside the published anchors."""
-    for split, caption in (("validation", "Test vignettes (scored once; they fit nothing)"),
-                           ("dev_vignettes", "Dev vignettes (read while writing the vocabulary: optimistic)")):
+    for split, caption in (
+        ("validation", "Test vignettes (scored once; they fit nothing)"),
+        ("dev_vignettes", "Dev vignettes (read while writing the vocabulary: optimistic)"),
+    ):
         if split in card["metrics"]:
             st.caption(caption)
             st.dataframe(pd.DataFrame(assessment_rows(card["metrics"][split])), hide_index=True, key=f"sa-{split}")
-    st.caption("Anchors: " + "; ".join(f"{who}: " + ", ".join(f"{k} {v}" for k, v in figures.items())
-                                       for who, figures in card.get("anchors", {}).items()))
+    st.caption(
+        "Anchors: "
+        + "; ".join(
+            f"{who}: " + ", ".join(f"{k} {v}" for k, v in figures.items())
+            for who, figures in card.get("anchors", {}).items()
+        )
+    )
 
 
 def validation_charts(card: dict, evaluation: dict) -> None:

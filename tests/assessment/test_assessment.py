@@ -135,8 +135,11 @@ def test_a_symptom_lasting_weeks_is_at_least_routine(model):
 @pytest.mark.parametrize(
     ("text", "level", "condition"),
     [
-        ("Crushing chest pain going down my left arm, sweating and nausea for 30 minutes", "emergency",
-         "Heart attack (acute coronary syndrome)"),
+        (
+            "Crushing chest pain going down my left arm, sweating and nausea for 30 minutes",
+            "emergency",
+            "Heart attack (acute coronary syndrome)",
+        ),
         ("Headache, stiff neck, light hurts my eyes, vomiting", "emergency", "Meningitis"),
         ("Fever and dry cough for a week, chest hurts when I breathe", "urgent", "Pneumonia"),
         ("Runny nose, sneezing and a scratchy throat since yesterday, otherwise fine", "self-care", "Common cold"),
@@ -223,12 +226,36 @@ def test_wilson_and_the_vignette_figures():
     low, high = wilson(8, 10)
     assert low < 0.8 < high and 0 <= low and high <= 1
     outcomes = [
-        {"triage": "emergency", "level": "urgent", "ranked": ["A"], "fits": True, "top": 0.9, "diagnosis": "A",
-         "known": "yes", "error": None},
-        {"triage": "routine", "level": "emergency", "ranked": ["B", "A"], "fits": True, "top": 0.6, "diagnosis": "A",
-         "known": "yes", "error": None},
-        {"triage": "urgent", "level": None, "ranked": [], "fits": False, "top": 0.0, "diagnosis": "X", "known": "no",
-         "error": "refused"},
+        {
+            "triage": "emergency",
+            "level": "urgent",
+            "ranked": ["A"],
+            "fits": True,
+            "top": 0.9,
+            "diagnosis": "A",
+            "known": "yes",
+            "error": None,
+        },
+        {
+            "triage": "routine",
+            "level": "emergency",
+            "ranked": ["B", "A"],
+            "fits": True,
+            "top": 0.6,
+            "diagnosis": "A",
+            "known": "yes",
+            "error": None,
+        },
+        {
+            "triage": "urgent",
+            "level": None,
+            "ranked": [],
+            "fits": False,
+            "top": 0.0,
+            "diagnosis": "X",
+            "known": "no",
+            "error": "refused",
+        },
     ]
     figures = vignette_metrics(outcomes)
     assert figures["emergency_recall"] == 0.0 and figures["n_emergency_recall"] == 1

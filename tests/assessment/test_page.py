@@ -35,11 +35,11 @@ def test_answering_a_question_updates_the_assessment():
 
 
 def test_removing_a_misread_finding_changes_the_result():
-    app = _assessed("sudden worst headache of my life")
+    app = _assessed("chest pain and sweating since this morning")
     assert app.error[0].value.startswith("**Triage: EMERGENCY.**")
-    app.multiselect[1].set_value([name for name in app.multiselect[1].value if name != "worst_headache"]).run()
-    app.run()
-    assert "worst_headache" not in app.multiselect[1].value
+    app.multiselect[1].set_value([name for name in app.multiselect[1].value if name != "sweating"]).run()
+    assert "sweating" not in app.multiselect[1].value and "chest_pain" in app.multiselect[1].value
+    assert app.warning[0].value.startswith("**Triage: URGENT.**")  # the heart-attack red flag no longer fires
 
 
 def test_gibberish_gets_a_reason_and_no_banner():
