@@ -11,6 +11,11 @@ from medcore.text.deid import mask_identifiers
 from medcore.text.plots import highlight_html
 
 ui.page_header("Record classification")
+st.info(
+    "Assessing a patient's symptoms? Use **Symptom assessment** (Diagnosis): triage first, red flags, and a "
+    "differential over 156 conditions that says when none fits. The two models below classify text into their "
+    "data sets' own labels only, with no triage."
+)
 text_tab, checklist_tab = st.tabs(["Free text", "Symptom checklist"])
 
 

@@ -57,6 +57,7 @@ class RemoteModel:
         self.kind: str = self.card["kind"]
         self.labels: list[str] | None = self.card.get("labels")
         self.tasks: list[str] | None = self.card.get("tasks")
+        self.conditions: list[str] | None = self.labels if self.kind == "assessment" else None
         point = self.card.get("operating_point") or {}
         self.threshold: float | None = point.get("threshold")
         self.positive_label: str | None = point.get("positive_label")
@@ -245,6 +246,12 @@ class RemoteModel:
         """The severity hint of one patient's symptoms."""
         self._kind("checklist")
         return self._predict({"symptoms": [list(symptoms)]})["results"][0]["triage"]
+
+    def assess(self, text: str = "", age=None, sex=None, symptoms=None, absent=None, ignore=None) -> dict:
+        """Triage, differential, findings and next questions of one patient (the in-process ``assess``)."""
+        self._kind("assessment")
+        case = {"text": text, "age": age, "sex": sex, "symptoms": symptoms, "absent": absent, "ignore": ignore}
+        return self._predict({key: value for key, value in case.items() if value is not None})["results"][0]
 
     def recommend(self, history: list[str], k: int = 10, age: float | None = None, sex: str | None = None) -> dict:
         """``{"items", "unknown", "notices"}`` for one patient's history."""

@@ -189,8 +189,11 @@ def _checklist(model, payload: Payload) -> tuple[dict, dict]:
     return {"results": results}, {"patients": len(results), "decisions": [r["decision"] for r in results]}
 
 
+_CASE_FIELDS = ("text", "age", "sex", "symptoms", "absent", "ignore")  # the arguments of assess
+
+
 def _assessment(model, payload: Payload) -> tuple[dict, dict]:
-    """One or more patients: ``{"cases": [{"text", "age", "sex", "symptoms", "absent"}]}`` or one case's keys."""
+    """One or more patients: ``{"cases": [{"text", "age", "sex", "symptoms", "absent", "ignore"}]}`` or one case's keys."""
     body = payload.body
     cases = body.get("cases") if "cases" in body else [body]
     if not isinstance(cases, list) or not cases or not all(isinstance(case, dict) for case in cases):
@@ -200,18 +203,10 @@ def _assessment(model, payload: Payload) -> tuple[dict, dict]:
     check_count(cases, "max_list_items", "cases")
     results = []
     for case in cases:
-        unknown = sorted(set(case) - {"text", "age", "sex", "symptoms", "absent"})
+        unknown = sorted(set(case) - set(_CASE_FIELDS))
         if unknown:
-            raise InvalidInputError(f"Unknown field(s) {unknown}; a case has text, age, sex, symptoms and absent.")
-        results.append(
-            model.assess(
-                case.get("text") or "",
-                age=case.get("age"),
-                sex=case.get("sex"),
-                symptoms=case.get("symptoms"),
-                absent=case.get("absent"),
-            )
-        )
+            raise InvalidInputError(f"Unknown field(s) {unknown}; a case has {', '.join(_CASE_FIELDS)}.")
+        results.append(model.assess(**{key: case[key] for key in _CASE_FIELDS if case.get(key) is not None}))
     return {"results": results}, {"cases": len(results), "levels": [r["triage"]["level"] for r in results]}
 
 

@@ -26,6 +26,7 @@ SERVED = (
     "survival-gbsg",
     "warfarin-dose",
     "literature-extraction",
+    "symptom-assessment",
 )
 
 
@@ -98,7 +99,9 @@ def test_load_model_returns_a_client_with_the_same_api(server, genuine, monkeypa
 
 def test_remote_records_checklists_and_errors(server, monkeypatch):
     monkeypatch.setenv("MEDCORE_MODEL_SERVER", server.url)
-    survival, checklist, dose = (medcore.load_model(n) for n in ("survival-gbsg", "symptom-checklist", "warfarin-dose"))
+    survival, checklist, dose, assessment = (
+        medcore.load_model(n) for n in ("survival-gbsg", "symptom-checklist", "warfarin-dose", "symptom-assessment")
+    )
     monkeypatch.delenv("MEDCORE_MODEL_SERVER")
     local = medcore.load_model("survival-gbsg")
     row = dict(local.reference_row)
@@ -113,6 +116,14 @@ def test_remote_records_checklists_and_errors(server, monkeypatch):
     assert dose.predict_dose([patient]) == pytest.approx(medcore.load_model("warfarin-dose").predict_dose([patient]))
     with pytest.raises(medcore.InvalidInputError, match="unknown|not a symptom|known"):
         checklist.differential(["no_such_symptom"])
+    text = "chest pain since this morning"
+    local_assessment = medcore.load_model("symptom-assessment")
+    assert assessment.conditions == local_assessment.conditions
+    assert assessment.assess(text, symptoms=["sweating"]) == predict_module.plain(
+        local_assessment.assess(text, symptoms=["sweating"])
+    )
+    with pytest.raises(medcore.InvalidInputError, match="impossible"):
+        assessment.assess(text, age=150)
     monkeypatch.setenv("MEDCORE_MODEL_SERVER", server.url)
     with pytest.raises(medcore.ModelNotFoundError):
         medcore.load_model("drug-bbbp")  # shipped, but not on this service
