@@ -177,6 +177,22 @@ def test_record_classification_text_and_checklist(server, page):
     _shot(page, "record_classification_checklist")
 
 
+def test_symptom_assessment_triage_first_then_an_answer_updates_it(server, page):
+    page.goto(f"{server}/Symptom_Assessment")
+    page.get_by_text("then press Assess").wait_for(timeout=90_000)
+    page.locator("textarea").first.fill("Chest pain since this morning, I'm 35")
+    page.get_by_role("button", name="Assess").click()
+    page.get_by_text("Triage: URGENT.").wait_for(timeout=60_000)
+    page.locator(".js-plotly-plot").first.wait_for(timeout=30_000)  # the differential
+    _assert_no_exception(page)
+    # the first question is a red flag one answer away; "Yes" makes it an emergency
+    page.get_by_role("button", name="Yes").first.click()
+    page.get_by_text("Triage: EMERGENCY.").wait_for(timeout=60_000)
+    assert page.get_by_text("NICE CG95").first.is_visible()
+    _assert_no_exception(page)
+    _shot(page, "symptom_assessment")
+
+
 def test_service_recommendation_for_a_patient(server, page):
     page.goto(f"{server}/Service_Recommendation")
     page.get_by_text("Recommended next").wait_for(timeout=60_000)

@@ -158,10 +158,17 @@ def test_a_baby_with_fever_is_an_emergency_under_three_months(model):
 
 
 # -- the differential ------------------------------------------------------------------------
-def test_probabilities_are_the_calibrated_naive_bayes(model):
-    """Recomputed from model.json with the card's temperature: a skipped temperature fails here."""
+@pytest.mark.parametrize("temperature", [None, 2.5])
+def test_probabilities_are_the_calibrated_naive_bayes(model, temperature):
+    """Recomputed from model.json with the shipped temperature (and a changed one, so a skipped
+    temperature fails even when the shipped one is 1)."""
+    from medcore.assessment.model import AssessmentModel
+
     parameters = json.loads((PROJECT / "models" / "symptom-assessment" / "model.json").read_text())
-    assert model.card["calibration"]["temperature"] == parameters["temperature"] != 1.0
+    assert model.card["calibration"]["temperature"] == parameters["temperature"]
+    if temperature is not None:
+        parameters["temperature"] = temperature
+        model = AssessmentModel(parameters, model.card)
     present, absent = ["fever", "cough", "pleuritic_pain"], ["wheeze"]
     result = model.assess(symptoms=present, absent=absent)
     yes = np.vstack([np.asarray(parameters["likelihood"]), np.asarray(parameters["background"])[None]])
