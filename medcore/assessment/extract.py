@@ -27,12 +27,20 @@ _TERMINATORS = re.compile(
     r"complains? of|c/o|presents? with|now|then|and (?:now|then|also) )\b",
     re.IGNORECASE,
 )
+# Phrases that hold a negation word but do not deny a finding ("just not right", "won't stop").
+_PSEUDO_NEGATION = re.compile(
+    r"\b(?:not (?:right|himself|herself|myself|themselves|even|sure|only|just|well|improving|settling|getting better|"
+    r"stopping|going away|eating|feeding|sleeping)|no (?:better|longer|improvement|relief)|(?:won't|doesn't|didn't|"
+    r"will not|does not|can't get it to) (?:stop|settle|go away|help|work)|not helping|hasn't helped|no matter)\b",
+    re.IGNORECASE,
+)
 _NEGATION_AFTER = re.compile(r"^\W{0,3}(?:\w+\W+){0,2}?(?:denied|absent|negative|none|not present|ruled out)\b", re.I)
 _OTHER_PERSON = re.compile(
     r"\b(?:family history of|history in the family|runs in the family|(?:mother|father|mum|mom|dad|brother|sister|"
     r"grandmother|grandfather|grandma|grandpa|aunt|uncle|parents?) (?:had|died|passed away))\b",
     re.IGNORECASE,
 )
+NEGATION_SCOPE_WORDS = 5  # "no fever, cough or rash" denies all three; a cue further back denies nothing
 _CLAUSE_BREAK = re.compile(r"[.!?;\n]+|\bbut\b|\bhowever\b|\balthough\b", re.IGNORECASE)
 
 _NUMBER_WORDS = {
@@ -113,6 +121,8 @@ _DURATION_PATTERNS = (
     ),
     re.compile(r"\b(\d+)\s*(h|hrs?|d|wks?|mins?)\b(?!\s*-?\s*old)", re.I),
 )
+_CLINICAL_DURATION = re.compile(r"\b(\d+)/(7|52|12)\b")  # 2/7 = two days, 8/52 = eight weeks, 3/12 = three months
+_CLINICAL_UNIT_DAYS = {"7": 1.0, "52": 7.0, "12": 30.0}
 _RELATIVE_DAYS = (
     (re.compile(r"\bfor (?:several|many|some|a few|a couple of)? ?weeks\b", re.I), 14.0),
     (re.compile(r"\bfor (?:several|many|some|a few|a couple of)? ?months\b", re.I), 60.0),
@@ -158,6 +168,7 @@ def read_duration_days(text: str) -> float | None:
     for pattern in _DURATION_PATTERNS:
         for match in pattern.finditer(text):
             days.append(_number(match.group(1)) * _UNIT_DAYS[_unit(match.group(2))])
+    days += [int(m.group(1)) * _CLINICAL_UNIT_DAYS[m.group(2)] for m in _CLINICAL_DURATION.finditer(text)]
     for pattern, value in _RELATIVE_DAYS:
         if pattern.search(text):
             days.append(value)
@@ -229,9 +240,9 @@ class FindingReader:
 
     @staticmethod
     def _negated(before: str, after: str) -> bool:
-        cues = list(_NEGATION_BEFORE.finditer(before))
+        cues = list(_NEGATION_BEFORE.finditer(_PSEUDO_NEGATION.sub(lambda m: " " * len(m.group()), before)))
         if cues:
             between = before[cues[-1].end() :]
-            if not _TERMINATORS.search(between) and len(between.split()) <= 8:
+            if not _TERMINATORS.search(between) and len(between.split()) <= NEGATION_SCOPE_WORDS:
                 return True
         return bool(_NEGATION_AFTER.search(after))

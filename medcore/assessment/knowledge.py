@@ -4,7 +4,8 @@ The clinical knowledge lives as CSV files in ``medcore/assessment/knowledge/``, 
 per row, each with its source, so a clinician can review it without reading code:
 
 - ``findings.csv``: the symptom vocabulary (id, plain label, the question a clinician asks,
-  the lay phrases that name it, and the disease_symptom columns and DDXPlus evidences it joins);
+  the lay phrases that name it, the disease_symptom columns and DDXPlus evidences it joins, and
+  the broader findings it implies: crushing chest pain is chest pain);
 - ``conditions.csv``: the conditions of the differential (ICD-10, DDXPlus severity 1-5, the care
   level a typical case needs, prevalence class, sex and age range, the data sets naming it);
 - ``presentations.csv``: P(finding reported | condition) from textbook presentations;
@@ -35,7 +36,7 @@ LEVELS = ("self-care", "routine", "urgent", "emergency")  # least to most urgent
 PREVALENCE_PRIOR = {"common": 10.0, "uncommon": 3.0, "rare": 1.0}  # relative prior odds in primary care
 
 _COLUMNS = {
-    "findings.csv": ["id", "label", "question", "patterns", "disease_symptom", "ddxplus"],
+    "findings.csv": ["id", "label", "question", "patterns", "disease_symptom", "ddxplus", "implies"],
     "conditions.csv": [
         "name",
         "icd10",
@@ -122,6 +123,8 @@ def read_knowledge(folder: Path | str = KNOWLEDGE_DIR) -> dict:
         if not patterns:
             raise KnowledgeError(f"findings.csv row {number}: '{row['id']}' has no patterns.")
         for pattern in patterns:
+            if pattern != pattern.strip():  # a match must end at a word boundary, so an edge space never matches
+                raise KnowledgeError(f"findings.csv row {number}: pattern {pattern!r} starts or ends with a space.")
             try:
                 re.compile(pattern)
             except re.error as err:
@@ -136,12 +139,27 @@ def read_knowledge(folder: Path | str = KNOWLEDGE_DIR) -> dict:
                 "patterns": patterns,
                 "disease_symptom": _split(row["disease_symptom"]),
                 "ddxplus": _split(row["ddxplus"]),
+                "implies": _split(row["implies"]),
             }
         )
     finding_ids = [f["id"] for f in findings]
     if len(set(finding_ids)) != len(finding_ids):
         raise KnowledgeError("findings.csv: duplicate finding ids.")
     known_findings = set(finding_ids)
+    for finding in findings:  # "implies" is a hierarchy (crushing chest pain -> chest pain): known ids, no cycles
+        unknown = [name for name in finding["implies"] if name not in known_findings]
+        if unknown:
+            raise KnowledgeError(f"findings.csv: '{finding['id']}' implies unknown findings {unknown}.")
+    parents = {f["id"]: f["implies"] for f in findings}
+    for start in parents:
+        seen, todo = set(), list(parents[start])
+        while todo:
+            name = todo.pop()
+            if name == start:
+                raise KnowledgeError(f"findings.csv: '{start}' implies itself through {sorted(seen)}.")
+            if name not in seen:
+                seen.add(name)
+                todo += parents[name]
 
     conditions = []
     for number, row in enumerate(_rows(folder, "conditions.csv"), start=2):

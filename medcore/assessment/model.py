@@ -256,6 +256,20 @@ class AssessmentModel:
                     "end": None,
                     "source": source,
                 }
+        for finding in list(by_name.values()):  # crushing chest pain is chest pain (findings.csv "implies")
+            if finding["present"]:
+                for parent in self.with_implied([finding["name"]])[1:]:
+                    by_name.setdefault(
+                        parent,
+                        {
+                            "name": parent,
+                            "label": self._by_id[parent]["label"],
+                            "present": True,
+                            "start": finding["start"],
+                            "end": finding["end"],
+                            "source": "implied",
+                        },
+                    )
         findings = list(by_name.values())
         present = [f["name"] for f in findings if f["present"]]
         negated = [f["name"] for f in findings if not f["present"]]
@@ -319,6 +333,16 @@ class AssessmentModel:
             "duration_days": duration,
             "notices": [*notices, reason],
         }
+
+    def with_implied(self, names: list[str]) -> list[str]:
+        """``names`` and every broader finding they imply, transitively (crushing chest pain -> chest pain)."""
+        found, todo = list(names), [p for name in names for p in self._by_id[name].get("implies", [])]
+        while todo:
+            parent = todo.pop()
+            if parent not in found:
+                found.append(parent)
+                todo += self._by_id[parent].get("implies", [])
+        return found
 
     def _scores(self, present: list[str], negated: list[str], age, sex) -> np.ndarray:
         """Log posterior scores (unnormalised) of the conditions and "none of these" (last), shape (K + 1,)."""

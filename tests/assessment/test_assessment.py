@@ -46,6 +46,7 @@ def test_every_table_row_passes_the_schema_and_has_a_source():
         ("red_flags.csv", "source", "", "reason and a source"),
         ("presentations.csv", "finding", "no_such_finding", "unknown finding"),
         ("conditions.csv", "care", "whenever", "care"),
+        ("findings.csv", "patterns", "fell ", "space"),
     ],
 )
 def test_a_broken_row_is_refused_naming_file_and_row(tmp_path, file, column, value, message):
@@ -310,3 +311,34 @@ def test_cli_predicts_and_refuses(capsys):
     assert "impossible" in capsys.readouterr().err
     assert main(["evaluate", "symptom-assessment", str(VIGNETTES_DIR / "dev.csv")]) == 0
     assert "emergency_recall" in capsys.readouterr().out
+
+
+def test_a_specific_finding_implies_the_broader_one_and_cycles_are_refused(model, tmp_path):
+    result = model.assess(symptoms=["crushing_chest_pain"])
+    implied = next(f for f in result["findings"] if f["name"] == "chest_pain")
+    assert implied["present"] and implied["source"] == "implied"
+    assert result["triage"]["level"] in ("urgent", "emergency")  # the chest-pain rule fires on the implied finding
+    folder = tmp_path / "knowledge"
+    shutil.copytree(KNOWLEDGE_DIR, folder)
+    path = folder / "findings.csv"
+    with open(path, newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    for row in rows:
+        if row["id"] == "chest_pain":
+            row["implies"] = "crushing_chest_pain"
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    with pytest.raises(KnowledgeError, match="implies itself"):
+        read_knowledge(folder)
+
+
+def test_pseudo_negations_and_clinical_shorthand(reader):
+    found = {m.name: m.present for m in reader.read("He's just not right, muddled, cold clammy hands").findings()}
+    assert found["confusion"] is True and found["sweating"] is True
+    found = {m.name: m.present for m in reader.read("The nosebleed won't stop").findings()}
+    assert found["nosebleed"] is True and found["bleeding_wont_stop"] is True
+    found = {m.name: m.present for m in reader.read("not even water stays down, hardly peeing, dizzy").findings()}
+    assert found["reduced_urine"] is True and found["dizziness"] is True  # the cue's scope is 5 words
+    assert read_duration_days("58M SOB 2/7") == 2 and read_duration_days("cough 8/52") == 56
