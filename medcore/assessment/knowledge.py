@@ -123,8 +123,6 @@ def read_knowledge(folder: Path | str = KNOWLEDGE_DIR) -> dict:
         if not patterns:
             raise KnowledgeError(f"findings.csv row {number}: '{row['id']}' has no patterns.")
         for pattern in patterns:
-            if pattern != pattern.strip():  # a match must end at a word boundary, so an edge space never matches
-                raise KnowledgeError(f"findings.csv row {number}: pattern {pattern!r} starts or ends with a space.")
             try:
                 re.compile(pattern)
             except re.error as err:
