@@ -17,9 +17,17 @@ from dataclasses import dataclass, field
 
 __all__ = ["Mention", "Reading", "FindingReader", "read_age", "read_sex", "read_duration_days"]
 
+
+def _tolerant(pattern: str) -> str:
+    """A pattern that also matches typed shortcuts: the apostrophe optional or curly ("cant", "don’t")."""
+    return pattern.replace("'", "['’]?")
+
+
 _NEGATION_BEFORE = re.compile(
-    r"\b(?:no|not|denies|denied|deny|denying|without|negative for|never|nor|free of|absence of|hasn't|haven't|"
-    r"hadn't|isn't|wasn't|aren't|don't|doesn't|didn't|no sign of|no signs of|no history of|ruled out|none|neither)\b",
+    _tolerant(
+        r"\b(?:no|not|denies|denied|deny|denying|without|negative for|never|nor|free of|absence of|hasn't|haven't|"
+        r"hadn't|isn't|wasn't|aren't|don't|doesn't|didn't|no sign of|no signs of|no history of|ruled out|none|neither)\b"
+    ),
     re.IGNORECASE,
 )
 _TERMINATORS = re.compile(
@@ -29,9 +37,11 @@ _TERMINATORS = re.compile(
 )
 # Phrases that hold a negation word but do not deny a finding ("just not right", "won't stop").
 _PSEUDO_NEGATION = re.compile(
-    r"\b(?:not (?:right|himself|herself|myself|themselves|even|sure|only|just|well|improving|settling|getting better|"
-    r"stopping|going away|eating|feeding|sleeping)|no (?:better|longer|improvement|relief)|(?:won't|doesn't|didn't|"
-    r"will not|does not|can't get it to) (?:stop|settle|go away|help|work)|not helping|hasn't helped|no matter)\b",
+    _tolerant(
+        r"\b(?:not (?:right|himself|herself|myself|themselves|even|sure|only|just|well|improving|settling|getting better|"
+        r"stopping|going away|eating|feeding|sleeping)|no (?:better|longer|improvement|relief)|(?:won't|doesn't|didn't|"
+        r"will not|does not|can't get it to) (?:stop|settle|go away|help|work)|not helping|hasn't helped|no matter)\b"
+    ),
     re.IGNORECASE,
 )
 _NEGATION_AFTER = re.compile(r"^\W{0,3}(?:\w+\W+){0,2}?(?:denied|absent|negative|none|not present|ruled out)\b", re.I)
@@ -213,7 +223,7 @@ class FindingReader:
 
     def __init__(self, vocabulary: list[dict]):
         self._patterns = [
-            (finding["id"], re.compile(r"(?<!\w)(?:" + "|".join(finding["patterns"]) + r")(?!\w)", re.IGNORECASE))
+            (finding["id"], re.compile(_tolerant(r"(?<!\w)(?:" + "|".join(finding["patterns"]) + r")(?!\w)"), re.I))
             for finding in vocabulary
         ]
 

@@ -340,4 +340,6 @@ def test_pseudo_negations_and_clinical_shorthand(reader):
     assert found["nosebleed"] is True and found["bleeding_wont_stop"] is True
     found = {m.name: m.present for m in reader.read("not even water stays down, hardly peeing, dizzy").findings()}
     assert found["reduced_urine"] is True and found["dizziness"] is True  # the cue's scope is 5 words
+    found = {m.name: m.present for m in reader.read("i cant breathe and dont feel right").findings()}
+    assert found["breathless"] is True  # typed without apostrophes
     assert read_duration_days("58M SOB 2/7") == 2 and read_duration_days("cough 8/52") == 56
