@@ -27,7 +27,7 @@ OTHER_NOTE = "It burns when I urinate and I need to go all the time; my lower be
 # (URL path, text that shows the page is drawn); sidebar titles come from medcore.ui.navigation.PAGES
 PAGES = (
     ("Image_Diagnosis", "Upload an image to see"),
-    ("Record_Classification", "Describe the symptoms"),
+    ("Record_Classification", "Paste a clinical text"),
     ("Service_Recommendation", "Recommended next"),
     ("Model_Evaluation", "Intended use"),
 )

@@ -278,7 +278,7 @@ async def _image_request(session: BrowserlessSession, page: RunResult, seed: int
 
 
 async def _text_request(session: BrowserlessSession, page: RunResult, note: str) -> None:
-    area = page.widget("text_area", "Describe the symptoms or paste a note").text_area
+    area = page.widget("text_area", "Paste a clinical text (an abstract or a report)").text_area
     analyse = page.widget("button", "Analyse").button  # the form's submit button: the note and the press go together
     result = await session.run(
         TEXT_PAGE, [WidgetState(id=area.id, string_value=note), WidgetState(id=analyse.id, trigger_value=True)]

@@ -142,39 +142,30 @@ def _shot(page, name: str) -> None:
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
-def test_record_classification_text_and_checklist(server, page):
+def test_record_classification_masks_and_shows_the_models_ranking(server, page):
+    note = (
+        "Patients with acute myocardial infarction received early coronary angioplasty; ejection fraction was "
+        "followed for a year. Call 555-123-4567."
+    )
     page.goto(f"{server}/Record_Classification")
     page.get_by_text("then press Analyse").wait_for(timeout=90_000)  # the first run (model load) has finished
     area = page.locator("textarea").first
-    area.fill("I have had an itchy red rash with dry scaly patches on my elbows for weeks. Call 555-123-4567.")
+    area.fill(note)
     area.press("Control+Enter")
     page.get_by_text("Words that pushed towards the top class").wait_for(timeout=60_000)
     page.get_by_text("Masked before analysis").wait_for(timeout=30_000)
     page.locator(".js-plotly-plot").first.wait_for(timeout=30_000)  # the top-5 bar chart
     _assert_no_exception(page)
-    text_panel = page.get_by_role("tabpanel", name="Free text")
-    shown = text_panel.inner_text()
+    shown = page.locator("[data-testid='stMain']").inner_text()
     assert "555-123-4567" not in shown.replace(area.input_value(), "")  # gone from everything but the box itself
     import medcore
 
-    model = medcore.load_model("symptom-text")
-    proba = model.predict_proba(
-        ["I have had an itchy red rash with dry scaly patches on my elbows for weeks. Call [PHONE]."]
-    )[0]
+    model = medcore.load_model("abstract-topic")
+    proba = model.predict_proba([model.prepare(note.replace("555-123-4567", "[PHONE]"))[0]])[0]
     top = model.labels[int(proba.argmax())]
-    chart = text_panel.locator(".js-plotly-plot").first.inner_text()
+    chart = page.locator(".js-plotly-plot").first.inner_text()
     assert top in chart and f"{proba.max():.1%}" in chart, (top, chart)
     _shot(page, "record_classification_text")
-    page.get_by_role("tab", name="Symptom checklist").click()
-    box = page.get_by_role("tabpanel", name="Symptom checklist").locator("input").first
-    box.click()
-    box.fill("itching")
-    page.keyboard.press("Enter")
-    page.keyboard.press("Escape")
-    page.get_by_text("Triage hint:").wait_for(timeout=60_000)  # the hint itself, not the checkbox naming it
-    page.get_by_text("Next questions worth asking").wait_for(timeout=30_000)
-    _assert_no_exception(page)
-    _shot(page, "record_classification_checklist")
 
 
 def test_symptom_assessment_triage_first_then_an_answer_updates_it(server, page):
@@ -351,7 +342,7 @@ def test_the_image_text_and_literature_pages_run_their_models_on_a_remote_model_
         "breast-ultrasound",
         "image-modality",
         "breast-lesion-segmentation",
-        "symptom-text",
+        "abstract-topic",
         "literature-extraction",
     )
     with running_server(service=True, timeout=240) as service:
@@ -368,7 +359,7 @@ def test_the_image_text_and_literature_pages_run_their_models_on_a_remote_model_
             _shot(page, "image_diagnosis_remote")
             page.goto(f"{app.url}/Record_Classification")
             page.get_by_text("then press Analyse").wait_for(timeout=90_000)
-            page.locator("textarea").first.fill("A dry cough, a fever and pain in my chest when I breathe in")
+            page.locator("textarea").first.fill("Early coronary angioplasty after acute myocardial infarction")
             page.locator("textarea").first.press("Control+Enter")
             page.get_by_text("Words that pushed towards the top class").wait_for(timeout=60_000)
             _assert_no_exception(page)

@@ -20,11 +20,11 @@ TIMEOUT = 60
 
 @pytest.fixture
 def damaged_models(tmp_path, monkeypatch):
-    """pneumonia-cxr with one flipped byte, symptom-text without its model file, no care-recommender."""
+    """pneumonia-cxr with one flipped byte, abstract-topic without its model file, no care-recommender."""
     folder = tmp_path / "models"
     folder.mkdir()
     for bundle in sorted((PROJECT / "models").iterdir()):
-        if bundle.name in ("pneumonia-cxr", "symptom-text"):
+        if bundle.name in ("pneumonia-cxr", "abstract-topic"):
             shutil.copytree(bundle, folder / bundle.name)
         elif bundle.name != "care-recommender" and bundle.is_dir():
             (folder / bundle.name).symlink_to(bundle, target_is_directory=True)
@@ -32,7 +32,7 @@ def damaged_models(tmp_path, monkeypatch):
     data = bytearray(model_file.read_bytes())
     data[len(data) // 2] ^= 0xFF
     model_file.write_bytes(bytes(data))
-    (folder / "symptom-text" / "model.keras").unlink()
+    (folder / "abstract-topic" / "model.keras").unlink()
     monkeypatch.setenv("MEDCORE_MODELS_DIR", str(folder))
     return folder
 
@@ -63,12 +63,13 @@ def test_image_page_refuses_the_changed_bundle_and_serves_the_others(damaged_mod
     assert any("Intended use" in md.value for md in app.markdown)  # a sound model is served
 
 
-def test_record_page_keeps_the_checklist_when_the_text_model_is_incomplete(damaged_models):
+def test_record_page_names_its_incomplete_model_and_the_assessment_page_still_works(damaged_models):
     app = _page("pages/Record_Classification.py")
     assert not app.exception
-    assert "'symptom-text' is incomplete: 'model.keras' is missing" in _errors(app)
-    assert app.multiselect  # the checklist tab still works
-    app.multiselect[0].set_value(["itching", "skin_rash"]).run()
+    assert "'abstract-topic' is incomplete: 'model.keras' is missing" in _errors(app)
+    app = _page("pages/Symptom_Assessment.py")
+    app.text_area[0].input("fever and a sore throat for 2 days")
+    app.button[0].click().run()
     assert not app.exception and app.get("plotly_chart")
 
 

@@ -90,74 +90,34 @@ def test_opacity_slider_reaches_the_figure(genuine, opacity):
     assert [trace["opacity"] for trace in heatmaps] == ([opacity] if opacity else [])
 
 
-def _checklist_tab(app: AppTest):
-    return next(tab for tab in app.tabs if tab.label == "Symptom checklist")
-
-
-def test_checklist_tab_differential_triage_and_next_questions():
-    app = _page("pages/Record_Classification.py")
-    assert not app.exception
-    tab = _checklist_tab(app)
-    assert any("Tick at least one symptom" in info.value for info in tab.info)
-    tab.multiselect[0].set_value(["itching", "skin_rash"]).run()
-    tab = _checklist_tab(app)
-    assert not app.exception
-    assert any("Fungal infection" in expander.label for expander in tab.expander)
-    hint = next(warning.value for warning in tab.warning if "Triage hint" in warning.value)
-    yes_buttons = [button for button in tab.button if button.label == "Yes"]
-    assert len(yes_buttons) == 3
-    # "No": the answer is listed, lowers the diseases that usually have it, and is not asked again.
-    before = [expander.label for expander in tab.expander]
-    no_button = next(button for button in tab.button if button.label == "No")
-    denied = no_button.key.removeprefix("no-")
-    no_button.click().run()
-    tab = _checklist_tab(app)
-    assert f"no-{denied}" not in [button.key for button in tab.button]
-    assert any("Answered no" in md.value and denied.replace("_", " ") in md.value for md in tab.markdown)
-    assert [expander.label for expander in tab.expander] != before  # the differential took the answer
-    # "Yes" ticks the symptom.
-    yes_button = next(button for button in tab.button if button.label == "Yes")
-    asked = yes_button.key.removeprefix("yes-")
-    yes_button.click().run()
-    assert asked in _checklist_tab(app).multiselect[0].value
-    # Feeling severely unwell raises the triage hint one step.
-    app = _page("pages/Record_Classification.py")
-    _checklist_tab(app).multiselect[0].set_value(["itching", "skin_rash"]).run()
-    _checklist_tab(app).checkbox[0].check().run()
-    raised = next(warning.value for warning in _checklist_tab(app).warning if "Triage hint" in warning.value)
-    assert raised != hint and not app.exception
-
-
 def _analyse(tab, text: str) -> None:
     """Type a note and press Analyse (form widgets commit together with the submit, in one run)."""
     tab.text_area[0].input(text)
     next(button for button in tab.button if button.label == "Analyse").click()
 
 
-def test_free_text_tab_masks_identifiers_and_explains():
+def test_free_text_masks_identifiers_and_explains():
+    note = (
+        "Call me on 555-123-4567 or jane.doe@example.org. Patients with acute myocardial infarction received early "
+        "coronary angioplasty; ejection fraction was followed for a year."
+    )
     app = _page("pages/Record_Classification.py")
-    tab = next(tab for tab in app.tabs if tab.label == "Free text")
-    tab.selectbox[0].set_value(next(o for o in tab.selectbox[0].options if "symptom" in o.lower()))
-    app.run()
-    tab = next(tab for tab in app.tabs if tab.label == "Free text")
-    tab.text_area[0].input(
-        "Call me on 555-123-4567 or jane.doe@example.org. I have an itchy skin rash with scaly patches."
-    ).run()
-    tab = next(tab for tab in app.tabs if tab.label == "Free text")
-    assert not tab.get("plotly_chart")  # nothing is analysed before the button is pressed
-    _analyse(tab, "Call me on 555-123-4567 or jane.doe@example.org. I have an itchy skin rash with scaly patches.")
+    assert any("Symptom assessment" in info.value for info in app.info)  # symptoms go to the assessment page
+    app.text_area[0].input(note).run()
+    assert not app.get("plotly_chart")  # nothing is analysed before the button is pressed
+    _analyse(app, note)
     app.run()
     assert not app.exception
-    tab = next(tab for tab in app.tabs if tab.label == "Free text")
-    assert any("Masked before analysis" in info.value for info in tab.info)
+    assert any("Masked before analysis" in info.value for info in app.info)
     # What the clinician reads: the identifiers are gone from the words shown...
-    shown = " ".join(element.proto.body for element in tab.get("html"))
-    assert "itchy" in shown and "555-123-4567" not in shown and "jane.doe" not in shown
-    # ...and the chart's top disease is the model's top disease for the masked note.
-    model = medcore.load_model("symptom-text")
-    masked = "Call me on [PHONE] or [EMAIL]. I have an itchy skin rash with scaly patches."
-    proba = model.predict_proba([masked])[0]
-    bars = json.loads(tab.get("plotly_chart")[0].proto.spec)["data"][0]
+    shown = " ".join(element.proto.body for element in app.get("html"))
+    assert "angioplasty" in shown and "555-123-4567" not in shown and "jane.doe" not in shown
+    # ...and the chart's top class is the model's top class for the masked note.
+    model = medcore.load_model("abstract-topic")
+    proba = model.predict_proba(
+        [model.prepare(note.replace("555-123-4567", "[PHONE]").replace("jane.doe@example.org", "[EMAIL]"))[0]]
+    )[0]
+    bars = json.loads(app.get("plotly_chart")[0].proto.spec)["data"][0]
     assert bars["y"][-1] == model.labels[int(proba.argmax())]  # the highest bar is drawn last (on top)
     assert bars["x"][-1] == pytest.approx(proba.max(), abs=1e-6)
 
@@ -166,14 +126,14 @@ def test_a_paste_longer_than_the_limit_is_cut_with_a_message(monkeypatch):
     from medcore.core.settings import LIMITS
 
     app = _page("pages/Record_Classification.py")
-    tab = next(tab for tab in app.tabs if tab.label == "Free text")
-    long_text = "I have an itchy skin rash with scaly patches. " * (LIMITS["max_text_chars"] // 40)
-    _analyse(tab, long_text)
+    long_text = "Patients with acute myocardial infarction received early angioplasty. " * (
+        LIMITS["max_text_chars"] // 60
+    )
+    _analyse(app, long_text)
     app.run()
-    tab = next(tab for tab in app.tabs if tab.label == "Free text")
     assert not app.exception
-    assert any(f"only the first {LIMITS['max_text_chars']:,} were kept" in w.value for w in tab.warning)
-    assert len(tab.get("plotly_chart")) >= 1
+    assert any(f"only the first {LIMITS['max_text_chars']:,} were kept" in w.value for w in app.warning)
+    assert len(app.get("plotly_chart")) >= 1
 
 
 def test_recommendation_page_for_an_existing_patient_and_a_built_history():

@@ -45,10 +45,10 @@ def test_page_flows_write_nothing_to_disk(rng, ct_small, monkeypatch, tmp_path):
     ).run()
     assert not image_page.exception
     record_page = AppTest.from_file(str(PROJECT / "pages/Record_Classification.py"), default_timeout=60).run()
-    tab = next(tab for tab in record_page.tabs if tab.label == "Symptom checklist")
-    tab.multiselect[0].set_value(["itching", "skin_rash"]).run()
     _analyse(record_page, NOTE)
     assert not record_page.exception and record_page.get("plotly_chart")
+    assessment_page = _assessed(NOTE)
+    assert not assessment_page.exception and assessment_page.get("plotly_chart")
     evaluation_page = AppTest.from_file(str(PROJECT / "pages/Model_Evaluation.py"), default_timeout=60).run()
     evaluation_page.selectbox[0].set_value("symptom-text").run()
     evaluation_page.file_uploader[0].set_value(
@@ -65,6 +65,14 @@ def _analyse(page, note: str) -> None:
     page.text_area[0].input(note)
     next(button for button in page.button if button.label == "Analyse").click()
     page.run()
+
+
+def _assessed(note: str) -> AppTest:
+    """The Symptom assessment page with ``note`` typed and Assess pressed."""
+    page = AppTest.from_file(str(PROJECT / "pages/Symptom_Assessment.py"), default_timeout=60).run()
+    page.text_area[0].input(note)
+    next(button for button in page.button if button.label == "Assess").click()
+    return page.run()
 
 
 def test_served_config_keeps_xsrf_cors_and_loopback():
@@ -102,7 +110,9 @@ def test_every_page_audits_each_input_once_without_content(tmp_path, monkeypatch
     monkeypatch.setenv("MEDCORE_AUDIT_LOG", str(log))
     record_page = AppTest.from_file(str(PROJECT / "pages/Record_Classification.py"), default_timeout=60).run()
     _analyse(record_page, NOTE)
-    record_page.multiselect[0].set_value(["itching", "skin_rash"]).run()  # reruns the text: no second record
+    record_page.run()  # reruns the text: no second record
+    assessment_page = _assessed(NOTE)
+    assessment_page.run()  # the same case again: no second record
     service_page = AppTest.from_file(str(PROJECT / "pages/Service_Recommendation.py"), default_timeout=60).run()
     service_page.slider[0].set_value(5).run()  # same patient, same input
     evaluation_page = AppTest.from_file(str(PROJECT / "pages/Model_Evaluation.py"), default_timeout=60).run()
@@ -110,14 +120,14 @@ def test_every_page_audits_each_input_once_without_content(tmp_path, monkeypatch
     evaluation_page.file_uploader[0].set_value(
         ("ward.csv", f"text,label\n{NOTE},Psoriasis\n".encode(), "text/csv")
     ).run()
-    for page in (record_page, service_page, evaluation_page):
+    for page in (record_page, assessment_page, service_page, evaluation_page):
         assert not page.exception
     import json
 
     entries = [json.loads(line) for line in log.read_text().splitlines()]
     assert [e["page"] for e in entries] == [
         "record classification: free text",
-        "record classification: checklist",
+        "symptom assessment",
         "service recommendation",
         "model evaluation",
     ]

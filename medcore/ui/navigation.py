@@ -55,7 +55,7 @@ PAGES: tuple[PageEntry, ...] = (
         "📝",
         "Record_Classification",
         "Diagnosis",
-        "medcore.text",  # and medcore.checklist for the checklist tab
+        "medcore.text",
     ),
     PageEntry(
         "pages/Service_Recommendation.py",

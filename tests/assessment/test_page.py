@@ -47,3 +47,17 @@ def test_gibberish_gets_a_reason_and_no_banner():
     assert not app.exception
     assert any("English" in error.value for error in app.error)
     assert not any("Triage:" in e.value for e in [*app.error, *app.warning, *app.info, *app.success])
+
+
+def test_ticked_symptoms_and_a_no_answer_are_assessed_and_listed():
+    app = AppTest.from_file(PAGE, default_timeout=60).run()
+    app.multiselect[0].set_value(["headache", "fever"])
+    app.button[0].click().run()
+    assert not app.exception
+    assert app.warning[0].value.startswith("**Triage: URGENT.**")  # headache with fever
+    assert set(app.multiselect[1].value) == {"headache", "fever"}
+    no = next(button for button in app.button if button.label == "No")
+    denied = no.key.removeprefix("sa-no-")
+    no.click().run()
+    assert any("**Denied:**" in md.value for md in app.markdown)
+    assert f"sa-no-{denied}" not in [button.key for button in app.button]  # not asked again
