@@ -75,7 +75,7 @@ triage = result["triage"]
 banner = dict(zip(LEVELS, (st.success, st.info, st.warning, st.error)))[triage["level"]]  # least to most urgent
 banner(f"**Triage: {triage['level'].upper()}.** {triage['advice']}")
 st.markdown("**Why:**\n" + "\n".join(f"- {reason}" for reason in triage["reasons"]))
-st.markdown(f"[Where to go for {triage['level']} care →](/Service_Recommendation)")
+st.markdown("[Care plan and where to go (Service recommendation) →](/Service_Recommendation)")
 for notice in result["notices"]:
     st.caption(notice)
 

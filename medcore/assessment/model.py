@@ -439,6 +439,8 @@ class AssessmentModel:
         for rule in sorted(self.red_flags, key=lambda r: -_rank(r["level"])):
             if _rank(rule["level"]) <= level or not (rule["all_of"] and rule["any_of"]):
                 continue
+            if _rank(rule["level"]) - level > 1 and rule["level"] != "emergency":
+                continue  # an urgent screen is not asked of a self-care case (a cold is not asked about quinsy)
             if not set(rule["all_of"]) <= found:
                 continue
             for name in rule["any_of"]:
