@@ -134,8 +134,8 @@ _DURATION_PATTERNS = (
 _CLINICAL_DURATION = re.compile(r"\b(\d+)/(7|52|12)\b")  # 2/7 = two days, 8/52 = eight weeks, 3/12 = three months
 _CLINICAL_UNIT_DAYS = {"7": 1.0, "52": 7.0, "12": 30.0}
 _RELATIVE_DAYS = (
-    (re.compile(r"\bfor (?:several|many|some|a few|a couple of)? ?weeks\b", re.I), 14.0),
-    (re.compile(r"\bfor (?:several|many|some|a few|a couple of)? ?months\b", re.I), 60.0),
+    (re.compile(r"\b(?:for|over|in) (?:the )?(?:last |past )?(?:several|many|some|a few|a couple of)? ?weeks\b", re.I), 14.0),
+    (re.compile(r"\b(?:for|over|in) (?:the )?(?:last |past )?(?:several|many|some|a few|a couple of)? ?months\b", re.I), 60.0),
     (re.compile(r"\bfor (?:several|many|some|a few|a couple of)? ?years\b|\bon and off\b|\bfor ages\b", re.I), 365.0),
     (re.compile(r"\b(?:this morning|today|tonight|an hour ago|last hour)\b", re.I), 0.3),
     (re.compile(r"\b(?:yesterday|last night|overnight)\b", re.I), 1.0),
