@@ -133,12 +133,16 @@ _DURATION_PATTERNS = (
 )
 _CLINICAL_DURATION = re.compile(r"\b(\d+)/(7|52|12)\b")  # 2/7 = two days, 8/52 = eight weeks, 3/12 = three months
 _CLINICAL_UNIT_DAYS = {"7": 1.0, "52": 7.0, "12": 30.0}
-_RELATIVE_DAYS = (
-    (re.compile(r"\b(?:for|over|in) (?:the )?(?:last |past )?(?:several|many|some|a few|a couple of)? ?weeks\b", re.I), 14.0),
-    (re.compile(r"\b(?:for|over|in) (?:the )?(?:last |past )?(?:several|many|some|a few|a couple of)? ?months\b", re.I), 60.0),
-    (re.compile(r"\bfor (?:several|many|some|a few|a couple of)? ?years\b|\bon and off\b|\bfor ages\b", re.I), 365.0),
-    (re.compile(r"\b(?:this morning|today|tonight|an hour ago|last hour)\b", re.I), 0.3),
-    (re.compile(r"\b(?:yesterday|last night|overnight)\b", re.I), 1.0),
+_SOME = r"(?:for|over|in) (?:the )?(?:last |past )?(?:several|many|some|a few|a couple of)? ?"  # "over a few weeks"
+_RELATIVE_DAYS = tuple(
+    (re.compile(pattern, re.I), days)
+    for pattern, days in (
+        (rf"\b{_SOME}weeks\b", 14.0),
+        (rf"\b{_SOME}months\b", 60.0),
+        (rf"\b{_SOME}years\b|\bon and off\b|\bfor ages\b", 365.0),
+        (r"\b(?:this morning|today|tonight|an hour ago|last hour)\b", 0.3),
+        (r"\b(?:yesterday|last night|overnight)\b", 1.0),
+    )
 )
 
 

@@ -89,6 +89,11 @@ def _number(value: str, file: str, row: int, field: str, low: float, high: float
     return number
 
 
+def _one_of(row: dict, field: str, allowed: tuple, where: str) -> None:
+    if row[field] not in allowed:
+        raise KnowledgeError(f"{where}: {field} {row[field]!r} is not one of {list(allowed)}.")
+
+
 def _rows(folder: Path, file: str) -> list[dict]:
     path = folder / file
     with open(path, newline="", encoding="utf-8") as handle:
@@ -162,12 +167,9 @@ def read_knowledge(folder: Path | str = KNOWLEDGE_DIR) -> dict:
     conditions = []
     for number, row in enumerate(_rows(folder, "conditions.csv"), start=2):
         where = f"conditions.csv row {number}"
-        if row["care"] not in LEVELS:
-            raise KnowledgeError(f"{where}: care {row['care']!r} is not one of {LEVELS}.")
-        if row["prevalence"] not in PREVALENCE_PRIOR:
-            raise KnowledgeError(f"{where}: prevalence {row['prevalence']!r} is not one of {list(PREVALENCE_PRIOR)}.")
-        if row["sex"] not in ("any", "female", "male"):
-            raise KnowledgeError(f"{where}: sex {row['sex']!r} is not any, female or male.")
+        _one_of(row, "care", LEVELS, where)
+        _one_of(row, "prevalence", tuple(PREVALENCE_PRIOR), where)
+        _one_of(row, "sex", ("any", "female", "male"), where)
         if not row["source"] or not row["icd10"] or not row["name"]:
             raise KnowledgeError(f"{where}: a condition needs a name, an ICD-10 code and a source.")
         conditions.append(
@@ -216,8 +218,7 @@ def read_knowledge(folder: Path | str = KNOWLEDGE_DIR) -> dict:
     red_flags = []
     for number, row in enumerate(_rows(folder, "red_flags.csv"), start=2):
         where = f"red_flags.csv row {number}"
-        if row["level"] not in LEVELS:
-            raise KnowledgeError(f"{where}: level {row['level']!r} is not one of {LEVELS}.")
+        _one_of(row, "level", LEVELS, where)
         named = _split(row["all_of"]) + _split(row["any_of"]) + _split(row["none_of"])
         unknown = [name for name in named if name not in known_findings]
         if unknown:
