@@ -113,11 +113,19 @@ if len(ok) > 1:
 st.subheader(chosen.name)
 for note in chosen.warnings:
     st.warning(note)
-threshold = model.threshold
-verdict = f"**Result: {chosen.decision}**"
+threshold = chosen.threshold
+st.markdown(f"**Result: {model.decision_text(chosen)}**")
 if threshold is not None:
-    verdict += f" (P({model.positive_label}) {chosen.probabilities[model.positive_label]:.1%} against the operating threshold {threshold:.2f})"
-st.markdown(verdict)
+    point = model.operating_point(chosen.answered_by)
+
+    def _with_interval(key: str) -> str:
+        low, high = point[f"{key}_ci95"]
+        return f"{key} {point[key]:.3f} (95 % CI {low:.3f}-{high:.3f})"
+
+    st.caption(
+        f"Read by the {chosen.answered_by}. At this threshold on validation images (n={point['n']}, "
+        f"{point['split']}): {_with_interval('sensitivity')}, {_with_interval('specificity')}."
+    )
 ranked = sorted(chosen.probabilities.values(), reverse=True)
 if threshold is None and ranked[0] < 0.5:
     st.warning(

@@ -84,9 +84,41 @@ _MEDMNIST = {
 
 @pytest.fixture(scope="session")
 def genuine(data_dir) -> dict[str, np.ndarray]:
-    """Twenty real validation images per image model (uint8 (20, 28, 28[, 3])); skips without the data."""
+    """Twenty real validation images per image model, as each model's own network reads them: chest
+    X-rays of validation patients at 224 px (uint8 (20, 224, 224)), BUSI val images at 256 px, retina
+    MedMNIST val images at 28 px; skips without the data."""
+    images = {name: small[:20] for name, small in genuine_small(data_dir).items()}
+    images["pneumonia-cxr"] = validation_xrays(data_dir, 20)[0]
+    with np.load(data_dir / "busi_segmentation" / "busi_seg_trainval.npz", allow_pickle=False) as archive:
+        images["breast-ultrasound"] = archive["images"][archive["breastmnist_split"] == "val"][:20]
+    return images
+
+
+def genuine_small(data_dir: Path) -> dict[str, np.ndarray]:
+    """The MedMNIST val images (28 px) of each image model."""
     images = {}
     for name, file_name in _MEDMNIST.items():
         with np.load(data_dir / "medmnist" / file_name, allow_pickle=False) as archive:
-            images[name] = archive["val_images"][:20]
+            images[name] = archive["val_images"]
     return images
+
+
+def validation_xrays(data_dir: Path, n: int) -> tuple[np.ndarray, np.ndarray, list[dict]]:
+    """``n`` chest X-rays (uint8 (n, 224, 224)), their labels and manifest rows, from the patients the
+    shipped pneumonia model was validated on (never trained on), alternating normal and pneumonia."""
+    import csv
+
+    from PIL import Image
+
+    from medcore.imaging.data import patient_of
+    from medcore.imaging.train import patient_split
+
+    folder = data_dir / "chest_xray"
+    with open(folder / "manifest.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    labels = np.array([int(row["label"] == "pneumonia") for row in rows])
+    _, held = patient_split(labels, np.array([patient_of(row["file"]) for row in rows]), seed=0)
+    by_label = [[i for i in held if labels[i] == label] for label in (0, 1)]
+    chosen = [by_label[k % 2][k // 2] for k in range(n)]
+    images = np.stack([np.asarray(Image.open(folder / rows[i]["file"]).convert("L")) for i in chosen])
+    return images, labels[chosen], [rows[i] for i in chosen]

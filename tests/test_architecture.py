@@ -120,6 +120,16 @@ def test_every_page_file_is_in_the_navigation_once_and_in_a_known_section():
     assert all(Path(entry.file).stem == entry.url_path for entry in pages if entry.url_path)
 
 
+def test_every_page_icon_is_a_material_icon_that_needs_no_emoji_font():
+    import re
+
+    pages, _ = _page_table()
+    icons = [entry.icon for entry in pages]
+    assert all(re.fullmatch(r":material/[a-z0-9_]+:", icon) for icon in icons), icons
+    assert len(set(icons)) == len(icons)  # each page recognisable by its icon
+    assert 'page_icon=":material/' in (PROJECT / "app.py").read_text()
+
+
 def test_each_page_uses_the_ui_package_and_points_at_the_folder_that_does_its_work():
     pages, _ = _page_table()
     for entry in pages:

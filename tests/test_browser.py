@@ -97,6 +97,8 @@ def test_sidebar_groups_every_page_in_its_section_and_each_opens(server, page):
     assert headers == sections, headers
     links = [link.inner_text().strip().split("\n")[-1] for link in nav.get_by_role("link").all()]  # after the icon
     assert links == [entry.title for entry in PAGES], links  # in the table's order, Home first (not "app")
+    # Material icons (a font Streamlit serves), not emoji that render as empty boxes without an emoji font
+    assert nav.get_by_test_id("stIconMaterial").count() == len(PAGES)
     for entry in PAGES:
         nav.get_by_role("link", name=entry.title, exact=True).click()
         page.get_by_role("heading", level=1).first.wait_for(timeout=60_000)
@@ -132,7 +134,8 @@ def test_a_chest_xray_uploaded_on_the_breast_model_is_read_by_the_xray_model(ser
     assert "Not analysed: 'CT_small.dcm'" in body
     expected = medcore.load_model("pneumonia-cxr").analyse([("chest.png", xray.read_bytes())])[0]
     assert f"Result: {expected.decision}" in body
-    assert f"P(pneumonia) {expected.probabilities['pneumonia']:.1%}" in body
+    assert f"P(pneumonia) {100 * expected.probabilities['pneumonia']:.1f} %" in body
+    assert "operating threshold (chosen to keep sensitivity" in body and "Read by the 128 px network" in body
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "image_diagnosis.png"), full_page=True)
 

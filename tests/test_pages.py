@@ -27,7 +27,8 @@ def test_home_page_lists_every_model_with_the_notice():
         table.index
     )
     headline = table.loc["pneumonia-cxr", "headline figure (held-out data)"]
-    assert headline.startswith("AUC") and "95 % CI" in headline and "n=524" in headline
+    n = medcore.load_model("pneumonia-cxr").card["metrics"]["validation"]["n"]
+    assert headline.startswith("AUC") and "95 % CI" in headline and f"n={n}" in headline
 
 
 def test_image_page_asks_for_an_upload_first():
@@ -62,9 +63,13 @@ def test_image_page_preselects_the_model_and_shows_probabilities_heatmap_and_ref
     # What the clinician reads is what the model says, at the card's threshold.
     result = medcore.load_model("pneumonia-cxr").analyse([("xray.png", xray)])[0]
     verdict = next(md.value for md in app.markdown if md.value.startswith("**Result:"))
-    assert f"**Result: {result.decision}**" in verdict
-    assert f"P(pneumonia) {result.probabilities['pneumonia']:.1%}" in verdict
+    p = result.probabilities["pneumonia"]
+    side = "at or above" if p >= result.threshold else "below"
+    assert verdict.startswith(f"**Result: {result.decision}: P(pneumonia) {100 * p:.1f} %, {side} the ")
+    assert "operating threshold (chosen to keep sensitivity >= 0.95)" in verdict  # the decision and why, as one
     assert table["decision"].iloc[0] == result.decision
+    point = next(c.value for c in app.caption if c.value.startswith("Read by the 128 px network"))
+    assert "sensitivity 0." in point and "specificity 0." in point and "95 % CI" in point and "n=" in point
 
 
 @pytest.mark.data

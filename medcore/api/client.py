@@ -123,7 +123,7 @@ class RemoteModel:
         raise AttributeError(f"'{self.name}' ({self.kind}) has no analyse method.")
 
     def _image_results(self, files) -> list:
-        from medcore.imaging.decode import decode_image, to_model_input
+        from medcore.imaging.decode import decode_image, framing_of, to_model_input
         from medcore.imaging.model import ImageResult
 
         files = [(str(n), bytes(d)) for n, d in files]
@@ -133,7 +133,9 @@ class RemoteModel:
             result.probabilities, result.warnings = row["probabilities"] or {}, row["warnings"] or []
             if not result.error:
                 shape = self.card["input"]["shape"]
-                result.prepared = to_model_input(decode_image(data, name), int(shape[0]), int(shape[2]))
+                result.prepared = to_model_input(
+                    decode_image(data, name), int(shape[0]), int(shape[2]), **framing_of(self.card)
+                )
             results.append(result)
         return results
 

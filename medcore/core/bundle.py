@@ -132,6 +132,18 @@ def render_readme(card: dict) -> str:
     for split_name, metrics in card["metrics"].items():
         shown = ", ".join(f"{k} {_fmt(v)}" for k, v in metrics.items() if not isinstance(v, (dict, list)))
         lines.append(f"- **{split_name}**: {shown}")
+        for key, nested in metrics.items():  # a set of figures of its own, e.g. the full-size check
+            if isinstance(nested, dict) and "n" in nested:
+                shown = ", ".join(f"{k} {_fmt(v)}" for k, v in nested.items() if not isinstance(v, (dict, list)))
+                lines.append(f"  - {key}: {shown}")
+    small = card.get("small_input")
+    if small:
+        lines.append(
+            f"- **small uploads** ({small['input']['shape'][0]} px network, {small['training']['dataset']}): "
+            + ", ".join(
+                f"{k} {_fmt(v)}" for k, v in small["metrics"]["validation"].items() if not isinstance(v, (dict, list))
+            )
+        )
     lines += ["", "## Limitations"] + [f"- {item}" for item in card["limitations"]]
     lines += ["", "## Ethical considerations"] + [f"- {item}" for item in card["ethical_considerations"]]
     lines += ["", "## Framework versions", ", ".join(f"{k} {v}" for k, v in card["framework_versions"].items()), ""]

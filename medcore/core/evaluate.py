@@ -135,6 +135,8 @@ def evaluate(
         raise InvalidInputError(
             f"Labels {bad[:10]} are not classes of '{model.name}', which knows 0-{n_classes - 1} ({model.labels})."
         )
+    if hasattr(model, "for_inputs"):  # a model with networks for different input sizes: the one these need
+        model = model.for_inputs(inputs)
     chunks = []
     for start in range(0, len(y_true), batch_size):
         chunks.append(model.predict_proba(inputs[start : start + batch_size]))

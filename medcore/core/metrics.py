@@ -185,6 +185,19 @@ def youden_threshold(y_true: np.ndarray, score: np.ndarray) -> float:
     return float(candidates[np.argmin(np.abs(candidates - 0.5))])
 
 
+def sensitivity_threshold(y_true: np.ndarray, score: np.ndarray, target: float) -> float:
+    """The highest threshold whose sensitivity is at least ``target``: the best specificity that keeps it.
+
+    ``score >= threshold`` is positive. With no positives the threshold is the lowest score.
+    """
+    y_true = np.asarray(y_true).astype(bool)
+    positives = np.sort(np.asarray(score, dtype=np.float64)[y_true])[::-1]
+    if not len(positives):
+        return float(np.min(score))
+    needed = int(np.ceil(target * len(positives) - 1e-9))  # positives that must score >= threshold
+    return float(positives[max(needed, 1) - 1])
+
+
 def classification_summary(
     y_true: np.ndarray, proba: np.ndarray, labels: list[str], positive: int | None = None
 ) -> dict:

@@ -13,12 +13,12 @@ import numpy as np
 __all__ = ["build_member", "build_ensemble", "gradcam_function", "feature_model"]
 
 
-def _member_logits(inputs, n_classes: int, width: int, prefix: str, dropout: float):
+def _member_logits(inputs, n_classes: int, width: int, prefix: str, dropout: float, depth: int = 3):
     import keras
     from keras import layers
 
     x = layers.Rescaling(1.0 / 127.5, offset=-1.0, name=f"{prefix}scale")(inputs)
-    stages = [(width, 2), (width * 2, 2), (width * 4, 2)]
+    stages = [(width * 2**stage, 2) for stage in range(depth)]
     for stage, (filters, convs) in enumerate(stages):
         for conv in range(convs):
             last = stage == len(stages) - 1 and conv == convs - 1
@@ -34,20 +34,26 @@ def _member_logits(inputs, n_classes: int, width: int, prefix: str, dropout: flo
     return layers.Dense(n_classes, name=f"{prefix}logits", kernel_regularizer=keras.regularizers.L2(1e-4))(x)
 
 
-def build_member(side: int, channels: int, n_classes: int, width: int, prefix: str, dropout: float = 0.3):
-    """One trainable member: float32 (N, side, side, channels) in [0, 255] -> logits (N, K)."""
+def build_member(
+    side: int, channels: int, n_classes: int, width: int, prefix: str, dropout: float = 0.3, depth: int = 3
+):
+    """One trainable member: float32 (N, side, side, channels) in [0, 255] -> logits (N, K).
+
+    ``depth`` stages of 2 convolutions, widths ``width``, 2 x ``width``, ...; max-pooling between them.
+    """
     import keras
 
     inputs = keras.Input((side, side, channels), name="image")
-    return keras.Model(inputs, _member_logits(inputs, n_classes, width, prefix, dropout), name=prefix.rstrip("_"))
+    logits = _member_logits(inputs, n_classes, width, prefix, dropout, depth)
+    return keras.Model(inputs, logits, name=prefix.rstrip("_"))
 
 
-def build_ensemble(members: list, side: int, channels: int, n_classes: int, width: int):
+def build_ensemble(members: list, side: int, channels: int, n_classes: int, width: int, depth: int = 3):
     """One flat model averaging the members' logits, with the members' trained weights."""
     import keras
 
     inputs = keras.Input((side, side, channels), name="image")
-    outputs = [_member_logits(inputs, n_classes, width, m.name + "_", 0.3) for m in members]
+    outputs = [_member_logits(inputs, n_classes, width, m.name + "_", 0.3, depth) for m in members]
     logits = outputs[0] if len(outputs) == 1 else keras.layers.Average(name="ensemble_logits")(outputs)
     ensemble = keras.Model(inputs, logits, name="ensemble")
     for member in members:

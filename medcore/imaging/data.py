@@ -8,6 +8,7 @@ class, named after the model's labels (or their indices).
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from pathlib import Path
 
@@ -15,7 +16,14 @@ import numpy as np
 
 from medcore.core.errors import InvalidInputError
 
-__all__ = ["prepared_batch", "load_medmnist_npz", "load_image_folder", "load_image_zip"]
+__all__ = [
+    "prepared_batch",
+    "load_medmnist_npz",
+    "load_image_folder",
+    "load_image_zip",
+    "load_chest_xray",
+    "patient_of",
+]
 
 _IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".dcm", ".dicom"}
 
@@ -72,6 +80,49 @@ def load_medmnist_npz(path: Path | str | tuple[str, bytes], split: str) -> tuple
     if not np.issubdtype(labels.dtype, np.integer):
         raise InvalidInputError(f"'{path.name}': labels must be integers; got {labels.dtype}.")
     return images, labels.astype(int)
+
+
+_PATIENT = re.compile(r"^(person\d+)_|^((?:NORMAL2-)?IM-\d+)-")
+
+
+def patient_of(file_name: str) -> str:
+    """The patient of a Kermany chest X-ray file name (``person12_bacteria_3.jpeg``, ``IM-0115-0001.jpeg``).
+
+    Raises:
+        InvalidInputError: the name carries no patient.
+    """
+    match = _PATIENT.match(Path(file_name).name)
+    if not match:
+        raise InvalidInputError(f"'{file_name}' names no patient (expected 'personNNN_...' or 'IM-NNNN-...').")
+    return match.group(1) or match.group(2)
+
+
+def load_chest_xray(folder: Path | str, labels: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[dict]]:
+    """The Kermany chest X-rays of ``shared/data/chest_xray`` (224 px greyscale JPEGs listed in manifest.csv).
+
+    Returns:
+        ``(images uint8 (N, 224, 224), label indices (N,), patient ids (N,), manifest rows)``.
+
+    Raises:
+        InvalidInputError: no manifest, or a label that is not one of ``labels``.
+    """
+    import csv
+
+    from PIL import Image
+
+    root = Path(folder)
+    manifest = root / "manifest.csv"
+    if not manifest.is_file():
+        raise InvalidInputError(f"No manifest.csv in '{root}': pass the chest_xray data folder (or its parent).")
+    with open(manifest, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    unknown = sorted({row["label"] for row in rows} - set(labels))
+    if unknown:
+        raise InvalidInputError(f"{manifest}: labels {unknown} are not this model's {labels}.")
+    images = np.stack([np.asarray(Image.open(root / row["file"]).convert("L")) for row in rows])
+    targets = np.array([labels.index(row["label"]) for row in rows])
+    patients = np.array([patient_of(row["file"]) for row in rows])
+    return images, targets, patients, rows
 
 
 def load_image_folder(path: Path | str, labels: list[str]) -> tuple[list[bytes], list[str], np.ndarray]:
@@ -156,10 +207,15 @@ def load_image_zip(
     return contents, names, np.array(targets, dtype=int)
 
 
-def prepared_batch(images: list[np.ndarray], side: int, channels: int) -> np.ndarray:
-    """float32 (N, side, side, channels) model inputs of uint8 images of any size, as the model prepares them."""
+def prepared_batch(
+    images: list[np.ndarray], side: int, channels: int, framing: str = "crop", source: tuple[int, str] | None = None
+) -> np.ndarray:
+    """float32 (N, side, side, channels) model inputs of uint8 images of any size, as the model prepares them
+    (``framing`` and ``source`` as in ``medcore.imaging.decode.to_model_input``)."""
     from medcore.imaging.decode import as_image_list, to_model_input  # decode needs no data readers
 
     images = list(images)
     decoded = [image for start in range(0, len(images), 200) for image in as_image_list(images[start : start + 200])]
-    return np.stack([to_model_input(image, side, channels).model_input for image in decoded])
+    return np.stack(
+        [to_model_input(image, side, channels, framing=framing, source=source).model_input for image in decoded]
+    )

@@ -20,7 +20,7 @@ from medcore.core.settings import LIMITS
 from medcore.core.validate import check_count, check_file_bytes
 from medcore.imaging.dicom import is_dicom, read_dicom
 
-__all__ = ["DecodedImage", "PreparedImage", "decode_image", "as_image_list", "to_model_input"]
+__all__ = ["DecodedImage", "PreparedImage", "decode_image", "as_image_list", "to_model_input", "framing_of"]
 
 _ACCEPTED = "a PNG, JPEG or DICOM file"
 
@@ -41,7 +41,9 @@ class PreparedImage:
     """An image ready for a model plus how it was obtained.
 
     ``model_input`` is float32 (side, side, channels) in [0, 255]; ``crop`` is the
-    (top, left, size) square of ``original`` that was resized, so heatmaps can be mapped back.
+    (top, left, size) square of ``original`` that was resized (``framing`` "crop"), or
+    (0, 0, 0) when the whole frame was squashed to a square (``framing`` "squash"), so heatmaps
+    can be mapped back.
     """
 
     name: str
@@ -49,6 +51,7 @@ class PreparedImage:
     model_input: np.ndarray
     crop: tuple[int, int, int]
     warnings: list[str] = field(default_factory=list)
+    framing: str = "crop"
 
 
 def _sniff(data: bytes) -> str:
@@ -249,10 +252,27 @@ def _array_to_uint8(array: np.ndarray, name: str) -> np.ndarray:
     return np.round(values).astype(np.uint8)
 
 
+def framing_of(card: dict) -> dict:
+    """``to_model_input``'s ``framing`` and ``source`` keywords from an image model's card (MedMNIST's
+    centre crop for cards that do not say)."""
+    preprocessing = card.get("preprocessing", {})
+    source = preprocessing.get("source")
+    return {"framing": preprocessing.get("framing", "crop"), "source": tuple(source) if source else None}
+
+
+_SOURCE_RESAMPLE = {"lanczos": 1, "bilinear": 2, "bicubic": 3}  # PIL's Resampling values
+
+
 def to_model_input(
-    image: DecodedImage, side: int, channels: int, stats: dict | None = None, modalities: list[str] | None = None
+    image: DecodedImage,
+    side: int,
+    channels: int,
+    stats: dict | None = None,
+    modalities: list[str] | None = None,
+    framing: str = "crop",
+    source: tuple[int, str] | None = None,
 ) -> PreparedImage:
-    """Centre-crop to a square, resize to ``side`` and match ``channels``, with warnings.
+    """Frame as the training images were, resize to ``side`` and match ``channels``, with warnings.
 
     Args:
         image: a decoded image.
@@ -262,6 +282,10 @@ def to_model_input(
             (``mean_mean``, ``mean_std``, ``std_mean``, ``std_std``); used for warnings.
         modalities: DICOM modality codes the model was trained on (e.g. ``["CR", "DX"]``);
             a DICOM of another modality gets a warning.
+        framing: "crop" (MedMNIST: the centre square) or "squash" (the whole frame resized to a
+            square, aspect ratio not kept, as ``shared/data/chest_xray`` was made).
+        source: with "squash", ``(side, resample)`` of the training files (e.g. ``(224, "lanczos")``):
+            an upload is first made such a file, then resized like them to ``side``.
 
     Returns:
         A ``PreparedImage`` whose ``model_input`` is float32 (side, side, channels).
@@ -294,21 +318,29 @@ def to_model_input(
 
     height, width = pixels.shape[:2]
     size = min(height, width)
-    top, left = (height - size) // 2, (width - size) // 2
-    if max(height, width) > 1.5 * size:
-        notes.append(
-            f"'{image.name}' is {width}x{height}: only its central {size}x{size} square was used, as in the training data."
-        )
     if size < side:
         notes.append(
             f"'{image.name}' is only {width}x{height} pixels, smaller than the model's {side}x{side} input: it was enlarged and detail may be missing."
         )
-    square = pixels[top : top + size, left : left + size]
-    resized = np.asarray(Image.fromarray(square).resize((side, side), Image.Resampling.BICUBIC), dtype=np.float32)
+    if framing == "squash":
+        top, left, size = 0, 0, 0
+        square = Image.fromarray(pixels)
+        if source and square.size != (source[0], source[0]):
+            square = square.resize((source[0], source[0]), _SOURCE_RESAMPLE[source[1]])
+    elif framing == "crop":
+        top, left = (height - size) // 2, (width - size) // 2
+        if max(height, width) > 1.5 * size:
+            notes.append(
+                f"'{image.name}' is {width}x{height}: only its central {size}x{size} square was used, as in the training data."
+            )
+        square = Image.fromarray(pixels[top : top + size, left : left + size])
+    else:
+        raise ValueError(f"framing must be 'crop' or 'squash', not {framing!r}")
+    resized = np.asarray(square.resize((side, side), Image.Resampling.BICUBIC), dtype=np.float32)
     if resized.ndim == 2:
         resized = resized[..., None]
     notes.extend(_intensity_warnings(image.name, resized, stats))
-    return PreparedImage(image.name, image.pixels, resized, (top, left, size), notes)
+    return PreparedImage(image.name, image.pixels, resized, (top, left, size), notes, framing)
 
 
 def _is_gray_rgb(pixels: np.ndarray) -> bool:

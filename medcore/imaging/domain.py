@@ -138,11 +138,23 @@ def _threshold_and_rejection(distances: np.ndarray, percentile: float, seed: int
 def _domain_negatives(recipe: ImageRecipe, data_path: Path, seed: int) -> dict[str, list[np.ndarray]]:
     """Inputs that are not this model's kind: the other MedMNIST sets (val split) and every negative family."""
     negatives: dict[str, list[np.ndarray]] = {}
+    # the shared data folder: the nearest parent holding medmnist/ (else the file's own folder)
+    root = next((p for p in data_path.parents if (p / "medmnist").is_dir()), data_path.parent)
     for modality, file_name in _MEDMNIST_FILES.items():
-        other = data_path.parent / file_name
-        if modality != recipe.modality and other.is_file():
+        other = next((p for p in (data_path.parent / file_name, root / "medmnist" / file_name) if p.is_file()), None)
+        if modality != recipe.modality and other is not None:
             images, _ = load_medmnist_npz(other, "val")
             negatives[f"{modality} (MedMNIST val)"] = list(images[:200])
+    chest = root / "chest_xray" / "manifest.csv"
+    if recipe.modality != "chest X-ray" and chest.is_file():
+        from medcore.imaging.data import load_chest_xray
+
+        images = load_chest_xray(chest.parent, ["normal", "pneumonia"])[0]
+        negatives["chest X-ray (Kermany files, 224 px)"] = list(images[::26][:200])
+    busi = root / "busi_segmentation" / "busi_seg_trainval.npz"
+    if recipe.modality != "breast ultrasound" and busi.is_file():
+        with np.load(busi, allow_pickle=False) as archive:
+            negatives["breast ultrasound (BUSI originals, 256 px)"] = list(archive["images"][:200])
     negatives.update(negative_images(TRAIN_FAMILIES + HELD_OUT_FAMILIES, _NEGATIVES_PER_FAMILY, seed))
     return negatives
 
@@ -164,7 +176,9 @@ def _full_resolution_genuine(recipe: ImageRecipe, data_path: Path, x_val: np.nda
     return "val images enlarged to 224 px", enlarged
 
 
-def fit_domain_check(recipe, seed, feature_net, x_fit, x_held, data_path, folds) -> tuple[FeatureDistance, dict]:
+def fit_domain_check(
+    recipe, seed, feature_net, x_fit, x_held, data_path, folds, full_size=None
+) -> tuple[FeatureDistance, dict]:
     """Fit an image model's feature distance and measure it (the trainer's last step).
 
     Args:
@@ -175,6 +189,8 @@ def fit_domain_check(recipe, seed, feature_net, x_fit, x_held, data_path, folds)
         x_held: the held-out genuine images (the val split; with ``folds`` every image instead).
         data_path: the MedMNIST file, beside which the other sets (and BUSI) are looked for.
         folds: > 1 when the networks were cross-validated (every image trained some members).
+        full_size: ``{"note", "images", ...}``: held-out genuine images at an upload's size, when the
+            trainer has them; else BUSI originals or enlarged val images stand for them.
 
     Returns:
         ``(check, card section)``: the fitted ``FeatureDistance`` and the card's ``domain_check``.
@@ -194,10 +210,17 @@ def fit_domain_check(recipe, seed, feature_net, x_fit, x_held, data_path, folds)
     threshold, rejected = _threshold_and_rejection(held_distances, recipe.domain_percentile, seed)
     check = FeatureDistance.fit(fit_features, threshold)
     channels = x_fit.shape[-1]
-    resolution_note, full_resolution = _full_resolution_genuine(recipe, data_path, x_held)
-    _, full_features = _features(feature_net, prepared_batch(full_resolution, recipe.side, channels))
+    if full_size is not None:
+        resolution_note, full_resolution = full_size["note"], full_size["images"]
+    else:
+        resolution_note, full_resolution = _full_resolution_genuine(recipe, data_path, x_held)
+
+    def prepared(images):
+        return prepared_batch(images, recipe.side, channels, recipe.framing, recipe.source)
+
+    _, full_features = _features(feature_net, prepared(full_resolution))
     negatives = {
-        family: check.outside(_features(feature_net, prepared_batch(images, recipe.side, channels))[1])
+        family: check.outside(_features(feature_net, prepared(images))[1])
         for family, images in _domain_negatives(recipe, data_path, seed).items()
     }
     figures = domain_figures(rejected, negatives, seed)

@@ -19,11 +19,19 @@ import numpy as np
 
 from medcore.core.calibration import apply_temperature
 from medcore.core.errors import InvalidInputError, MedcoreError
-from medcore.imaging.decode import DecodedImage, PreparedImage, as_image_list, decode_image, to_model_input
+from medcore.imaging.decode import (
+    DecodedImage,
+    PreparedImage,
+    as_image_list,
+    decode_image,
+    framing_of,
+    to_model_input,
+)
 from medcore.imaging.domain import FeatureDistance
 from medcore.imaging.numpy_cnn import CnnEnsemble
+from medcore.imaging.recipes import SMALL_INPUT
 
-__all__ = ["MODALITY_MODEL", "ImageModel", "ImageResult", "load_image_model", "results_frame"]
+__all__ = ["MODALITY_MODEL", "ImageModel", "ImageResult", "load_image_model", "percent", "results_frame"]
 
 _BATCH = 256
 
@@ -51,6 +59,8 @@ class ImageResult:
     suggested_model: str | None = None
     domain_distance: float | None = None  # distance to the training images / the threshold (> 1: outside)
     prepared: PreparedImage | None = None
+    threshold: float | None = None  # the operating threshold of the network that answered
+    answered_by: str = ""  # which network answered, e.g. "128 px network"
 
     def plain(self) -> dict:
         """The contract's fields as a JSON-ready dict: name, probabilities, predicted, decision,
@@ -64,7 +74,9 @@ class ImageModel:
 
     kind = "image"
 
-    def __init__(self, network: CnnEnsemble, card: dict, domain: FeatureDistance | None = None):
+    def __init__(
+        self, network: CnnEnsemble, card: dict, domain: FeatureDistance | None = None, small: ImageModel | None = None
+    ):
         self.card = card
         self.name: str = card["name"]
         self.labels: list[str] = list(card["labels"])
@@ -76,6 +88,8 @@ class ImageModel:
         self.positive_label: str | None = card.get("operating_point", {}).get("positive_label")
         self.modality: str = card["input"].get("modality", "")
         self.domain = domain
+        self.small = small  # answers uploads whose shorter side is under SMALL_INPUT px (card "small_input")
+        self._framing = framing_of(card)
         self._network = network  # NumPy inference of model.keras (medcore.imaging.numpy_cnn): no TensorFlow
 
     # -- preprocessing ---------------------------------------------------------------------
@@ -90,7 +104,19 @@ class ImageModel:
     def _prepare_one(self, image: DecodedImage) -> PreparedImage:
         card_input = self.card.get("input", {})
         # A DICOM of another Modality is refused by the domain check in ``analyse``, not warned about here.
-        return to_model_input(image, self.side, self.channels, card_input.get("training_intensity"))
+        return to_model_input(image, self.side, self.channels, card_input.get("training_intensity"), **self._framing)
+
+    def _is_small(self, image: DecodedImage) -> bool:
+        """True when the small network answers this image (its shorter side is under ``SMALL_INPUT`` px)."""
+        return self.small is not None and min(image.pixels.shape[:2]) < SMALL_INPUT
+
+    def _small_note(self, image: DecodedImage) -> str:
+        height, width = image.pixels.shape[:2]
+        return (
+            f"'{image.name}' is {width}x{height} px, under {SMALL_INPUT} px: it was read by the "
+            f"{self.small.side} px network (trained on {self.small.card['training']['dataset']}), not the "
+            f"{self.side} px one; its figures are in the card's 'small_input' section."
+        )
 
     # -- prediction --------------------------------------------------------------------------
     def logits(self, batch: np.ndarray) -> np.ndarray:
@@ -122,9 +148,69 @@ class ImageModel:
         Raises:
             InvalidInputError: an input cannot be used.
         """
-        prepared = self.prepare(inputs)
-        batch = np.stack([p.model_input for p in prepared])
-        return apply_temperature(self.logits(batch), self.temperature)
+        images = as_image_list(inputs)
+        small = np.array([self._is_small(image) for image in images], dtype=bool)
+        probabilities = np.zeros((len(images), len(self.labels)))
+        if (~small).any():
+            batch = np.stack([self._prepare_one(image).model_input for image, s in zip(images, small) if not s])
+            probabilities[~small] = apply_temperature(self.logits(batch), self.temperature)
+        if small.any():
+            probabilities[small] = self.small.predict_proba([image for image, s in zip(images, small) if s])
+        return probabilities
+
+    def for_inputs(self, inputs) -> ImageModel:
+        """The network that answers all of ``inputs`` (an evaluation scores one network at its own threshold).
+
+        Raises:
+            InvalidInputError: some inputs are under ``SMALL_INPUT`` px and some are not.
+        """
+        if self.small is None:
+            return self
+        small = [
+            min(item.shape[:2] if isinstance(item, np.ndarray) else decode_image(bytes(item)).pixels.shape[:2])
+            < SMALL_INPUT
+            for item in inputs  # a sequence of images: arrays (an N-image array counts) or file bytes
+        ]
+        if all(small):
+            return self.small
+        if any(small):
+            raise InvalidInputError(
+                f"{sum(small)} of {len(small)} images are under {SMALL_INPUT} px and the others are not: they are read "
+                f"by different networks ({self.small.side} px and {self.side} px) at different thresholds. Evaluate "
+                "them as two files."
+            )
+        return self
+
+    def _answering(self, answered_by: str) -> ImageModel:
+        """This model or its small network, by ``ImageResult.answered_by``."""
+        small = self.small is not None and answered_by == f"{self.small.side} px network"
+        return self.small if small else self
+
+    def operating_point(self, answered_by: str = "") -> dict:
+        """The card's validation figures at the operating threshold of the network that answered
+        (``answered_by`` as in ``ImageResult``): sensitivity, specificity, their 95 % intervals and n."""
+        figures = self._answering(answered_by).card["metrics"]["validation"]
+        keys = ("sensitivity", "sensitivity_ci95", "specificity", "specificity_ci95", "n")
+        return {key: figures[key] for key in keys if key in figures} | {"split": figures.get("split", "")}
+
+    def decision_text(self, result: ImageResult) -> str:
+        """The decision and why, in one sentence: "pneumonia: P(pneumonia) 46 %, above the 29 % operating
+        threshold (chosen to keep sensitivity >= 0.95)"; the top class and its probability for models without
+        a threshold."""
+        if result.threshold is None or self.positive_label is None:
+            return f"{result.decision}: P {percent(result.probabilities[result.decision])}"
+        target = self._answering(result.answered_by).card["operating_point"].get("target")
+        why = (
+            f"chosen to keep sensitivity >= {target['sensitivity']:.2f}"
+            if isinstance(target, dict)
+            else "chosen for the best sensitivity + specificity (Youden's J)"
+        )
+        p = result.probabilities[self.positive_label]
+        side = "at or above" if p >= result.threshold else "below"
+        return (
+            f"{result.decision}: P({self.positive_label}) {percent(p)}, {side} the {percent(result.threshold)} "
+            f"operating threshold ({why})"
+        )
 
     def decide(self, probabilities: np.ndarray) -> str:
         """The label chosen for one probability row: the operating threshold for binary models."""
@@ -149,10 +235,15 @@ class ImageModel:
         good: list[ImageResult] = []
         decoded_images: list[DecodedImage] = []
         known: list[dict | None] = []  # the caller's detections of the decodable files
+        small: dict[int, DecodedImage] = {}  # files the small network answers
         for index, (name, data) in enumerate(files):
             result = ImageResult(name=name)
             try:
                 decoded: DecodedImage = decode_image(data, name)
+                if self._is_small(decoded):
+                    small[index] = decoded
+                    results.append(result)
+                    continue
                 result.prepared = self._prepare_one(decoded)
                 result.warnings = result.prepared.warnings
                 good.append(result)
@@ -174,6 +265,14 @@ class ImageModel:
                 result.probabilities = {label: float(p) for label, p in zip(self.labels, row)}
                 result.predicted = self.labels[int(np.argmax(row))]
                 result.decision = self.decide(row)
+                result.threshold, result.answered_by = self.threshold, f"{self.side} px network"
+        if small:
+            answers = self.small.analyse(
+                [files[i] for i in small], [detections[i] for i in small] if detections is not None else None
+            )
+            for (index, decoded), answer in zip(small.items(), answers):
+                answer.warnings.insert(1 if answer.out_of_domain else 0, self._small_note(decoded))
+                results[index] = answer
         return results
 
     # -- what the model does not know ----------------------------------------------------------
@@ -228,29 +327,53 @@ class ImageModel:
 
         Returns:
             float array (H, W) in [0, 1], the size of the input image; zero outside the
-            centre square the model saw.
+            centre square the model saw (a squashing model saw the whole frame).
         """
         from PIL import Image
 
-        prepared = one_input if isinstance(one_input, PreparedImage) else self.prepare([one_input])[0]
+        if isinstance(one_input, PreparedImage):
+            prepared = one_input
+            if self.small is not None and prepared.model_input.shape[0] != self.side:  # the small network's input
+                return self.small.explain(prepared, class_index)
+        else:
+            (image,) = as_image_list([one_input])
+            if self._is_small(image):
+                return self.small.explain(image, class_index)
+            prepared = self._prepare_one(image)
         batch = prepared.model_input[None]
+        maps = self._network.maps(batch)  # once, for the decision and the map
         if class_index is None:
-            proba = apply_temperature(self.logits(batch), self.temperature)[0]
+            logits = self.logits(batch) if self.tta_flip else self._network.forward(batch, maps)[0]
+            proba = apply_temperature(logits.astype(np.float64), self.temperature)[0]
             class_index = self.labels.index(self.decide(proba))
         if not 0 <= class_index < len(self.labels):
             raise InvalidInputError(
                 f"class_index {class_index} is out of range; this model has classes 0-{len(self.labels) - 1}."
             )
-        cam = self._network.cam(batch, class_index)
+        cam = self._network.cam(batch, class_index, maps)
         if self.tta_flip:
             cam = cam + self._network.cam(batch[:, :, ::-1], class_index)[:, ::-1]
             cam = cam / cam.max() if cam.max() > 0 else cam
         top, left, size = prepared.crop
         height, width = prepared.original.shape[:2]
-        square = np.asarray(Image.fromarray(cam.astype(np.float32)).resize((size, size), Image.Resampling.BILINEAR))
+        cam_image = Image.fromarray(cam.astype(np.float32))
+        if prepared.framing == "squash":  # the whole frame was squashed: stretch the map back over it
+            return np.clip(np.asarray(cam_image.resize((width, height), Image.Resampling.BILINEAR)), 0.0, 1.0).astype(
+                np.float64
+            )
+        square = np.asarray(cam_image.resize((size, size), Image.Resampling.BILINEAR))
         heatmap = np.zeros((height, width), dtype=np.float64)
         heatmap[top : top + size, left : left + size] = np.clip(square, 0.0, 1.0)
         return heatmap
+
+
+def percent(p: float) -> str:
+    """A probability as a percentage a reader cannot misread: "< 0.1 %" and "> 99.9 %" at the ends."""
+    if p < 0.001:
+        return "< 0.1 %"
+    if p > 0.999:
+        return "> 99.9 %"
+    return f"{100 * p:.1f} %"
 
 
 def _detect_modality(decoded: list[DecodedImage]) -> list[dict | None]:
@@ -270,7 +393,12 @@ def load_image_model(path: Path, card: dict) -> ImageModel:
     no TensorFlow: ``medcore.imaging.numpy_cnn``) and ``domain.npz`` when the card lists it."""
     network = CnnEnsemble.read(path / "model.keras")
     domain = FeatureDistance.load(path / "domain.npz") if "domain.npz" in card.get("files", {}) else None
-    return ImageModel(network, card, domain)
+    small = None
+    if "small_input" in card:  # the network for uploads under SMALL_INPUT px, in the same (verified) bundle
+        small = ImageModel(
+            CnnEnsemble.read(path / "small.keras"), card["small_input"], FeatureDistance.load(path / "small_domain.npz")
+        )
+    return ImageModel(network, card, domain, small)
 
 
 def results_frame(results: list[ImageResult], labels: list[str]):

@@ -1,7 +1,7 @@
 """The shipped image networks run in NumPy: no TensorFlow import on the image page's path.
 
 The image classifiers and the ``image-modality`` router are small VGG-style ensembles
-(``medcore.imaging.cnn.build_ensemble``: per member 3 stages of 2 x [conv 3x3, batch norm, ReLU],
+(``medcore.imaging.cnn.build_ensemble``: per member 3 or 4 stages of 2 x [conv 3x3, batch norm, ReLU],
 max-pooling between stages, global average pooling, dense logits; the members' logits averaged).
 ``CnnEnsemble.read`` takes the weights straight from the bundle's ``model.keras`` (a zip of
 ``config.json`` and ``model.weights.h5``: plain arrays, nothing executed), so predicting needs
@@ -108,21 +108,26 @@ class CnnEnsemble:
                 x = _max_pool(x)
         return x
 
-    def forward(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def maps(self, batch: np.ndarray) -> list[np.ndarray]:
+        """Each member's last ReLU activations (N, s, s, F): pass them to ``forward`` and ``cam`` to compute them once."""
+        return [self._member_maps(member, batch) for member in self.members]
+
+    def forward(self, batch: np.ndarray, maps: list[np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Logits (N, K), the members' mean, and the pooled features (N, members x F) side by side."""
+        maps = maps if maps is not None else self.maps(batch)
         logits, features = [], []
-        for member in self.members:
-            pooled = self._member_maps(member, batch).mean(axis=(1, 2))
+        for member, member_maps in zip(self.members, maps):
+            pooled = member_maps.mean(axis=(1, 2))
             features.append(pooled)
             logits.append(pooled @ member.dense[0] + member.dense[1])
         return np.mean(logits, axis=0), np.concatenate(features, axis=1)
 
-    def cam(self, batch: np.ndarray, class_index: int) -> np.ndarray:
+    def cam(self, batch: np.ndarray, class_index: int, maps: list[np.ndarray] | None = None) -> np.ndarray:
         """Grad-CAM of ``class_index`` for a batch of one: (s, s) in [0, 1] (zeros when nothing supports it)."""
+        maps = maps if maps is not None else self.maps(batch)
         heatmap = 0.0
-        for member in self.members:
-            maps = self._member_maps(member, batch)[0]
-            heatmap = heatmap + np.maximum(maps @ member.dense[0][:, class_index], 0.0)
+        for member, member_maps in zip(self.members, maps):
+            heatmap = heatmap + np.maximum(member_maps[0] @ member.dense[0][:, class_index], 0.0)
         heatmap = np.asarray(heatmap, dtype=np.float64)
         peak = heatmap.max()
         return heatmap / peak if peak > 0 else np.zeros_like(heatmap)
@@ -141,6 +146,12 @@ def _conv3x3(x: np.ndarray, kernel: np.ndarray) -> np.ndarray:
     """'same' 3x3 convolution, stride 1, no bias: x (N, H, W, C), kernel (3, 3, C, F) -> (N, H, W, F)."""
     n, h, w, c = x.shape
     padded = np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
+    if c >= 8:  # nine shifted matrix products: no 9 x larger copy of the input (2-4 x faster here)
+        out = np.zeros((n, h, w, kernel.shape[-1]), dtype=np.float32)
+        for dy in range(3):
+            for dx in range(3):
+                out += padded[:, dy : dy + h, dx : dx + w, :] @ kernel[dy, dx]
+        return out
     windows = np.lib.stride_tricks.sliding_window_view(padded, (3, 3), axis=(1, 2))  # (N, H, W, C, 3, 3)
     columns = windows.transpose(0, 1, 2, 4, 5, 3).reshape(n * h * w, 9 * c)
     return (columns @ kernel.reshape(9 * c, -1)).reshape(n, h, w, -1)

@@ -16,12 +16,14 @@ test split.
 
 from __future__ import annotations
 
+import json
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from medcore.core.bundle import sha256_file, write_bundle
 from medcore.core.calibration import apply_temperature, calibration_method, choose_calibration
@@ -32,14 +34,20 @@ from medcore.core.metrics import (
     classification_summary,
     expected_calibration_error,
     reliability_curve,
+    sensitivity_threshold,
     youden_threshold,
 )
-from medcore.core.uncertainty import calibration_intervals, classification_intervals, with_intervals
-from medcore.imaging.data import load_medmnist_npz
-from medcore.imaging.domain import fit_domain_check
+from medcore.core.uncertainty import (
+    calibration_intervals,
+    classification_intervals,
+    classification_scalars,
+    with_intervals,
+)
+from medcore.imaging.data import load_chest_xray, load_medmnist_npz, prepared_batch
+from medcore.imaging.domain import _features, fit_domain_check
 from medcore.imaging.recipes import IMAGE_RECIPES, ImageRecipe
 
-__all__ = ["IMAGE_RECIPES", "ImageRecipe", "train_image_model", "train_member"]
+__all__ = ["IMAGE_RECIPES", "ImageRecipe", "patient_split", "train_image_model", "train_member"]
 
 
 def _augmenter(flip: bool, seed: int):
@@ -56,8 +64,111 @@ def _augmenter(flip: bool, seed: int):
     return keras.Sequential(steps, name="augment")
 
 
+def _upload_artefacts(seed: int, side: int):
+    """A batch function adding what real uploads show: a black or white band along some edges (a
+    border or a scanner's frame) in 30 % of the images, and a bright text-marker block in 40 %."""
+    import tensorflow as tf
+
+    generator = tf.random.Generator.from_seed(seed)
+    rows = tf.reshape(tf.range(side, dtype=tf.float32) / side, (1, side, 1, 1))
+    cols = tf.reshape(tf.range(side, dtype=tf.float32) / side, (1, 1, side, 1))
+
+    def apply(batch):
+        n = tf.shape(batch)[0]
+
+        def draw(low=0.0, high=1.0):
+            return generator.uniform((n, 1, 1, 1), low, high)
+
+        framed = tf.cast(draw() < 0.3, tf.float32)
+        top, bottom, left, right = (draw(0.0, 0.12) * framed * tf.cast(draw() < 0.5, tf.float32) for _ in range(4))
+        border = (rows < top) | (rows > 1 - bottom) | (cols < left) | (cols > 1 - right)
+        batch = tf.where(border, tf.where(draw() < 0.7, 0.0, 255.0), batch)
+        centre_row, centre_col = draw(0.05, 0.95), draw(0.05, 0.95)
+        marker = (tf.abs(rows - centre_row) < draw(0.01, 0.03)) & (tf.abs(cols - centre_col) < draw(0.02, 0.06))
+        return tf.where(marker & (draw() < 0.4), draw(200.0, 255.0), batch)
+
+    return apply
+
+
 def _as_nhwc(images: np.ndarray) -> np.ndarray:
     return (images[..., None] if images.ndim == 3 else images).astype(np.float32)
+
+
+def _data_location(recipe: ImageRecipe, data_path: Path) -> Path:
+    """The recipe's data file or folder, given it or a data folder that holds it (``../shared/data``,
+    or ``../shared/data/medmnist`` for the MedMNIST files)."""
+    if data_path.is_dir() and not (data_path / "manifest.csv").is_file():
+        for candidate in (data_path / recipe.data_file, data_path / Path(recipe.data_file).name):
+            if candidate.exists():
+                return candidate
+    return data_path
+
+
+def patient_split(labels: np.ndarray, patients: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Row indices ``(fit, held)``: one fold of a 6-fold split grouped by patient and stratified by
+    label, so no patient has images on both sides."""
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    splitter = StratifiedGroupKFold(6, shuffle=True, random_state=seed)
+    return next(splitter.split(np.zeros(len(labels)), labels, patients))
+
+
+def _training_images(recipe: ImageRecipe, data_path: Path, seed: int):
+    """The images the recipe trains and validates on, prepared as uploads are.
+
+    Returns:
+        ``(x_train, y_train, x_val, y_val, val_groups, split_note, full_size)``: float32 NHWC
+        images; ``val_groups`` the patient of each validation image (None when each image is its
+        own); ``full_size`` None, or ``{"note", "images", "labels", "rows"}``: held-out images
+        restored to the size clinicians upload, with their row in the validation images (in
+        train + val order for a cross-validated recipe).
+    """
+    if recipe.framing != "squash":
+        x_train, y_train = load_medmnist_npz(data_path, "train")
+        x_val, y_val = load_medmnist_npz(data_path, "val")
+        note = f"MedMNIST's train ({len(y_train)} images) and val ({len(y_val)} images) splits"
+        return _as_nhwc(x_train), y_train, _as_nhwc(x_val), y_val, None, note, None
+    if data_path.suffix == ".npz":  # BUSI originals at 256 px, split as BreastMNIST
+        with np.load(data_path, allow_pickle=False) as archive:
+            arrays = {key: archive[key] for key in archive.files}
+        images, split = arrays["images"], arrays["breastmnist_split"]
+        positive = recipe.labels.index(recipe.positive_label)
+        labels = np.where(arrays["labels"] == recipe.positive_label, positive, 1 - positive)
+        sizes = [(int(w), int(h)) for h, w in arrays["original_sizes"]]
+        fit, held = np.flatnonzero(split == "train"), np.flatnonzero(split == "val")
+        patients = None
+        note = (
+            f"BreastMNIST's train ({len(fit)} images) and val ({len(held)} images) splits of the BUSI originals "
+            "(no patient ids in BUSI)"
+        )
+        restore = np.concatenate([fit, held]) if recipe.folds else held
+        what = "every image" if recipe.folds else "the validation images"
+    else:
+        images, labels, patients, rows = load_chest_xray(data_path, list(recipe.labels))
+        sizes = [(int(row["original_width"]), int(row["original_height"])) for row in rows]
+        fit, held = patient_split(labels, patients, seed)
+        note = (
+            f"{len(fit)} images of {len(set(patients[fit]))} patients for fitting; {len(held)} images of "
+            f"{len(set(patients[held]))} other patients for validation (one fold of a 6-fold split grouped by "
+            f"patient and stratified by label, seed {seed})"
+        )
+        patients = patients[held]
+        restore, what = held, "the validation X-rays"
+    x = prepared_batch(list(images), recipe.side, recipe.channels, recipe.framing, recipe.source)
+    side = images.shape[1]
+    larger = [k for k, i in enumerate(restore) if sizes[i] != (side, side)]
+    full_size = {
+        "note": f"{what} whose originals were not {side} px, restored to their original size and aspect ratio "
+        f"({len(larger)} images, up to {max(sizes[restore[k]][0] for k in larger)} px wide)",
+        "images": [
+            np.asarray(Image.fromarray(images[restore[k]]).resize(sizes[restore[k]], Image.Resampling.LANCZOS))
+            for k in larger
+        ],
+        "labels": labels[restore[larger]],
+        "rows": larger,
+        "groups": None if patients is None else patients[larger],
+    }
+    return x[fit], labels[fit], x[held], labels[held], patients, note, full_size
 
 
 def train_member(recipe, index, seed, x_train, y_train, x_val, y_val, epochs, progress):
@@ -68,7 +179,7 @@ def train_member(recipe, index, seed, x_train, y_train, x_val, y_val, epochs, pr
 
     keras.utils.set_random_seed(seed)
     n_classes = len(recipe.labels)
-    model = build_member(recipe.side, x_train.shape[-1], n_classes, recipe.width, f"m{index}_")
+    model = build_member(recipe.side, x_train.shape[-1], n_classes, recipe.width, f"m{index}_", depth=recipe.depth)
     steps_per_epoch = int(np.ceil(len(x_train) / recipe.batch_size))
     schedule = keras.optimizers.schedules.CosineDecay(recipe.learning_rate, steps_per_epoch * epochs)
     model.compile(
@@ -76,11 +187,12 @@ def train_member(recipe, index, seed, x_train, y_train, x_val, y_val, epochs, pr
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
     )
     augment = _augmenter(recipe.flip, seed)
+    artefacts = _upload_artefacts(seed + 5, recipe.side) if recipe.artefacts else (lambda x: x)
     dataset = (
         tf.data.Dataset.from_tensor_slices((x_train, y_train))
         .shuffle(len(x_train), seed=seed, reshuffle_each_iteration=True)
         .batch(recipe.batch_size)
-        .map(lambda x, y: (augment(x, training=True), y), num_parallel_calls=1, deterministic=True)
+        .map(lambda x, y: (augment(artefacts(x), training=True), y), num_parallel_calls=1, deterministic=True)
         .prefetch(2)
     )
     class_weight = None
@@ -114,6 +226,41 @@ def train_member(recipe, index, seed, x_train, y_train, x_val, y_val, epochs, pr
     return model, history
 
 
+def _folds(labels: np.ndarray, folds: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``(fit rows, held rows)`` of each fold of the stratified cross-validation over train + val."""
+    from sklearn.model_selection import StratifiedKFold
+
+    return list(StratifiedKFold(folds, shuffle=True, random_state=seed).split(np.zeros(len(labels)), labels))
+
+
+def _held_out_logits(network, batch: np.ndarray, flip: bool) -> np.ndarray:
+    logits = _features(network, batch)[0]
+    if flip:
+        logits = (logits + _features(network, batch[:, :, ::-1].copy())[0]) / 2
+    return logits
+
+
+def _full_size_logits(full_size: dict, batch, members, feature_net, folds, y_all, seed, flip) -> np.ndarray:
+    """Logits of the full-size versions of held-out images: with cross-validation each by the member
+    that did not train on it (``full_size["rows"]`` index train + val), else by the whole ensemble."""
+    if not folds:
+        return _held_out_logits(feature_net, batch, flip)
+    logits = np.zeros((len(batch), members[0].output_shape[-1]))
+    rows = np.asarray(full_size["rows"])
+    for member, (_, held_rows) in zip(members, _folds(y_all, folds, seed)):
+        mine = np.isin(rows, held_rows)
+        if mine.any():
+            logits[mine] = _held_out_logits(_as_pair(member), batch[mine], flip)
+    return logits
+
+
+def _as_pair(member):
+    """A member as a model returning ``(logits, features)``, as ``_features`` expects."""
+    import keras
+
+    return keras.Model(member.input, [member.output, member.get_layer(f"{member.name}_gap").output])
+
+
 def _train_members(recipe, seed, x_train, y_train, x_val, y_val, folds, epochs, n_members, progress):
     """Train the members; return them, their histories and held-out images with their logits.
 
@@ -123,15 +270,12 @@ def _train_members(recipe, seed, x_train, y_train, x_val, y_val, folds, epochs, 
         member that did not train on it); else the val images, predicted by the whole ensemble
         (filled in by the caller, returned here as None).
     """
-    from sklearn.model_selection import StratifiedKFold
-
     members, histories = [], []
     if folds > 1:
         x_all, y_all = np.concatenate([x_train, x_val]), np.concatenate([y_train, y_val])
         plain = np.zeros((len(y_all), len(recipe.labels)))
         flipped = np.zeros_like(plain)
-        splitter = StratifiedKFold(folds, shuffle=True, random_state=seed)
-        for index, (fit_rows, held_rows) in enumerate(splitter.split(x_all, y_all)):
+        for index, (fit_rows, held_rows) in enumerate(_folds(y_all, folds, seed)):
             member, history = train_member(
                 recipe,
                 index,
@@ -171,18 +315,22 @@ def train_image_model(
     out_dir: Path | None = None,
     members: int | None = None,
     command: str = "",
+    recipe: ImageRecipe | None = None,
 ) -> Path:
     """Train, calibrate, check the domain, evaluate and write the bundle of image model ``name``.
 
     Args:
         name: one of ``IMAGE_RECIPES``.
-        data_path: a MedMNIST ``.npz`` with train and val splits, or the data folder holding it.
+        data_path: the recipe's data (a MedMNIST ``.npz`` with train and val splits, or the
+            chest_xray folder), or a data folder holding it (``../shared/data``).
         epochs: maximum epochs per member (default: the recipe's).
         seed: base random seed; member i uses ``seed + 1000 * i``.
         out_dir: bundle folder (default ``models/<name>``).
         members: ensemble size (default: the recipe's); with a cross-validated recipe, the
             number of folds (1 falls back to the train/val split).
         command: the command line, recorded in the card.
+        recipe: train this recipe under ``name`` instead of ``IMAGE_RECIPES[name]`` (the small
+            network of a recipe is trained this way).
 
     Returns:
         The bundle folder.
@@ -194,30 +342,23 @@ def train_image_model(
     from medcore.core.settings import models_dir
     from medcore.imaging.cnn import build_ensemble, feature_model
 
-    recipe = IMAGE_RECIPES[name]
-    data_path = Path(data_path)
-    if data_path.is_dir():
-        data_path = (
-            data_path / recipe.data_file
-            if (data_path / recipe.data_file).is_file()
-            else data_path / Path(recipe.data_file).name
-        )
+    recipe = recipe or IMAGE_RECIPES[name]
+    requested_epochs, requested_members, root = epochs, members, Path(data_path)
+    data_path = _data_location(recipe, root)
     epochs = epochs or recipe.epochs
     n_members = members or recipe.members
     folds = (members or recipe.folds) if recipe.folds else 0
     folds = folds if folds > 1 else 0
     started = time.time()
     tf.config.experimental.enable_op_determinism()
-    x_train, y_train = load_medmnist_npz(data_path, "train")
-    x_val, y_val = load_medmnist_npz(data_path, "val")
-    x_train, x_val = _as_nhwc(x_train), _as_nhwc(x_val)
+    x_train, y_train, x_val, y_val, held_groups, split_note, full_size = _training_images(recipe, data_path, seed)
     total = epochs * (folds or n_members)
     with tqdm(total=total, desc=f"training {name}", unit="epoch", file=sys.stderr) as progress:
         trained, histories, x_held, y_held, plain, flipped = _train_members(
             recipe, seed, x_train, y_train, x_val, y_val, folds, epochs, n_members, progress
         )
 
-    ensemble = build_ensemble(trained, recipe.side, x_train.shape[-1], len(recipe.labels), recipe.width)
+    ensemble = build_ensemble(trained, recipe.side, x_train.shape[-1], len(recipe.labels), recipe.width, recipe.depth)
     feature_net = feature_model(ensemble)
     if plain is None:  # train/val split: the whole ensemble predicts the val images
         plain = ensemble(x_held, training=False).numpy().astype(np.float64)
@@ -242,18 +383,29 @@ def train_image_model(
     threshold = None
     operating_point: dict = {"rule": "argmax of the calibrated probabilities"}
     if positive is not None:
-        threshold = youden_threshold(y_held == positive, calibrated[:, positive])
+        if recipe.sensitivity_target:
+            threshold = sensitivity_threshold(y_held == positive, calibrated[:, positive], recipe.sensitivity_target)
+            chosen_by = f"the highest threshold keeping sensitivity >= {recipe.sensitivity_target:.2f}"
+        else:
+            threshold = youden_threshold(y_held == positive, calibrated[:, positive])
+            chosen_by = "Youden's J"
         operating_point = {
             "rule": f"'{recipe.positive_label}' when its calibrated probability >= threshold "
-            "(Youden's J on the held-out predictions; the model was trained with class-balanced weights)",
+            f"({chosen_by} on the held-out predictions; the model was trained with class-balanced weights)",
+            "target": {"sensitivity": recipe.sensitivity_target} if recipe.sensitivity_target else "Youden's J",
             "positive_label": recipe.positive_label,
             "threshold": threshold,
             "validation": binary_operating_point(y_held == positive, calibrated[:, positive], threshold),
         }
-    intervals = classification_intervals(y_held, calibrated, positive, threshold, seed=seed)
-    before_intervals = calibration_intervals(y_held, raw, seed=seed)
+    # Bootstrap over patients where one patient has several images (their images move together).
+    intervals = classification_intervals(y_held, calibrated, positive, threshold, held_groups, seed=seed)
+    before_intervals = calibration_intervals(y_held, raw, held_groups, seed=seed)
     figures = {
-        "split": f"{folds}-fold cross-validation over train + val (out-of-fold)" if folds else "val",
+        "split": f"{folds}-fold cross-validation over train + val (out-of-fold)"
+        if folds
+        else "validation patients (grouped by patient)"
+        if held_groups is not None
+        else "val",
         "n": summary["n"],
         "auc": summary["auc"],
         "accuracy": summary["accuracy"],
@@ -276,8 +428,27 @@ def train_image_model(
     figures["member_auc"] = member_auc
 
     check, domain_card = fit_domain_check(
-        recipe, seed, feature_net, np.concatenate([x_train, x_val]) if folds else x_train, x_held, data_path, folds
+        recipe,
+        seed,
+        feature_net,
+        np.concatenate([x_train, x_val]) if folds else x_train,
+        x_held,
+        data_path,
+        folds,
+        full_size,
     )
+    if full_size is not None:  # held-out images at their original size, read as uploads are
+        batch = prepared_batch(full_size["images"], recipe.side, x_train.shape[-1], recipe.framing, recipe.source)
+        full_logits = _full_size_logits(full_size, batch, trained, feature_net, folds, y_held, seed, use_flip)
+        full_proba, full_y = apply_temperature(full_logits, temperature), full_size["labels"]
+        figures["full_size"] = with_intervals(
+            {
+                "images": full_size["note"],
+                "n": len(full_y),
+                **classification_scalars(full_y, full_proba, positive, threshold),
+            },
+            classification_intervals(full_y, full_proba, positive, threshold, full_size["groups"], seed=seed),
+        )
     means = x_train.reshape(len(x_train), -1).mean(axis=1)
     stds = x_train.reshape(len(x_train), -1).std(axis=1)
     wall_time = time.time() - started
@@ -286,9 +457,17 @@ def train_image_model(
         "trains on the other folds and early-stops on fold i; the out-of-fold predictions chose test-time "
         "flipping, fitted the temperature and the threshold, and give every figure in this card"
         if folds
-        else f"train ({len(y_train)} images) for fitting; val ({len(y_val)} images) for early stopping, test-time-flip "
-        "choice, calibration, threshold and every figure in this card"
+        else f"{split_note}; the validation images chose the epoch, test-time flipping, the temperature and the "
+        "threshold, and give every figure in this card"
     )
+    framing = (
+        f"the whole frame squashed to a square (aspect ratio not kept) -> {recipe.source[1]} resize to "
+        f"{recipe.source[0]} px "
+        "(as the training files were made from the originals)"
+        if recipe.framing == "squash"
+        else "centre crop to a square"
+    )
+    widths = "/".join(str(recipe.width * 2**stage) for stage in range(recipe.depth))
     card = {
         "name": name,
         "version": "1.1.0",
@@ -316,12 +495,14 @@ def train_image_model(
         },
         "preprocessing": {
             "steps": "decode (DICOM: rescale, VOI LUT/window, MONOCHROME1 inverted) -> "
-            f"{'grayscale' if recipe.channels == 1 else 'RGB'} -> centre crop to a square -> "
+            f"{'grayscale' if recipe.channels == 1 else 'RGB'} -> {framing} -> "
             f"bicubic resize to {recipe.side}x{recipe.side} -> [0, 255] scaled to [-1, 1] inside the model",
+            "framing": recipe.framing,
+            "source": list(recipe.source) if recipe.source else None,
             "test_time_flip": bool(use_flip),
         },
-        "architecture": f"{len(trained)} x VGG-style CNN (3 stages of 2 conv3x3+BN+ReLU, widths {recipe.width}/"
-        f"{recipe.width * 2}/{recipe.width * 4}, global average pooling, dropout 0.3), logits averaged",
+        "architecture": f"{len(trained)} x VGG-style CNN ({recipe.depth} stages of 2 conv3x3+BN+ReLU, widths "
+        f"{widths}, global average pooling, dropout 0.3), logits averaged",
         "operating_point": operating_point,
         "calibration": {
             "method": calibration_method(calibration_choice, "out-of-fold" if folds else "val"),
@@ -338,9 +519,9 @@ def train_image_model(
         },
         "domain_check": domain_card,
         "training": {
-            "dataset": f"MedMNIST v2, {Path(recipe.data_file).name}",
+            "dataset": recipe.dataset or f"MedMNIST v2, {Path(recipe.data_file).name}",
             "data_file": recipe.data_file,
-            "data_sha256": sha256_file(data_path),
+            "data_sha256": sha256_file(data_path / "manifest.csv" if data_path.is_dir() else data_path),
             "split": held_description + "; official test split not used",
             "chosen_on": "out-of-fold predictions of the cross-validation" if folds else "the val split",
             "seed": seed,
@@ -348,7 +529,12 @@ def train_image_model(
             "epochs_run": [len(h["epoch"]) for h in histories],
             "best_epochs": [h["best_epoch"] for h in histories],
             "augmentation": ("horizontal flip, " if recipe.flip else "")
-            + "rotation +-18 deg, translation +-8%, zoom +-10%, contrast +-10%",
+            + "rotation +-18 deg, translation +-8%, zoom +-10%, contrast +-10%"
+            + (
+                "; upload artefacts: black or white bands along edges (30 %), a bright text-marker block (40 %)"
+                if recipe.artefacts
+                else ""
+            ),
             "class_weights": "balanced" if recipe.balanced else "none",
             "optimizer": f"AdamW lr {recipe.learning_rate} cosine decay, weight decay 1e-4, batch {recipe.batch_size}",
             "wall_time_s": wall_time,
@@ -357,16 +543,18 @@ def train_image_model(
         "metrics": {"validation": figures},
         "member_auc_note": member_note,
         "anchors": {
-            "note": "MedMNIST v2 paper, official test split (AUC/ACC); not comparable one-to-one with these figures",
+            "note": "published figures on each data set's official test split; not comparable one-to-one with "
+            "these validation figures",
+            "published": [{"source": source, "figures": figures_text} for source, figures_text in recipe.anchors],
         },
         "limitations": list(recipe.limitations),
         "ethical_considerations": [
             "Decision support, not a diagnosis: a clinician reviews every result.",
-            "No demographic information is available in MedMNIST, so performance across sex, age "
+            "No demographic information is available in the training data, so performance across sex, age "
             "and ethnicity has not been measured.",
             "A heatmap shows where the model looked, not why; it can highlight irrelevant regions.",
         ],
-        "data_licence": "CC BY 4.0 (MedMNIST v2; cite Yang et al., Sci Data 2023 and the source data paper)",
+        "data_licence": recipe.licence,
     }
     evaluation = {
         "split": figures["split"],
@@ -382,8 +570,16 @@ def train_image_model(
 
     out_dir = Path(out_dir) if out_dir else models_dir() / name
     with tempfile.TemporaryDirectory() as tmp:
-        model_file, domain_file = Path(tmp) / "model.keras", Path(tmp) / "domain.npz"
-        ensemble.save(model_file)
-        check.save(domain_file)
+        files = {"model.keras": Path(tmp) / "model.keras", "domain.npz": Path(tmp) / "domain.npz"}
+        ensemble.save(files["model.keras"])
+        check.save(files["domain.npz"])
         keras.backend.clear_session(free_memory=False)
-        return write_bundle(out_dir, card, evaluation, {"model.keras": model_file, "domain.npz": domain_file})
+        if recipe.small is not None:  # the network that answers small uploads, in the same bundle
+            small = train_image_model(
+                name, root, requested_epochs, seed, Path(tmp) / "small", requested_members, command, recipe.small
+            )
+            card["small_input"] = json.loads((small / "card.json").read_text())
+            card["small_input"].pop("files")
+            files |= {"small.keras": small / "model.keras", "small_domain.npz": small / "domain.npz"}
+            card["training"]["wall_time_s"] = time.time() - started
+        return write_bundle(out_dir, card, evaluation, files)

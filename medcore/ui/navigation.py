@@ -29,7 +29,7 @@ class PageEntry:
 
     file: str  # relative to the project root
     title: str
-    icon: str
+    icon: str  # a Streamlit Material icon (":material/<name>:"): it renders without emoji fonts
     url_path: str  # "" for the home page, served at /
     section: str  # one of SECTIONS
     works_in: str  # the medcore package that does the page's work
@@ -39,12 +39,19 @@ class PageEntry:
 SECTIONS = ("", "Diagnosis", "Treatment", "Research", "Models")
 
 PAGES: tuple[PageEntry, ...] = (
-    PageEntry("pages/home.py", "Home", "🩺", "", "", "medcore.core.cards"),
-    PageEntry("pages/Image_Diagnosis.py", "Image diagnosis", "🩻", "Image_Diagnosis", "Diagnosis", "medcore.imaging"),
+    PageEntry("pages/home.py", "Home", ":material/home:", "", "", "medcore.core.cards"),
+    PageEntry(
+        "pages/Image_Diagnosis.py",
+        "Image diagnosis",
+        ":material/radiology:",
+        "Image_Diagnosis",
+        "Diagnosis",
+        "medcore.imaging",
+    ),
     PageEntry(
         "pages/Symptom_Assessment.py",
         "Symptom assessment",
-        "🤒",
+        ":material/sick:",
         "Symptom_Assessment",
         "Diagnosis",
         "medcore.assessment",
@@ -52,7 +59,7 @@ PAGES: tuple[PageEntry, ...] = (
     PageEntry(
         "pages/Record_Classification.py",
         "Record classification",
-        "📝",
+        ":material/description:",
         "Record_Classification",
         "Diagnosis",
         "medcore.text",
@@ -60,24 +67,50 @@ PAGES: tuple[PageEntry, ...] = (
     PageEntry(
         "pages/Service_Recommendation.py",
         "Service recommendation",
-        "🗂️",
+        ":material/event_note:",
         "Service_Recommendation",
         "Treatment",
         "medcore.care",
     ),
-    PageEntry("pages/Survival_Risk.py", "Survival and risk", "📈", "Survival_Risk", "Treatment", "medcore.survival"),
-    PageEntry("pages/Warfarin_Dosing.py", "Warfarin dosing", "💊", "Warfarin_Dosing", "Treatment", "medcore.dosing"),
-    PageEntry("pages/Drug_Activity.py", "Drug activity", "🧪", "Drug_Activity", "Research", "medcore.molecules"),
+    PageEntry(
+        "pages/Survival_Risk.py",
+        "Survival and risk",
+        ":material/monitoring:",
+        "Survival_Risk",
+        "Treatment",
+        "medcore.survival",
+    ),
+    PageEntry(
+        "pages/Warfarin_Dosing.py",
+        "Warfarin dosing",
+        ":material/medication:",
+        "Warfarin_Dosing",
+        "Treatment",
+        "medcore.dosing",
+    ),
+    PageEntry(
+        "pages/Drug_Activity.py",
+        "Drug activity",
+        ":material/science:",
+        "Drug_Activity",
+        "Research",
+        "medcore.molecules",
+    ),
     PageEntry(
         "pages/Literature_Extraction.py",
         "Literature extraction",
-        "📚",
+        ":material/menu_book:",
         "Literature_Extraction",
         "Research",
         "medcore.literature",
     ),
     PageEntry(
-        "pages/Model_Evaluation.py", "Model evaluation", "📊", "Model_Evaluation", "Models", "medcore.core.evaluate"
+        "pages/Model_Evaluation.py",
+        "Model evaluation",
+        ":material/analytics:",
+        "Model_Evaluation",
+        "Models",
+        "medcore.core.evaluate",
     ),
 )
 

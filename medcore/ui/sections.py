@@ -15,6 +15,7 @@ from medcore.core.cards import count_of
 from medcore.core.metrics import decision_confusion
 from medcore.core.registry import read_arrays
 from medcore.dosing.plots import calibration_figure as dose_calibration_figure
+from medcore.imaging.recipes import SMALL_INPUT
 from medcore.literature.plots import pairs_figure, scores_figure
 from medcore.molecules.plots import parity_figure
 from medcore.segmentation.plots import dice_histogram, worst_cases_figure
@@ -86,6 +87,13 @@ def model_card(card: dict) -> None:
     st.markdown("**Evaluation data and metrics** (95 % intervals: bootstrap over patients, images or molecules)")
     st.dataframe(pd.DataFrame(figure_rows(card)), hide_index=True)
     st.markdown(f"**Which data chose the model:** {training.get('chosen_on', training.get('split', '-'))}")
+    small = card.get("small_input")
+    if small:  # small uploads are read by a second network of the bundle
+        st.markdown(
+            f"**Small uploads** (under {SMALL_INPUT} px) are read by a {small['input']['shape'][0]} px network: "
+            f"{small['architecture']}, trained on {small['training']['dataset']}."
+        )
+        st.dataframe(pd.DataFrame(figure_rows(small)), hide_index=True)
     subgroups = card["metrics"].get("validation", {}).get("subgroups")
     if subgroups:
         st.markdown("**Subgroups**")
@@ -115,21 +123,29 @@ def _interval(metrics: dict, key: str) -> str:
 
 
 def figure_rows(card: dict) -> list[dict]:
-    """One row per scalar figure of the card's metrics: split, metric, value, 95 % CI, n."""
+    """One row per scalar figure of the card's metrics: split, metric, value, 95 % CI, n (a nested set of
+    figures with its own n, such as the full-size check, gets rows of its own)."""
     rows = []
-    for split, metrics in card["metrics"].items():
+
+    def add(split: str, metrics: dict) -> None:
         for key, value in metrics.items():
+            if isinstance(value, dict) and "n" in value:
+                add(f"{split}: {value.get('images', key)}", value)
+                continue
             if key == "n" or key.endswith("_ci95") or isinstance(value, bool) or not isinstance(value, (int, float)):
                 continue
             rows.append(
                 {
-                    "split": str(metrics.get("split", split)),
+                    "split": split,
                     "metric": key,
                     "value": round(float(value), 4),
                     "95 % CI": _interval(metrics, key),
                     "n": count_of(metrics, key),
                 }
             )
+
+    for split, metrics in card["metrics"].items():
+        add(str(metrics.get("split", split)), metrics)
     return rows
 
 

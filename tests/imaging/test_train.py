@@ -13,7 +13,9 @@ import numpy as np
 import pytest
 
 import medcore
-from medcore.imaging.train import train_image_model
+from medcore.imaging.train import IMAGE_RECIPES, train_image_model
+
+SMALL_RECIPE = IMAGE_RECIPES["breast-ultrasound"].small  # a MedMNIST-style 28 px recipe
 
 
 def _synthetic(rng, n):
@@ -35,7 +37,9 @@ def tiny_bundle(tmp_path_factory):
     data = folder / "squares.npz"
     np.savez_compressed(data, train_images=x_train, train_labels=y_train, val_images=x_val, val_labels=y_val)
     models = tmp_path_factory.mktemp("models")
-    path = train_image_model("breast-ultrasound", data, epochs=6, members=1, out_dir=models / "squares", seed=1)
+    path = train_image_model(
+        "breast-ultrasound", data, epochs=6, members=1, out_dir=models / "squares", seed=1, recipe=SMALL_RECIPE
+    )
     return path, data
 
 
@@ -84,8 +88,12 @@ def test_trained_bundle_loads_predicts_and_explains(tiny_bundle, monkeypatch):
 
 def test_training_is_deterministic_for_a_seed(tiny_bundle, tmp_path):
     _, data = tiny_bundle
-    first = train_image_model("breast-ultrasound", data, epochs=1, members=1, out_dir=tmp_path / "a", seed=3)
-    second = train_image_model("breast-ultrasound", data, epochs=1, members=1, out_dir=tmp_path / "b", seed=3)
+    first = train_image_model(
+        "breast-ultrasound", data, epochs=1, members=1, out_dir=tmp_path / "a", seed=3, recipe=SMALL_RECIPE
+    )
+    second = train_image_model(
+        "breast-ultrasound", data, epochs=1, members=1, out_dir=tmp_path / "b", seed=3, recipe=SMALL_RECIPE
+    )
     card_a = json.loads((first / "card.json").read_text())
     card_b = json.loads((second / "card.json").read_text())
     assert card_a["metrics"] == card_b["metrics"]
