@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import io
 import json
 import os
@@ -229,24 +230,24 @@ class BrowserlessSession:
             raise ProtocolError(f"delete answered HTTP {response.status_code}")
 
 
-def _xrays() -> np.ndarray:
-    """Real chest X-rays (PneumoniaMNIST val split, 28 x 28) from MEDCORE_DATA_DIR: the model refuses
+@functools.cache
+def _xrays() -> list[bytes]:
+    """Real chest X-rays (Kermany JPEGs at 224 px, every 26th file) from MEDCORE_DATA_DIR: the model refuses
     anything that is not one, so a load test needs real ones."""
-    path = Path(os.environ.get("MEDCORE_DATA_DIR", "")) / "medmnist" / "pneumoniamnist_trainval.npz"
-    if not path.is_file():
-        raise ProtocolError(f"no chest X-rays at {path}: set MEDCORE_DATA_DIR to the shared data folder")
-    with np.load(path, allow_pickle=False) as archive:
-        return archive["val_images"]
+    folder = Path(os.environ.get("MEDCORE_DATA_DIR", "")) / "chest_xray"
+    files = sorted(folder.glob("*/*.jp*g"))[::26]
+    if not files:
+        raise ProtocolError(f"no chest X-rays in {folder}: set MEDCORE_DATA_DIR to the shared data folder")
+    return [file.read_bytes() for file in files]
 
 
 def _png(seed: int) -> bytes:
-    """A real chest X-ray enlarged to 224 x 224 PNG, a different one for each seed (cycling through val)."""
+    """A real chest X-ray as a PNG, a different one for each seed (cycling through the files)."""
     from PIL import Image
 
-    images = _xrays()
-    image = Image.fromarray(images[seed % len(images)]).resize((224, 224), Image.Resampling.BICUBIC)
+    files = _xrays()
     buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
+    Image.open(io.BytesIO(files[seed % len(files)])).convert("L").save(buffer, format="PNG")
     return buffer.getvalue()
 
 

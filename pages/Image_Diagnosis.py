@@ -7,7 +7,7 @@ from medcore import MedcoreError, ui
 from medcore.core.audit import input_digest
 from medcore.core.plots import probability_bars
 from medcore.imaging.modality import detect_uploads, suggested_model
-from medcore.imaging.model import MODALITY_MODEL, results_frame
+from medcore.imaging.model import MODALITY_MODEL, decision_text, operating_point, results_frame
 
 ui.page_header("Image diagnosis")
 
@@ -114,17 +114,18 @@ st.subheader(chosen.name)
 for note in chosen.warnings:
     st.warning(note)
 threshold = chosen.threshold
-st.markdown(f"**Result: {model.decision_text(chosen)}**")
+st.markdown(f"**Result: {decision_text(model.card, chosen)}**")
 if threshold is not None:
-    point = model.operating_point(chosen.answered_by)
+    point = operating_point(model.card, chosen.answered_by)
 
     def _with_interval(key: str) -> str:
         low, high = point[f"{key}_ci95"]
         return f"{key} {point[key]:.3f} (95 % CI {low:.3f}-{high:.3f})"
 
     st.caption(
-        f"Read by the {chosen.answered_by}. At this threshold on validation images (n={point['n']}, "
-        f"{point['split']}): {_with_interval('sensitivity')}, {_with_interval('specificity')}."
+        f"Read by the {chosen.answered_by}. At this threshold on held-out images (n={point['n']}; "
+        f"{point['split'].replace(' (', ', ').replace(')', '')}): {_with_interval('sensitivity')}, "
+        f"{_with_interval('specificity')}."
     )
 ranked = sorted(chosen.probabilities.values(), reverse=True)
 if threshold is None and ranked[0] < 0.5:

@@ -125,6 +125,7 @@ class RemoteModel:
     def _image_results(self, files) -> list:
         from medcore.imaging.decode import decode_image, framing_of, to_model_input
         from medcore.imaging.model import ImageResult
+        from medcore.imaging.recipes import SMALL_INPUT
 
         files = [(str(n), bytes(d)) for n, d in files]
         results = []
@@ -132,10 +133,14 @@ class RemoteModel:
             result = ImageResult(**{k: row[k] for k in ("name", "predicted", "decision", "error", "out_of_domain")})
             result.probabilities, result.warnings = row["probabilities"] or {}, row["warnings"] or []
             if not result.error:
-                shape = self.card["input"]["shape"]
-                result.prepared = to_model_input(
-                    decode_image(data, name), int(shape[0]), int(shape[2]), **framing_of(self.card)
-                )
+                decoded = decode_image(data, name)
+                small = "small_input" in self.card and min(decoded.pixels.shape[:2]) < SMALL_INPUT
+                card = self.card["small_input"] if small else self.card  # the network the service used
+                shape = card["input"]["shape"]
+                result.prepared = to_model_input(decoded, int(shape[0]), int(shape[2]), **framing_of(card))
+                if result.decision is not None:
+                    result.threshold = card.get("operating_point", {}).get("threshold")
+                    result.answered_by = f"{shape[0]} px network"
             results.append(result)
         return results
 

@@ -208,14 +208,22 @@ def load_image_zip(
 
 
 def prepared_batch(
-    images: list[np.ndarray], side: int, channels: int, framing: str = "crop", source: tuple[int, str] | None = None
+    images: list[np.ndarray],
+    side: int,
+    channels: int,
+    framing: str = "crop",
+    source: tuple[int, str] | None = None,
+    resample: str = "bicubic",
 ) -> np.ndarray:
     """float32 (N, side, side, channels) model inputs of uint8 images of any size, as the model prepares them
-    (``framing`` and ``source`` as in ``medcore.imaging.decode.to_model_input``)."""
+    (``framing``, ``source`` and ``resample`` as in ``medcore.imaging.decode.to_model_input``)."""
     from medcore.imaging.decode import as_image_list, to_model_input  # decode needs no data readers
 
     images = list(images)
     decoded = [image for start in range(0, len(images), 200) for image in as_image_list(images[start : start + 200])]
     return np.stack(
-        [to_model_input(image, side, channels, framing=framing, source=source).model_input for image in decoded]
+        [
+            to_model_input(image, side, channels, framing=framing, source=source, resample=resample).model_input
+            for image in decoded
+        ]
     )

@@ -257,7 +257,11 @@ def framing_of(card: dict) -> dict:
     centre crop for cards that do not say)."""
     preprocessing = card.get("preprocessing", {})
     source = preprocessing.get("source")
-    return {"framing": preprocessing.get("framing", "crop"), "source": tuple(source) if source else None}
+    return {
+        "framing": preprocessing.get("framing", "crop"),
+        "source": tuple(source) if source else None,
+        "resample": preprocessing.get("resample", "bicubic"),
+    }
 
 
 _SOURCE_RESAMPLE = {"lanczos": 1, "bilinear": 2, "bicubic": 3}  # PIL's Resampling values
@@ -271,6 +275,7 @@ def to_model_input(
     modalities: list[str] | None = None,
     framing: str = "crop",
     source: tuple[int, str] | None = None,
+    resample: str = "bicubic",
 ) -> PreparedImage:
     """Frame as the training images were, resize to ``side`` and match ``channels``, with warnings.
 
@@ -286,6 +291,7 @@ def to_model_input(
             square, aspect ratio not kept, as ``shared/data/chest_xray`` was made).
         source: with "squash", ``(side, resample)`` of the training files (e.g. ``(224, "lanczos")``):
             an upload is first made such a file, then resized like them to ``side``.
+        resample: the last resize to ``side`` ("bicubic", or "bilinear" as BreastMNIST was made).
 
     Returns:
         A ``PreparedImage`` whose ``model_input`` is float32 (side, side, channels).
@@ -327,8 +333,8 @@ def to_model_input(
         square = Image.fromarray(pixels)
         if source and square.size != (source[0], source[0]):
             square = square.resize((source[0], source[0]), _SOURCE_RESAMPLE[source[1]])
-    elif framing == "crop":
-        top, left = (height - size) // 2, (width - size) // 2
+    elif framing == "crop":  # offsets rounded as torchvision's CenterCrop (how BreastMNIST was cut)
+        top, left = int(round((height - size) / 2)), int(round((width - size) / 2))
         if max(height, width) > 1.5 * size:
             notes.append(
                 f"'{image.name}' is {width}x{height}: only its central {size}x{size} square was used, as in the training data."
@@ -336,7 +342,7 @@ def to_model_input(
         square = Image.fromarray(pixels[top : top + size, left : left + size])
     else:
         raise ValueError(f"framing must be 'crop' or 'squash', not {framing!r}")
-    resized = np.asarray(square.resize((side, side), Image.Resampling.BICUBIC), dtype=np.float32)
+    resized = np.asarray(square.resize((side, side), _SOURCE_RESAMPLE[resample]), dtype=np.float32)
     if resized.ndim == 2:
         resized = resized[..., None]
     notes.extend(_intensity_warnings(image.name, resized, stats))

@@ -31,7 +31,17 @@ from medcore.imaging.domain import FeatureDistance
 from medcore.imaging.numpy_cnn import CnnEnsemble
 from medcore.imaging.recipes import SMALL_INPUT
 
-__all__ = ["MODALITY_MODEL", "ImageModel", "ImageResult", "load_image_model", "percent", "results_frame"]
+__all__ = [
+    "MODALITY_MODEL",
+    "ImageModel",
+    "ImageResult",
+    "answering_card",
+    "decision_text",
+    "load_image_model",
+    "operating_point",
+    "percent",
+    "results_frame",
+]
 
 _BATCH = 256
 
@@ -180,37 +190,6 @@ class ImageModel:
                 "them as two files."
             )
         return self
-
-    def _answering(self, answered_by: str) -> ImageModel:
-        """This model or its small network, by ``ImageResult.answered_by``."""
-        small = self.small is not None and answered_by == f"{self.small.side} px network"
-        return self.small if small else self
-
-    def operating_point(self, answered_by: str = "") -> dict:
-        """The card's validation figures at the operating threshold of the network that answered
-        (``answered_by`` as in ``ImageResult``): sensitivity, specificity, their 95 % intervals and n."""
-        figures = self._answering(answered_by).card["metrics"]["validation"]
-        keys = ("sensitivity", "sensitivity_ci95", "specificity", "specificity_ci95", "n")
-        return {key: figures[key] for key in keys if key in figures} | {"split": figures.get("split", "")}
-
-    def decision_text(self, result: ImageResult) -> str:
-        """The decision and why, in one sentence: "pneumonia: P(pneumonia) 46 %, above the 29 % operating
-        threshold (chosen to keep sensitivity >= 0.95)"; the top class and its probability for models without
-        a threshold."""
-        if result.threshold is None or self.positive_label is None:
-            return f"{result.decision}: P {percent(result.probabilities[result.decision])}"
-        target = self._answering(result.answered_by).card["operating_point"].get("target")
-        why = (
-            f"chosen to keep sensitivity >= {target['sensitivity']:.2f}"
-            if isinstance(target, dict)
-            else "chosen for the best sensitivity + specificity (Youden's J)"
-        )
-        p = result.probabilities[self.positive_label]
-        side = "at or above" if p >= result.threshold else "below"
-        return (
-            f"{result.decision}: P({self.positive_label}) {percent(p)}, {side} the {percent(result.threshold)} "
-            f"operating threshold ({why})"
-        )
 
     def decide(self, probabilities: np.ndarray) -> str:
         """The label chosen for one probability row: the operating threshold for binary models."""
@@ -365,6 +344,41 @@ class ImageModel:
         heatmap = np.zeros((height, width), dtype=np.float64)
         heatmap[top : top + size, left : left + size] = np.clip(square, 0.0, 1.0)
         return heatmap
+
+
+def answering_card(card: dict, answered_by: str) -> dict:
+    """The card of the network that answered (``ImageResult.answered_by``): the bundle's or its ``small_input``."""
+    small = card.get("small_input")
+    return small if small and answered_by == f"{small['input']['shape'][0]} px network" else card
+
+
+def operating_point(card: dict, answered_by: str = "") -> dict:
+    """The validation figures at the operating threshold of the network that answered: sensitivity,
+    specificity, their 95 % intervals, n and the split (works with a local model's card or a remote one's)."""
+    figures = answering_card(card, answered_by)["metrics"]["validation"]
+    keys = ("sensitivity", "sensitivity_ci95", "specificity", "specificity_ci95", "n")
+    return {key: figures[key] for key in keys if key in figures} | {"split": figures.get("split", "")}
+
+
+def decision_text(card: dict, result: ImageResult) -> str:
+    """The decision and why, in one sentence: "pneumonia: P(pneumonia) 46.2 %, at or above the 29.0 % operating
+    threshold (chosen to keep sensitivity >= 0.95)"; the class and its probability for models without a threshold."""
+    point = answering_card(card, result.answered_by).get("operating_point", {})
+    positive = point.get("positive_label")
+    if result.threshold is None or positive is None:
+        return f"{result.decision}: P {percent(result.probabilities[result.decision])}"
+    target = point.get("target")
+    why = (
+        f"chosen to keep sensitivity >= {target['sensitivity']:.2f}"
+        if isinstance(target, dict)
+        else "chosen for the best sensitivity + specificity (Youden's J)"
+    )
+    p = result.probabilities[positive]
+    side = "at or above" if p >= result.threshold else "below"
+    return (
+        f"{result.decision}: P({positive}) {percent(p)}, {side} the {percent(result.threshold)} "
+        f"operating threshold ({why})"
+    )
 
 
 def percent(p: float) -> str:

@@ -119,56 +119,33 @@ def _training_images(recipe: ImageRecipe, data_path: Path, seed: int):
     Returns:
         ``(x_train, y_train, x_val, y_val, val_groups, split_note, full_size)``: float32 NHWC
         images; ``val_groups`` the patient of each validation image (None when each image is its
-        own); ``full_size`` None, or ``{"note", "images", "labels", "rows"}``: held-out images
-        restored to the size clinicians upload, with their row in the validation images (in
-        train + val order for a cross-validated recipe).
+        own); ``full_size`` None, or ``{"note", "images", "labels", "groups"}``: validation images
+        restored to the size clinicians upload, with their patients.
     """
     if recipe.framing != "squash":
         x_train, y_train = load_medmnist_npz(data_path, "train")
         x_val, y_val = load_medmnist_npz(data_path, "val")
         note = f"MedMNIST's train ({len(y_train)} images) and val ({len(y_val)} images) splits"
         return _as_nhwc(x_train), y_train, _as_nhwc(x_val), y_val, None, note, None
-    if data_path.suffix == ".npz":  # BUSI originals at 256 px, split as BreastMNIST
-        with np.load(data_path, allow_pickle=False) as archive:
-            arrays = {key: archive[key] for key in archive.files}
-        images, split = arrays["images"], arrays["breastmnist_split"]
-        positive = recipe.labels.index(recipe.positive_label)
-        labels = np.where(arrays["labels"] == recipe.positive_label, positive, 1 - positive)
-        sizes = [(int(w), int(h)) for h, w in arrays["original_sizes"]]
-        fit, held = np.flatnonzero(split == "train"), np.flatnonzero(split == "val")
-        patients = None
-        note = (
-            f"BreastMNIST's train ({len(fit)} images) and val ({len(held)} images) splits of the BUSI originals "
-            "(no patient ids in BUSI)"
-        )
-        restore = np.concatenate([fit, held]) if recipe.folds else held
-        what = "every image" if recipe.folds else "the validation images"
-    else:
-        images, labels, patients, rows = load_chest_xray(data_path, list(recipe.labels))
-        sizes = [(int(row["original_width"]), int(row["original_height"])) for row in rows]
-        fit, held = patient_split(labels, patients, seed)
-        note = (
-            f"{len(fit)} images of {len(set(patients[fit]))} patients for fitting; {len(held)} images of "
-            f"{len(set(patients[held]))} other patients for validation (one fold of a 6-fold split grouped by "
-            f"patient and stratified by label, seed {seed})"
-        )
-        patients = patients[held]
-        restore, what = held, "the validation X-rays"
-    x = prepared_batch(list(images), recipe.side, recipe.channels, recipe.framing, recipe.source)
+    images, labels, patients, rows = load_chest_xray(data_path, list(recipe.labels))
+    sizes = [(int(row["original_width"]), int(row["original_height"])) for row in rows]
+    fit, held = patient_split(labels, patients, seed)
+    note = (
+        f"{len(fit)} images of {len(set(patients[fit]))} patients for fitting; {len(held)} images of "
+        f"{len(set(patients[held]))} other patients for validation (one fold of a 6-fold split grouped by "
+        f"patient and stratified by label, seed {seed})"
+    )
+    x = prepared_batch(list(images), recipe.side, recipe.channels, recipe.framing, recipe.source, recipe.resample)
     side = images.shape[1]
-    larger = [k for k, i in enumerate(restore) if sizes[i] != (side, side)]
+    larger = np.array([i for i in held if sizes[i] != (side, side)])  # originals that were not the file's size
     full_size = {
-        "note": f"{what} whose originals were not {side} px, restored to their original size and aspect ratio "
-        f"({len(larger)} images, up to {max(sizes[restore[k]][0] for k in larger)} px wide)",
-        "images": [
-            np.asarray(Image.fromarray(images[restore[k]]).resize(sizes[restore[k]], Image.Resampling.LANCZOS))
-            for k in larger
-        ],
-        "labels": labels[restore[larger]],
-        "rows": larger,
-        "groups": None if patients is None else patients[larger],
+        "note": f"the validation X-rays whose originals were not {side} px, restored to their original size and "
+        f"aspect ratio ({len(larger)} images, up to {max(sizes[i][0] for i in larger)} px wide)",
+        "images": [np.asarray(Image.fromarray(images[i]).resize(sizes[i], Image.Resampling.LANCZOS)) for i in larger],
+        "labels": labels[larger],
+        "groups": patients[larger],
     }
-    return x[fit], labels[fit], x[held], labels[held], patients, note, full_size
+    return x[fit], labels[fit], x[held], labels[held], patients[held], note, full_size
 
 
 def train_member(recipe, index, seed, x_train, y_train, x_val, y_val, epochs, progress):
@@ -226,41 +203,6 @@ def train_member(recipe, index, seed, x_train, y_train, x_val, y_val, epochs, pr
     return model, history
 
 
-def _folds(labels: np.ndarray, folds: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    """``(fit rows, held rows)`` of each fold of the stratified cross-validation over train + val."""
-    from sklearn.model_selection import StratifiedKFold
-
-    return list(StratifiedKFold(folds, shuffle=True, random_state=seed).split(np.zeros(len(labels)), labels))
-
-
-def _held_out_logits(network, batch: np.ndarray, flip: bool) -> np.ndarray:
-    logits = _features(network, batch)[0]
-    if flip:
-        logits = (logits + _features(network, batch[:, :, ::-1].copy())[0]) / 2
-    return logits
-
-
-def _full_size_logits(full_size: dict, batch, members, feature_net, folds, y_all, seed, flip) -> np.ndarray:
-    """Logits of the full-size versions of held-out images: with cross-validation each by the member
-    that did not train on it (``full_size["rows"]`` index train + val), else by the whole ensemble."""
-    if not folds:
-        return _held_out_logits(feature_net, batch, flip)
-    logits = np.zeros((len(batch), members[0].output_shape[-1]))
-    rows = np.asarray(full_size["rows"])
-    for member, (_, held_rows) in zip(members, _folds(y_all, folds, seed)):
-        mine = np.isin(rows, held_rows)
-        if mine.any():
-            logits[mine] = _held_out_logits(_as_pair(member), batch[mine], flip)
-    return logits
-
-
-def _as_pair(member):
-    """A member as a model returning ``(logits, features)``, as ``_features`` expects."""
-    import keras
-
-    return keras.Model(member.input, [member.output, member.get_layer(f"{member.name}_gap").output])
-
-
 def _train_members(recipe, seed, x_train, y_train, x_val, y_val, folds, epochs, n_members, progress):
     """Train the members; return them, their histories and held-out images with their logits.
 
@@ -270,12 +212,15 @@ def _train_members(recipe, seed, x_train, y_train, x_val, y_val, folds, epochs, 
         member that did not train on it); else the val images, predicted by the whole ensemble
         (filled in by the caller, returned here as None).
     """
+    from sklearn.model_selection import StratifiedKFold
+
     members, histories = [], []
     if folds > 1:
         x_all, y_all = np.concatenate([x_train, x_val]), np.concatenate([y_train, y_val])
         plain = np.zeros((len(y_all), len(recipe.labels)))
         flipped = np.zeros_like(plain)
-        for index, (fit_rows, held_rows) in enumerate(_folds(y_all, folds, seed)):
+        splitter = StratifiedKFold(folds, shuffle=True, random_state=seed)
+        for index, (fit_rows, held_rows) in enumerate(splitter.split(x_all, y_all)):
             member, history = train_member(
                 recipe,
                 index,
@@ -438,9 +383,14 @@ def train_image_model(
         full_size,
     )
     if full_size is not None:  # held-out images at their original size, read as uploads are
-        batch = prepared_batch(full_size["images"], recipe.side, x_train.shape[-1], recipe.framing, recipe.source)
-        full_logits = _full_size_logits(full_size, batch, trained, feature_net, folds, y_held, seed, use_flip)
-        full_proba, full_y = apply_temperature(full_logits, temperature), full_size["labels"]
+        batch = prepared_batch(
+            full_size["images"], recipe.side, x_train.shape[-1], recipe.framing, recipe.source, recipe.resample
+        )
+        full_logits = _features(feature_net, batch)[0]
+        if use_flip:
+            full_logits = (full_logits + _features(feature_net, batch[:, :, ::-1].copy())[0]) / 2
+        full_proba = apply_temperature(full_logits, temperature)
+        full_y = full_size["labels"]
         figures["full_size"] = with_intervals(
             {
                 "images": full_size["note"],
@@ -496,9 +446,10 @@ def train_image_model(
         "preprocessing": {
             "steps": "decode (DICOM: rescale, VOI LUT/window, MONOCHROME1 inverted) -> "
             f"{'grayscale' if recipe.channels == 1 else 'RGB'} -> {framing} -> "
-            f"bicubic resize to {recipe.side}x{recipe.side} -> [0, 255] scaled to [-1, 1] inside the model",
+            f"{recipe.resample} resize to {recipe.side}x{recipe.side} -> [0, 255] scaled to [-1, 1] inside the model",
             "framing": recipe.framing,
             "source": list(recipe.source) if recipe.source else None,
+            **({"resample": recipe.resample} if recipe.resample != "bicubic" else {}),
             "test_time_flip": bool(use_flip),
         },
         "architecture": f"{len(trained)} x VGG-style CNN ({recipe.depth} stages of 2 conv3x3+BN+ReLU, widths "
