@@ -158,14 +158,17 @@ class ImageModel:
         Raises:
             InvalidInputError: an input cannot be used.
         """
-        images = as_image_list(inputs)
+        return self._probabilities(as_image_list(inputs))
+
+    def _probabilities(self, images: list[DecodedImage]) -> np.ndarray:
+        """``predict_proba`` of decoded images: each read by the network for its size."""
         small = np.array([self._is_small(image) for image in images], dtype=bool)
         probabilities = np.zeros((len(images), len(self.labels)))
         if (~small).any():
             batch = np.stack([self._prepare_one(image).model_input for image, s in zip(images, small) if not s])
             probabilities[~small] = apply_temperature(self.logits(batch), self.temperature)
         if small.any():
-            probabilities[small] = self.small.predict_proba([image for image, s in zip(images, small) if s])
+            probabilities[small] = self.small._probabilities([image for image, s in zip(images, small) if s])
         return probabilities
 
     def for_inputs(self, inputs) -> ImageModel:

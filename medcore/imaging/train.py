@@ -1,4 +1,5 @@
-"""Train an image bundle: an ensemble of small CNNs on a MedMNIST ``.npz``, with its domain check.
+"""Train an image bundle: an ensemble of small CNNs on a MedMNIST ``.npz`` or the Kermany chest X-ray
+folder (prepared as uploads are: the recipe's framing and resizing), with its domain check.
 
 Each member is trained with augmentation and a cosine learning-rate schedule; after every
 epoch it is scored on held-out images and the epoch with the best AUC + accuracy is kept
@@ -7,7 +8,9 @@ recipe asks for k-fold cross-validation over train + val: member i trains on eve
 i, and the members' out-of-fold predictions stand for new images; otherwise the members
 train on train and the val split stands for new images. On those held-out predictions
 test-time flipping is kept only if it helps, a temperature is fitted, binary models get an
-operating threshold (Youden's J), and every figure gets a 95 % bootstrap interval. The
+operating threshold (the recipe's sensitivity target, else Youden's J), and every figure gets a
+95 % bootstrap interval (over patients where the data name them). A recipe with a ``small``
+recipe gets that network too, in the same bundle, for uploads under ``SMALL_INPUT`` px. The
 domain check (``medcore.imaging.domain``) is fitted on the training images' pooled features
 and its threshold set on held-out genuine images; it is measured on other modalities and on
 synthetic and photographic inputs (``medcore.imaging.negatives``). Nothing here looks at a

@@ -81,6 +81,8 @@ def test_small_uploads_are_read_by_the_small_network_and_say_so(rng):
     assert any(f"under {SMALL_INPUT} px" in note for note in tiny_result.warnings)
     assert not any(f"under {SMALL_INPUT} px" in note for note in large_result.warnings)
     np.testing.assert_allclose(model.predict_proba(tiny), model.small.predict_proba(tiny))
+    many = rng.integers(0, 256, (300, 28, 28), dtype=np.uint8)  # an array of more images than a file batch holds
+    np.testing.assert_allclose(model.predict_proba(many), model.small.predict_proba(many))
     assert model.explain(tiny).shape == (28, 28)
 
 
