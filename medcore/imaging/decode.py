@@ -253,8 +253,8 @@ def _array_to_uint8(array: np.ndarray, name: str) -> np.ndarray:
 
 
 def framing_of(card: dict) -> dict:
-    """``to_model_input``'s ``framing`` and ``source`` keywords from an image model's card (MedMNIST's
-    centre crop for cards that do not say)."""
+    """``to_model_input``'s ``framing``, ``source`` and ``resample`` keywords from an image model's card
+    (MedMNIST's centre crop and bicubic resize for cards that do not say)."""
     preprocessing = card.get("preprocessing", {})
     source = preprocessing.get("source")
     return {
@@ -264,7 +264,7 @@ def framing_of(card: dict) -> dict:
     }
 
 
-_SOURCE_RESAMPLE = {"lanczos": 1, "bilinear": 2, "bicubic": 3}  # PIL's Resampling values
+_RESAMPLE = {"lanczos": 1, "bilinear": 2, "bicubic": 3}  # PIL's Resampling values
 
 
 def to_model_input(
@@ -332,7 +332,7 @@ def to_model_input(
         top, left, size = 0, 0, 0
         square = Image.fromarray(pixels)
         if source and square.size != (source[0], source[0]):
-            square = square.resize((source[0], source[0]), _SOURCE_RESAMPLE[source[1]])
+            square = square.resize((source[0], source[0]), _RESAMPLE[source[1]])
     elif framing == "crop":  # offsets rounded as torchvision's CenterCrop (how BreastMNIST was cut)
         top, left = int(round((height - size) / 2)), int(round((width - size) / 2))
         if max(height, width) > 1.5 * size:
@@ -342,7 +342,7 @@ def to_model_input(
         square = Image.fromarray(pixels[top : top + size, left : left + size])
     else:
         raise ValueError(f"framing must be 'crop' or 'squash', not {framing!r}")
-    resized = np.asarray(square.resize((side, side), _SOURCE_RESAMPLE[resample]), dtype=np.float32)
+    resized = np.asarray(square.resize((side, side), _RESAMPLE[resample]), dtype=np.float32)
     if resized.ndim == 2:
         resized = resized[..., None]
     notes.extend(_intensity_warnings(image.name, resized, stats))

@@ -216,7 +216,7 @@ def fit_domain_check(
         resolution_note, full_resolution = _full_resolution_genuine(recipe, data_path, x_held)
 
     def prepared(images):
-        return prepared_batch(images, recipe.side, channels, recipe.framing, recipe.source, recipe.resample)
+        return prepared_batch(images, recipe.side, channels, **recipe.preparation)
 
     _, full_features = _features(feature_net, prepared(full_resolution))
     negatives = {

@@ -52,6 +52,11 @@ class ImageRecipe:
     licence: str = "CC BY 4.0 (MedMNIST v2; cite Yang et al., Sci Data 2023 and the source data paper)"
     resample: str = "bicubic"  # the last resize to ``side``: as the training images were made
 
+    @property
+    def preparation(self) -> dict:
+        """``to_model_input``'s ``framing``, ``source`` and ``resample`` keywords for this recipe."""
+        return {"framing": self.framing, "source": self.source, "resample": self.resample}
+
 
 _COMMON_LIMITS = (
     "Trained and validated on 28x28 MedMNIST images: fine detail visible at full resolution is lost.",

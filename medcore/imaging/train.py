@@ -138,7 +138,7 @@ def _training_images(recipe: ImageRecipe, data_path: Path, seed: int):
         f"{len(set(patients[held]))} other patients for validation (one fold of a 6-fold split grouped by "
         f"patient and stratified by label, seed {seed})"
     )
-    x = prepared_batch(list(images), recipe.side, recipe.channels, recipe.framing, recipe.source, recipe.resample)
+    x = prepared_batch(list(images), recipe.side, recipe.channels, **recipe.preparation)
     side = images.shape[1]
     larger = np.array([i for i in held if sizes[i] != (side, side)])  # originals that were not the file's size
     full_size = {
@@ -386,9 +386,7 @@ def train_image_model(
         full_size,
     )
     if full_size is not None:  # held-out images at their original size, read as uploads are
-        batch = prepared_batch(
-            full_size["images"], recipe.side, x_train.shape[-1], recipe.framing, recipe.source, recipe.resample
-        )
+        batch = prepared_batch(full_size["images"], recipe.side, x_train.shape[-1], **recipe.preparation)
         full_logits = _features(feature_net, batch)[0]
         if use_flip:
             full_logits = (full_logits + _features(feature_net, batch[:, :, ::-1].copy())[0]) / 2
