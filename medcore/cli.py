@@ -507,9 +507,90 @@ def _cmd_predict(args) -> int:
         return _predict_segmentation(model, args)
     if model.kind == "assessment":
         return _predict_assessment(model, args)
+    if model.kind == "recommender" and (args.plan or args.where):
+        return _predict_care_plan(model, args)
     if not args.inputs:
         raise InvalidInputError(f"'{args.model}' needs at least one input after the model name.")
     return _predict_other(model, args)
+
+
+def _location(text: str | None):
+    """'LAT,LON' -> a pair of numbers; anything else (ZIP, 'City, ST') is passed on as text."""
+    if text is None:
+        return None
+    parts = text.split(",")
+    if len(parts) == 2:
+        try:
+            return float(parts[0]), float(parts[1])
+        except ValueError:
+            pass
+    return text
+
+
+def _lifestyle(text: str | None) -> dict | None:
+    """'smoking=current,pack_years=30' -> {'smoking': 'current', 'pack_years': 30.0}."""
+    if not text:
+        return None
+    values: dict = {}
+    for part in text.split(","):
+        name, equals, value = part.partition("=")
+        if not equals or not name.strip():
+            raise InvalidInputError(f"--lifestyle: {part!r} is not NAME=VALUE (e.g. smoking=current,bmi=31).")
+        value = value.strip()
+        if name.strip() == "pregnant":
+            values["pregnant"] = value.lower() in ("1", "true", "yes")
+            continue
+        try:
+            values[name.strip()] = float(value)
+        except ValueError:
+            values[name.strip()] = value
+    return values
+
+
+def _number(text: str | None, name: str) -> float | None:
+    if text is None:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise InvalidInputError(f"--{name} must be a number; got {text!r}.") from None
+
+
+def _predict_care_plan(model, args) -> int:
+    """--plan: the care plan for the history given as inputs; --where NEED --location: nearest facilities."""
+    if args.where:
+        if args.location is None:
+            raise InvalidInputError("--where needs --location ('LAT,LON', a US ZIP code or 'City, ST').")
+        result = model.where(_location(args.location), args.where, k=args.k or 5)
+        _audit(model, [args.location, args.where], {"facilities": len(result)})
+        lines = [
+            f"{r['distance_km']:6.1f} km  {r['name']} ({r['address']}; {r['phone'] or 'no phone'}): {r['why']}"
+            for r in result
+        ]
+    else:
+        result = model.plan(
+            list(args.inputs),
+            age=_number(args.age, "age"),
+            sex=args.sex,
+            location=_location(args.location),
+            lifestyle=_lifestyle(args.lifestyle),
+            k=args.k or 10,
+        )
+        _audit(model, list(args.inputs), {"gaps": len(result["care_gaps"]), "next": len(result["next"])})
+        lines = ["WHAT NEXT - care gaps:"]
+        lines += [f"  [{g['status']}] {g['title']}: {g['why']} ({g['source']})" for g in result["care_gaps"]]
+        lines += ["WHAT NEXT - suggestions (after the rules):"]
+        lines += [f"  {r['description']} ({r['kind']}): {r['reason']}" for r in result["next"]]
+        lines += ["HOW TO LIVE:"] + [
+            f"  {a['topic']}: {a['text']} Why: {a['why']} ({a['source']})" for a in result["advice"]
+        ]
+        lines += ["WHERE TO GO:"] + [
+            f"  {w['need']}: {w['name']}, {w['distance_km']:.1f} km, {w['address']}, {w['phone'] or 'no phone'}"
+            for w in result["where"]
+        ]
+        lines += [f"note: {n}" for n in result["notices"]]
+    print(json.dumps(result) if args.json else "\n".join(lines))
+    return 0
 
 
 def _predict_assessment(model, args) -> int:
@@ -605,9 +686,20 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("inputs", nargs="*")
     predict.add_argument("--json", action="store_true")
     predict.add_argument("--text", help="symptom assessment: the symptoms in words")
-    predict.add_argument("--age", help="symptom assessment: age in years (0-120)")
-    predict.add_argument("--sex", help="symptom assessment: female or male")
+    predict.add_argument("--age", help="symptom assessment and care plan: age in years")
+    predict.add_argument("--sex", help="symptom assessment and care plan: female or male")
     predict.add_argument("--symptoms", help="symptom assessment: comma-separated symptom ids ticked as present")
+    predict.add_argument(
+        "--plan", action="store_true", help="care-recommender: the whole care plan for the history given as inputs"
+    )
+    predict.add_argument(
+        "--where", metavar="NEED", help="care-recommender: nearest facilities for NEED (e.g. emergency)"
+    )
+    predict.add_argument("--location", help="care-recommender: 'LAT,LON', a US ZIP code or 'City, ST'")
+    predict.add_argument(
+        "--lifestyle", help="care-recommender: e.g. smoking=current,pack_years=30,bmi=31,activity=60,alcohol=10,sleep=6"
+    )
+    predict.add_argument("--k", type=int, help="care-recommender: how many suggestions or facilities")
     predict.add_argument(
         "--out", help="write the lesion mask as PNG here (segmentation models; nothing is written without it)"
     )

@@ -75,7 +75,9 @@ triage = result["triage"]
 banner = dict(zip(LEVELS, (st.success, st.info, st.warning, st.error)))[triage["level"]]  # least to most urgent
 banner(f"**Triage: {triage['level'].upper()}.** {triage['advice']}")
 st.markdown("**Why:**\n" + "\n".join(f"- {reason}" for reason in triage["reasons"]))
-st.markdown("[Care plan and where to go (Service recommendation) →](/Service_Recommendation)")
+where = {"emergency": ("emergency", "Nearest emergency departments"), "urgent": ("urgent care", "Nearest urgent care")}
+need, label = where.get(triage["level"], ("primary care", "Where to go: nearest doctors"))
+st.markdown(f"**[{label} (care plan) →](/Service_Recommendation?need={need.replace(' ', '+')})**")
 for notice in result["notices"]:
     st.caption(notice)
 

@@ -189,9 +189,10 @@ def test_symptom_assessment_triage_first_then_an_answer_updates_it(server, page)
 
 def test_service_recommendation_for_a_patient(server, page):
     page.goto(f"{server}/Service_Recommendation")
-    page.get_by_text("Recommended next").wait_for(timeout=60_000)
+    page.get_by_text("Care gaps from guidelines").wait_for(timeout=60_000)
     page.locator("[data-testid='stTable']").first.wait_for(timeout=30_000)
-    page.locator(".js-plotly-plot").first.wait_for(timeout=30_000)  # the patient's timeline
+    page.get_by_text("Nearest right places").wait_for(timeout=30_000)
+    page.locator(".js-plotly-plot").first.wait_for(timeout=30_000)  # the offline map
     _assert_no_exception(page)
     _shot(page, "service_recommendation")
 

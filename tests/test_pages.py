@@ -141,20 +141,43 @@ def test_a_paste_longer_than_the_limit_is_cut_with_a_message(monkeypatch):
     assert len(app.get("plotly_chart")) >= 1
 
 
-def test_recommendation_page_for_an_existing_patient_and_a_built_history():
+def _table(app, column: str):
+    """The first table on the page with this column."""
+    return next(table.value for table in app.table if column in table.value.columns)
+
+
+def test_care_plan_page_for_an_existing_patient_and_a_built_history():
     app = _page("pages/Service_Recommendation.py")
     assert not app.exception
-    table = app.table[0].value
-    assert 1 <= len(table) <= 10 and table["reason"].str.len().min() > 10
-    assert len(app.get("plotly_chart")) == 2  # the timeline and the HR/NDCG curves
+    assert [header.value for header in app.header] == ["What next", "How to live", "Where to go"]
+    gaps = _table(app, "status")
+    assert set(gaps["status"]) <= {"🔴 overdue", "🟠 due", "🟢 done"} and gaps["source"].str.len().min() > 5
+    suggestions = _table(app, "reason")
+    assert 1 <= len(suggestions) <= 10 and suggestions["reason"].str.len().min() > 10
+    places = _table(app, "km")  # the picked patient's home is known: nearest doctors
+    assert len(places) == 5 and list(places["km"].astype(float)) == sorted(places["km"].astype(float))
+    assert len(app.get("plotly_chart")) == 3  # the map, the timeline and the HR/NDCG curves
     app.radio[0].set_value("Build a history").run()
-    assert any("not a personalised recommendation" in info.value for info in app.info)  # empty history
     app.multiselect[0].set_value(["condition:195967001"]).run()  # asthma
     assert not app.exception
-    descriptions = " ".join(app.table[0].value["service"]).lower()
-    assert "asthma" in descriptions or "albuterol" in descriptions or "budesonide" in descriptions
-    app.multiselect[1].set_value(["medication"]).run()
-    assert set(app.table[0].value["kind"]) == {"medication"}
+    assert "Inhaled corticosteroid-containing controller (not reliever alone)" in set(_table(app, "status")["what"])
+    app.text_input[0].set_value("99999").run()  # a bad location: the plan stands, Where to go says why
+    assert not app.exception and any("Nearest known ZIP codes" in error.value for error in app.error)
+    assert "Inhaled corticosteroid-containing controller (not reliever alone)" in set(_table(app, "status")["what"])
+    app.number_input[3].set_value(180.0).run()  # height
+    app.number_input[4].set_value(120.0).run()  # weight: BMI 37
+    assert any("BMI is 37" in why for why in _table(app, "advice")["why"])
+
+
+def test_care_plan_page_opened_for_an_emergency_shows_the_nearest_emergency_departments_first():
+    app = AppTest.from_file(str(PROJECT / "pages/Service_Recommendation.py"), default_timeout=TIMEOUT)
+    app.query_params["need"] = "emergency"
+    app.run()
+    assert not app.exception
+    assert app.subheader[0].value == "Where to go now: nearest emergency departments"
+    places = _table(app, "km")
+    assert set(places["emergency dept."]) == {"yes"}
+    assert any("call 911" in error.value for error in app.error)
 
 
 @pytest.mark.data

@@ -129,10 +129,11 @@ def test_every_page_audits_each_input_once_without_content(tmp_path, monkeypatch
         "record classification: free text",
         "symptom assessment",
         "service recommendation",
+        "service recommendation: where to go",
         "model evaluation",
     ]
     assert all(len(e["input_sha256"]) == 64 and e["model_version"] and e["summary"] for e in entries)
-    assert entries[0]["summary"]["top3"] and entries[3]["summary"]["n"] == 1
+    assert entries[0]["summary"]["top3"] and entries[4]["summary"]["n"] == 1
     text = log.read_text().lower()
     assert not any(word in text for word in ("jane", "884213", "silvery", "elbows", "ward.csv"))
 

@@ -266,6 +266,23 @@ class RemoteModel:
         result = self._predict({"history": list(history), "k": k, "age": age, "sex": sex})
         return {key: result[key] for key in ("items", "unknown", "notices")}
 
+    def plan(self, history: list, age=None, sex=None, location=None, lifestyle=None, k: int = 10) -> dict:
+        """The care plan of one patient (the in-process ``plan``)."""
+        self._kind("recommender")
+        body = {"plan": True, "history": list(history), "age": age, "sex": sex, "k": k}
+        body.update(
+            {key: value for key, value in (("location", location), ("lifestyle", lifestyle)) if value is not None}
+        )
+        if isinstance(body.get("location"), tuple):
+            body["location"] = list(body["location"])
+        return self._predict(body)
+
+    def where(self, location, need: str, k: int = 5) -> list[dict]:
+        """The ``k`` nearest facilities for ``need`` (the in-process ``where``)."""
+        self._kind("recommender")
+        location = list(location) if isinstance(location, tuple) else location
+        return self._predict({"where": {"location": location, "need": need, "k": k}})["results"]
+
     def risk(self, frame) -> np.ndarray:
         """(N,) log-hazards; NaN for patients outside the model's domain."""
         self._kind("survival")

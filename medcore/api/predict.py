@@ -210,7 +210,41 @@ def _assessment(model, payload: Payload) -> tuple[dict, dict]:
     return {"results": results}, {"cases": len(results), "levels": [r["triage"]["level"] for r in results]}
 
 
+_PLAN_FIELDS = ("plan", "history", "age", "sex", "location", "lifestyle", "k")
+
+
+def _care_plan(model, body: dict) -> tuple[dict, dict]:
+    """``{"where": {"location", "need", "k"}}`` -> nearest facilities; ``{"plan": true, ...}`` -> the care plan."""
+    if "where" in body:
+        query = body["where"]
+        if not isinstance(query, dict) or set(query) - {"location", "need", "k"}:
+            raise InvalidInputError(
+                'where must be {"location": [lat, lon] or "68508" or "Lincoln, NE", "need": "emergency", "k": 5}.'
+            )
+        location = query.get("location")
+        results = model.where(
+            tuple(location) if isinstance(location, list) else location, query.get("need"), query.get("k", 5)
+        )
+        return {"results": results}, {"facilities": len(results)}
+    unknown = sorted(set(body) - set(_PLAN_FIELDS))
+    if unknown:
+        raise InvalidInputError(f"Unknown field(s) {unknown}; a plan request has {', '.join(_PLAN_FIELDS)}.")
+    history = body.get("history", [])
+    location = body.get("location")
+    result = model.plan(
+        history,
+        age=body.get("age"),
+        sex=body.get("sex"),
+        location=tuple(location) if isinstance(location, list) else location,
+        lifestyle=body.get("lifestyle"),
+        k=body.get("k", 10),
+    )
+    return result, {"gaps": len(result["care_gaps"]), "next": len(result["next"]), "where": len(result["where"])}
+
+
 def _recommender(model, payload: Payload) -> tuple[dict, dict]:
+    if payload.body.get("plan") is True or "where" in payload.body:
+        return _care_plan(model, payload.body)
     history = _list_of(payload.body, "history", str, model)
     k = payload.body.get("k", 10)
     if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= LIMITS["max_recommendations"]:
@@ -294,7 +328,8 @@ _EXAMPLES = {
     "text": '{"texts": ["I have had a rash and a fever for three days"]}',
     "checklist": '{"symptoms": [["itching", "skin_rash"]]}',
     "assessment": '{"text": "fever and cough for 3 days", "age": 40, "sex": "female"}',
-    "recommender": '{"history": ["condition:444814009"], "k": 10, "age": 40, "sex": "F"}',
+    "recommender": '{"history": ["condition:444814009"], "k": 10, "age": 40, "sex": "F"} (add "plan": true and '
+    '"location", "lifestyle" for the care plan; or {"where": {"location": "68508", "need": "emergency"}})',
     "survival": '{"records": [{"age": 60, ...}]} with the covariate columns of the card',
     "dosing": '{"records": [{"Age": "60 - 69", ...}]} with the IWPC columns of the card',
     "molecule": '{"smiles": ["CC(=O)Oc1ccccc1C(=O)O"]}',

@@ -12,26 +12,16 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 from pathlib import Path
 
 from medcore.assessment.knowledge import LEVELS
 from medcore.core.errors import InvalidInputError
+from medcore.core.uncertainty import wilson
 
 __all__ = ["VIGNETTES_DIR", "wilson", "read_vignettes", "assess_vignettes", "vignette_metrics", "evaluate_file"]
 
 VIGNETTES_DIR = Path(__file__).resolve().parent / "vignettes"
 _REQUIRED = ("text", "triage", "diagnosis")
-
-
-def wilson(successes: int, n: int, z: float = 1.959964) -> list[float | None]:
-    """The 95 % Wilson score interval of a proportion (``[None, None]`` when n is 0)."""
-    if n == 0:
-        return [None, None]
-    p = successes / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return [round(max(0.0, centre - half), 6), round(min(1.0, centre + half), 6)]
 
 
 def read_vignettes(source: Path | str | bytes) -> list[dict]:

@@ -7,7 +7,10 @@ beside the popularity baseline measured in the same run; ``medcore.core.evaluate
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +19,7 @@ from medcore.care.data import folder_sha256, load_synthea, read_synthea_zip, tem
 from medcore.care.model import MAX_K, CareRecommender
 from medcore.core.errors import InvalidInputError
 from medcore.core.settings import LIMITS
+from medcore.core.uncertainty import wilson
 
 __all__ = [
     "ACCEPTED_UPLOADS",
@@ -24,7 +28,12 @@ __all__ = [
     "ranking_metrics",
     "per_patient_at",
     "ranking_intervals",
+    "CASES",
+    "forbidden_hits",
+    "evaluate_plan_cases",
 ]
+
+CASES = Path(__file__).resolve().parent / "cases" / "outpatients.json"
 
 ACCEPTED_UPLOADS = {".zip": "zip of a Synthea CSV export folder (patients.csv, conditions.csv, procedures.csv...)"}
 
@@ -151,3 +160,78 @@ def ranking_intervals(rankings: list[list[str]], targets: list[list[str]], k: in
     return bootstrap_intervals(
         lambda rows: {f"{metric}@{k}": values[metric][rows].mean() for metric in values}, len(targets), seed=seed
     )
+
+
+def forbidden_hits(plan: dict, forbidden: list[str], groups: dict[str, set[str]]) -> list[str]:
+    """The forbidden entries a plan shows: item ids, ``group:NAME``, ``re:`` patterns on the
+    suggestions' descriptions (all in ``next``) and care-gap ids (in ``care_gaps``)."""
+    shown_items = {entry["item"]: entry["description"] for entry in plan["next"]}
+    gap_ids = {gap["id"] for gap in plan["care_gaps"]}
+    hits = []
+    for rule in forbidden:
+        if rule.startswith("re:"):
+            hit = any(re.search(rule[3:], text) for text in shown_items.values())
+        elif rule.startswith("group:"):
+            hit = bool(groups.get(rule[6:], set()) & shown_items.keys())
+        elif ":" in rule:
+            hit = rule in shown_items
+        else:
+            hit = rule in gap_ids
+        if hit:
+            hits.append(rule)
+    return hits
+
+
+def evaluate_plan_cases(model: CareRecommender, path: Path = CASES, k: int = 10) -> dict:
+    """Score ``plan`` on written outpatient cases: guideline items present, forbidden items shown.
+
+    Returns:
+        ``{"n_cases", "expected", "present", "present_share", "present_share_ci95",
+        "status_checked", "status_right", "forbidden_checked", "forbidden_shown",
+        "cases_with_forbidden", "failures": [{case, missing, wrong_status, forbidden}]}``.
+    """
+    document = json.loads(Path(path).read_text(encoding="utf-8"))
+    today = date.fromisoformat(document["today"])
+    groups = model._planner.groups
+    expected = present = checked = right = forbidden_checked = forbidden_shown = with_forbidden = 0
+    failures = []
+    for case in document["cases"]:
+        plan = model.plan(
+            case["history"], age=case.get("age"), sex=case.get("sex"), lifestyle=case.get("lifestyle"), k=k, today=today
+        )
+        status = {gap["id"]: gap["status"] for gap in plan["care_gaps"]}
+        missing, wrong = [], []
+        for wanted in case["expected"]:
+            gap, want_status = (wanted["id"], wanted.get("status")) if isinstance(wanted, dict) else (wanted, None)
+            expected += 1
+            if gap in status:
+                present += 1
+            else:
+                missing.append(gap)
+            if want_status is not None:
+                checked += 1
+                if status.get(gap) == want_status:
+                    right += 1
+                else:
+                    wrong.append(f"{gap}: {status.get(gap, 'absent')} (expected {want_status})")
+        hits = forbidden_hits(plan, case["forbidden"], groups)
+        forbidden_checked += len(case["forbidden"])
+        forbidden_shown += len(hits)
+        with_forbidden += bool(hits)
+        if missing or wrong or hits:
+            failures.append({"case": case["id"], "missing": missing, "wrong_status": wrong, "forbidden": hits})
+    return {
+        "n_cases": len(document["cases"]),
+        "expected": expected,
+        "n": expected,
+        "present": present,
+        "present_share": present / expected if expected else None,
+        "present_share_ci95": wilson(present, expected),
+        "status_checked": checked,
+        "status_right": right,
+        "forbidden_checked": forbidden_checked,
+        "forbidden_shown": forbidden_shown,
+        "cases_with_forbidden": with_forbidden,
+        "cases_with_forbidden_ci95": wilson(with_forbidden, len(document["cases"])),
+        "failures": failures,
+    }

@@ -23,6 +23,9 @@ import numpy as np
 
 from medcore.care.collaborative import RecommenderScorer, normalise_scores
 from medcore.care.data import ITEM_KINDS
+from medcore.care.guidelines import advice, care_gaps, check_lifestyle
+from medcore.care.places import NEEDS, Directory
+from medcore.care.plan import DIRECTORY_LACKS, NO_LOCATION, CarePlanner, parse_history
 from medcore.core.errors import BundleIntegrityError, InvalidInputError
 from medcore.core.settings import LIMITS
 from medcore.core.validate import check_count
@@ -66,8 +69,11 @@ class CareRecommender:
 
     kind = "recommender"
 
-    def __init__(self, scorer: RecommenderScorer, model: dict, cohort: list[dict], card: dict):
+    def __init__(
+        self, scorer: RecommenderScorer, model: dict, cohort: list[dict], card: dict, planner: CarePlanner | None = None
+    ):
         self.card = card
+        self._planner = planner
         self.name: str = card["name"]
         self._scorer = scorer
         self.weights: dict[str, float] = {k: float(v) for k, v in model["weights"].items()}
@@ -82,6 +88,8 @@ class CareRecommender:
         self._cohort = [
             {
                 **{key: patient[key] for key in ("id", "age", "sex", "deceased")},
+                "location": patient.get("location"),
+                "doses": [[item, date] for item, date in patient.get("doses", [])],
                 "timeline": [
                     {
                         "item": item,
@@ -265,6 +273,128 @@ class CareRecommender:
             rows.append(row / row.sum() if row.sum() > 0 else np.full(len(row), 1.0 / len(row)))
         return np.array(rows, dtype=np.float64).reshape(len(rows), len(self.labels))
 
+    # -- care plan -----------------------------------------------------------------------------
+    def plan(
+        self,
+        history: list,
+        age: float | None = None,
+        sex: str | None = None,
+        location=None,
+        lifestyle: dict | None = None,
+        k: int = 10,
+        *,
+        today=None,
+    ) -> dict:
+        """A care plan: what next, how to live, where to go.
+
+        Args:
+            history: item ids (``"condition:44054006"``; an id given n times counts n doses) or
+                ``{"item", "date": "YYYY-MM-DD"}`` dicts (dates make "overdue" possible).
+            age: years; sex: "F"/"M".
+            location: ``(lat, lon)``, a US ZIP code or "City, ST" (resolved from the directory).
+            lifestyle: ``smoking`` (never/former/current), ``pack_years``, ``quit_years``,
+                ``height_cm`` and ``weight_kg`` or ``bmi``, ``activity`` (minutes a week),
+                ``alcohol`` (units a week), ``sleep`` (hours), ``pregnant`` (bool).
+            k: how many collaborative suggestions to keep after the rules (1-50).
+            today: the date the plan is for (default: today).
+
+        Returns:
+            ``{"next": [{item, description, kind, score, reason}], "care_gaps": [{id, title, why,
+            source, status, last}], "advice": [{id, topic, text, why, source}], "where": [{need,
+            name, kind, address, phone, lat, lon, distance_km, emergency, quality, why}],
+            "withheld": [{item, description, rule, reason, source}], "unknown": [ids],
+            "notices": [str]}``.
+
+        Raises:
+            InvalidInputError: naming the field (history entry, age, sex, lifestyle, location, k).
+        """
+        if self._planner is None:
+            raise InvalidInputError(f"'{self.name}' has no care-plan rules; rebuild it with `python -m medcore train`.")
+        planner = self._planner
+        k, age, sex = self._k(k), self._age(age), self._sex(sex)
+        entries = parse_history(history)
+        check_count(entries, "max_list_items", "history items")
+        lifestyle = check_lifestyle(lifestyle)
+        if sex == "M" and lifestyle.get("pregnant"):
+            raise InvalidInputError("lifestyle.pregnant is true but sex is 'M'; correct one of them.")
+        ids = list(dict.fromkeys(item for item, _ in entries))
+        unknown = [item for item in ids if item not in self._scorer.index and item not in planner.rule_items]
+        patient = planner.patient(entries, age, sex, lifestyle, today)
+        gaps = care_gaps(patient, planner.tables, planner.groups)
+        known_ids = [item for item in ids if item in self._scorer.index]
+        suggestions = self.recommend(known_ids, k=MAX_K, age=age, sex=sex)
+        kept, withheld = planner.filter_suggestions(suggestions["items"], patient, gaps, k)
+        notices = [notice for notice in suggestions["notices"] if not notice.startswith(("Only ", "No known"))]
+        if unknown:
+            notices.append(
+                f"{len(unknown)} history item(s) are not known and were not used: {', '.join(unknown[:5])}"
+                f"{' ...' if len(unknown) > 5 else ''}. The rest of the plan uses the known ones."
+            )
+        if not known_ids:
+            notices.append("No known history items: suggestions are the services most common at this age and sex.")
+        if age is None:
+            notices.append("Age not given: screenings and vaccines that depend on age were not checked.")
+        if sex is None:
+            notices.append("Sex not given: sex-specific screenings were not checked.")
+        if withheld:
+            notices.append(f"{len(withheld)} suggestion(s) of the collaborative filter were withheld by the rules.")
+        notices += planner.lifestyle_notices(patient)
+        where = []
+        if location is not None:
+            _, shown, where = planner.places(location, planner.plan_needs(patient), 3)
+            notices.append(f"Where to go: nearest to {shown}. {DIRECTORY_LACKS}")
+        else:
+            notices.append(NO_LOCATION)
+        return {
+            "next": kept,
+            "care_gaps": gaps,
+            "advice": advice(patient, planner.tables),
+            "where": where,
+            "withheld": withheld,
+            "unknown": unknown,
+            "notices": notices,
+        }
+
+    def where(self, location, need: str, k: int = 5) -> list[dict]:
+        """The ``k`` nearest facilities for ``need``, nearest first.
+
+        Args:
+            location: ``(lat, lon)``, a US ZIP code or "City, ST".
+            need: "emergency", "urgent care", "hospital", "dialysis", "rehabilitation", "nursing home",
+                "hospice", "home health", "long-term care", "VA" or "primary care".
+            k: 1-50.
+
+        Returns:
+            ``[{name, kind, address, phone, lat, lon, distance_km, emergency, quality, why}]``;
+            ``quality`` is the CMS star rating (None when not available).
+
+        Raises:
+            InvalidInputError: an unknown need, k out of range, or a location that is impossible,
+                unknown or outside the directory's area (with the nearest known places).
+        """
+        if self._planner is None or self._planner.directory is None:
+            raise InvalidInputError(
+                f"'{self.name}' has no facility directory; rebuild it with `python -m medcore train`."
+            )
+        return self._planner.where(location, need, k)
+
+    def locate(self, location) -> tuple[tuple[float, float], str]:
+        """``(lat, lon)`` of a location (pair, ZIP code or "City, ST") and where it came from.
+
+        Raises:
+            InvalidInputError: as ``where`` does for a location.
+        """
+        if self._planner is None or self._planner.directory is None:
+            raise InvalidInputError(
+                f"'{self.name}' has no facility directory; rebuild it with `python -m medcore train`."
+            )
+        return self._planner.directory.resolve(location)
+
+    @property
+    def needs(self) -> list[str]:
+        """The needs ``where`` understands."""
+        return list(NEEDS)
+
     # -- reasons -------------------------------------------------------------------------------
     def _details(self, ranked: dict) -> list[dict]:
         scorer = self._scorer
@@ -385,7 +515,8 @@ class CareRecommender:
 
 
 def load_recommender_model(path: Path, card: dict) -> CareRecommender:
-    """Load a verified recommender bundle: ``model.npz`` (allow_pickle=False), ``model.json``, ``cohort.json``.
+    """Load a verified recommender bundle: ``model.npz`` (allow_pickle=False), ``model.json``, ``cohort.json``,
+    and for the care plan ``rules.json`` (the rule tables) and ``places.npz`` (the facility directory).
 
     Raises:
         BundleIntegrityError: the files are not in the format this version reads.
@@ -406,4 +537,13 @@ def load_recommender_model(path: Path, card: dict) -> CareRecommender:
         )
     cohort = json.loads((path / "cohort.json").read_text(encoding="utf-8"))
     excluded = tuple(entry["item"] for entry in model.get("excluded_items", []))
-    return CareRecommender(RecommenderScorer(items, arrays, model["settings"], excluded), model, cohort, card)
+    planner = None
+    if (path / "rules.json").is_file():
+        tables = json.loads((path / "rules.json").read_text(encoding="utf-8"))
+        directory = None
+        if (path / "places.npz").is_file():
+            with np.load(path / "places.npz", allow_pickle=False) as stored:
+                directory = Directory({name: stored[name] for name in stored.files})
+        planner = CarePlanner(tables, directory)
+    scorer = RecommenderScorer(items, arrays, model["settings"], excluded)
+    return CareRecommender(scorer, model, cohort, card, planner)

@@ -1,10 +1,13 @@
-"""Recommender figures: ranking curves against the baselines and a patient's timeline (plotly)."""
+"""Care figures: ranking curves against the baselines, a patient's timeline, and an offline map (plotly)."""
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
 import plotly.graph_objects as go
 
-__all__ = ["ranking_curves_figure", "timeline_figure"]
+__all__ = ["ranking_curves_figure", "timeline_figure", "places_figure"]
 
 
 def ranking_curves_figure(curves: dict[str, dict], ks: list[int], shipped: str | None = None) -> go.Figure:
@@ -76,4 +79,62 @@ def timeline_figure(timeline: list[dict], recommended: list[dict] | None = None)
         )
     figure.update_yaxes(categoryorder="array", categoryarray=kinds)
     figure.update_layout(height=340, margin=dict(l=10, r=10, t=30, b=10), xaxis_title="date")
+    return figure
+
+
+def _ring(lat: float, lon: float, km: float, points: int = 90) -> tuple[np.ndarray, np.ndarray]:
+    """A circle of ``km`` around a point, in degrees (small-distance approximation)."""
+    angle = np.linspace(0, 2 * math.pi, points)
+    dlat = km / 111.2 * np.sin(angle)
+    dlon = km / (111.2 * max(math.cos(math.radians(lat)), 0.05)) * np.cos(angle)
+    return lat + dlat, lon + dlon
+
+
+def places_figure(origin: tuple[float, float], places: list[dict], label: str = "you") -> go.Figure:
+    """The facilities around ``origin`` on plain longitude/latitude axes with distance rings.
+
+    Drawn without a basemap, so it needs no tile server or internet; east-west is scaled by the
+    cosine of the latitude so distances look right.
+    """
+    lat0, lon0 = origin
+    figure = go.Figure()
+    farthest = max([p["distance_km"] for p in places] + [1.0])
+    step = next(s for s in (1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500) if farthest / s <= 4)
+    for radius in np.arange(step, farthest + step, step):
+        y, x = _ring(lat0, lon0, float(radius))
+        figure.add_trace(
+            go.Scatter(x=x, y=y, mode="lines", line=dict(color="#d0d0d0", width=1), hoverinfo="skip", showlegend=False)
+        )
+        figure.add_annotation(
+            x=lon0, y=y.max(), text=f"{radius:g} km", showarrow=False, font=dict(color="#909090", size=10)
+        )
+    for need in dict.fromkeys(p.get("need", p["kind"]) for p in places):
+        group = [p for p in places if p.get("need", p["kind"]) == need]
+        figure.add_trace(
+            go.Scatter(
+                x=[p["lon"] for p in group],
+                y=[p["lat"] for p in group],
+                mode="markers+text",
+                text=[str(i) for i, _ in enumerate(group, start=1)],
+                textposition="top center",
+                marker=dict(size=11),
+                name=need,
+                customdata=[[p["name"], p["distance_km"], p["address"]] for p in group],
+                hovertemplate="%{customdata[0]}<br>%{customdata[1]:.1f} km<br>%{customdata[2]}<extra>"
+                + need
+                + "</extra>",
+            )
+        )
+    figure.add_trace(
+        go.Scatter(x=[lon0], y=[lat0], mode="markers", marker=dict(symbol="star", size=16, color="black"), name=label)
+    )
+    figure.update_xaxes(title="longitude", showgrid=False, zeroline=False)
+    figure.update_yaxes(
+        title="latitude",
+        showgrid=False,
+        zeroline=False,
+        scaleanchor="x",
+        scaleratio=1 / max(math.cos(math.radians(lat0)), 0.05),
+    )
+    figure.update_layout(height=420, margin=dict(l=10, r=10, t=30, b=10), legend=dict(orientation="h"))
     return figure

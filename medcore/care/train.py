@@ -31,8 +31,11 @@ from medcore.care.data import (
     temporal_queries,
     timelines,
 )
-from medcore.care.evaluate import per_patient_at, ranking_intervals, ranking_metrics
-from medcore.care.model import MODEL_FORMAT
+from medcore.care.evaluate import evaluate_plan_cases, per_patient_at, ranking_intervals, ranking_metrics
+from medcore.care.guidelines import TABLES, care_gaps, read_tables
+from medcore.care.model import MODEL_FORMAT, CareRecommender
+from medcore.care.places import NEEDS, Directory, build_directory
+from medcore.care.plan import DIRECTORY_LACKS, CarePlanner
 from medcore.core.bundle import write_bundle
 from medcore.core.uncertainty import with_intervals
 
@@ -230,12 +233,35 @@ def _iso(day: float) -> str:
     return str(np.datetime64("1970-01-01") + np.timedelta64(int(day), "D"))
 
 
-def demo_cohort(cohort: Timelines) -> list[dict]:
+def _home_and_doses(folder: Path) -> tuple[dict[str, list[float]], dict[str, list[list[str]]]]:
+    """Each patient's home (LAT/LON rounded to 0.01 degree, about 1 km) and every immunization dose with its date."""
+    import pandas as pd
+
+    homes, doses = {}, {}
+    patients = pd.read_csv(Path(folder) / "patients.csv", dtype=str, keep_default_na=False)
+    if {"LAT", "LON"} <= set(patients.columns):
+        for pid, lat, lon in zip(patients["Id"], patients["LAT"], patients["LON"]):
+            try:
+                homes[pid] = [round(float(lat), 2), round(float(lon), 2)]
+            except ValueError:
+                continue
+    path = Path(folder) / "immunizations.csv"
+    if path.is_file():
+        shots = pd.read_csv(path, dtype=str, keep_default_na=False)
+        for pid, code, when in sorted(zip(shots["PATIENT"], shots["CODE"], shots["DATE"]), key=lambda row: row[2]):
+            doses.setdefault(pid, []).append([f"immunization:{code}", when[:10]])
+    return homes, doses
+
+
+def demo_cohort(cohort: Timelines, folder: Path | None = None) -> list[dict]:
     """Pseudonymised patients for the page: ``P001``... in Synthea-id order; no names, addresses or ids.
 
-    Each has ``id``, ``age`` (at the end of the record), ``sex``, ``deceased`` and ``timeline``:
-    ``[item, "YYYY-MM-DD"]`` pairs, oldest first (descriptions are in ``model.json``).
+    Each has ``id``, ``age`` (at the end of the record), ``sex``, ``deceased``, ``timeline``:
+    ``[item, "YYYY-MM-DD"]`` pairs, oldest first (descriptions are in ``model.json``), and, when
+    ``folder`` (the Synthea export) is given, ``location`` (home to about 1 km, or None) and
+    ``doses`` (every immunization with its date, for counting vaccine doses).
     """
+    homes, doses = _home_and_doses(folder) if folder is not None else ({}, {})
     patients = []
     last_day = np.nanmax(cohort.first_day)
     for row in range(len(cohort.patients)):
@@ -249,6 +275,8 @@ def demo_cohort(cohort: Timelines) -> list[dict]:
                 "sex": str(cohort.sex[row]),
                 "deceased": bool(cohort.end_day[row] < last_day),
                 "timeline": [[cohort.items[j], _iso(days[j])] for j in have],
+                "location": homes.get(cohort.patients[row]),
+                "doses": doses.get(cohort.patients[row], []),
             }
         )
     return patients
@@ -286,6 +314,26 @@ def _subgroups(queries: list, rankings: list[list[str]], seed: int) -> dict:
 
 def _figures(curve: dict) -> dict:
     return {key: curve[key] for key in ("hr@10", "ndcg@10", "recall@10")}
+
+
+def facilities_folder(data_path: Path, synthea: Path) -> Path | None:
+    """``facilities/`` beside the Synthea folder or under the data root (None when absent)."""
+    for candidate in (Path(data_path) / "facilities", Path(synthea).parent / "facilities"):
+        if (candidate / "hospitals.csv").is_file():
+            return candidate
+    return None
+
+
+def filtered_rankings(rankings: list[list[str]], queries: list, planner: CarePlanner, descriptions: dict) -> list:
+    """The held-out rankings after the care-plan rules (what ``plan`` shows as "next")."""
+    filtered = []
+    for ranked, query in zip(rankings, queries):
+        patient = planner.patient([(item, None) for item in query.history], query.age, query.sex, {})
+        gaps = care_gaps(patient, planner.tables, planner.groups)
+        entries = [{"item": item, "description": descriptions[item], "reason": ""} for item in ranked]
+        kept, _ = planner.filter_suggestions(entries, patient, gaps, 10)
+        filtered.append([entry["item"] for entry in kept])
+    return filtered
 
 
 def train_recommender_model(
@@ -354,6 +402,20 @@ def train_recommender_model(
         ],
         "excluded_items": excluded,
     }
+    tables = read_tables()
+    facilities = facilities_folder(data_path, folder)
+    places = build_directory(facilities, folder) if facilities is not None else None
+    planner = CarePlanner(tables, Directory(places) if places is not None else None)
+    demo = demo_cohort(cohort, folder)
+    scorer = RecommenderScorer(cohort.items, shipped, SETTINGS, cohort.excluded)
+    cases = evaluate_plan_cases(CareRecommender(scorer, model_json, demo, {"name": name}, planner))
+    say(
+        f"outpatient cases (n={cases['n_cases']}): guideline items present {cases['present']}/{cases['expected']}, "
+        f"forbidden shown {cases['forbidden_shown']}"
+    )
+    filtered = filtered_rankings(validation["rankings"], validation["queries"], planner, data.descriptions)
+    filtered_figures = ranking_metrics(filtered, targets, [10])
+    filtered_intervals = ranking_intervals(filtered, targets, 10, seed)
     curves = validation["candidates"]
     blend = curves["blend"]
     baselines = {key: _figures(curves[key]) for key in COMPONENTS}
@@ -367,12 +429,15 @@ def train_recommender_model(
     wall_time = time.time() - started
     card = {
         "name": name,
-        "version": "1.1.0",
+        "version": "2.0.0",
         "kind": "recommender",
-        "task": "Patient history (conditions and services) -> the services most likely needed next",
-        "description": "Collaborative filter over patients x items that ranks the procedures, medications, "
-        "immunizations and care plans a patient is most likely to need next, each with the history items "
-        "and similar patients behind it.",
+        "task": "Care plan: what next (guideline care gaps and filtered suggestions), how to live, where to go",
+        "description": "A care plan in three parts. What next: guideline care gaps from a table of rules (ADA, "
+        "USPSTF, ACIP, ACC/AHA, KDIGO, GINA, GOLD, falls) with their status, and a collaborative filter over "
+        "patients x items that ranks the services similar patients received next, filtered by a table of "
+        "rules (never peri-operative steps, administrative codes, contraindicated or duplicate items). How "
+        "to live: advice by condition and lifestyle, each with its reason and source. Where to go: the "
+        "nearest right facilities of the US facility directory by great-circle distance.",
         "intended_use": "Decision support for clinicians reviewing a patient's record: a checklist of services "
         "that similar patients of that age usually received next (screenings, immunizations, follow-up "
         "care), to be checked against guidelines and the patient's situation.",
@@ -450,6 +515,36 @@ def train_recommender_model(
                 "subgroups": _subgroups(validation["queries"], validation["rankings"], seed),
             },
         },
+        "care_plan": {
+            "rules": {table: len(tables[table]) for table in TABLES},
+            "sources": len({row["source"] for rows in tables.values() for row in rows}),
+            "rule_files": "rules.json (copied from medcore/care/tables/*.csv; one source per row)",
+            "outpatient_cases": {
+                "what": "42 outpatient cases written by the team from the guideline texts (medcore/care/cases/"
+                "outpatients.json), scored with plan(); written by the same people who wrote the rules, so a "
+                "check of the rules' coverage and consistency, not an independent test",
+                **{key: value for key, value in cases.items()},
+            },
+            "filtered_validation": {
+                "what": "the nested-CV held-out rankings (top 20) after the care-plan rules, as plan() shows them "
+                "under 'next'",
+                "n": validation["n"],
+                **with_intervals(
+                    {"hr@10": filtered_figures["hr@10"], "ndcg@10": filtered_figures["ndcg@10"]},
+                    {key: filtered_intervals[key] for key in ("hr@10", "ndcg@10")},
+                ),
+            },
+            "directory": {
+                "source": "shared/data/facilities (CMS / HRSA lists packaged with Synthea) and synthea_unmc/"
+                "providers.csv (general practice, Nebraska)",
+                "facilities": None
+                if places is None
+                else {kind: int((places["kind"] == kind).sum()) for kind in dict.fromkeys(places["kind"].tolist())},
+                "needs": list(NEEDS),
+                "distance": "haversine on a scikit-learn BallTree (Earth radius 6371 km)",
+                "lacks": DIRECTORY_LACKS,
+            },
+        },
         "anchors": {
             "note": "measured on unseen Synthea patients by the project brief (HR@10 / NDCG@10)",
             "popularity": [0.78, 0.38],
@@ -493,12 +588,14 @@ def train_recommender_model(
     }
     out_dir = Path(out_dir) if out_dir else models_dir() / name
     with tempfile.TemporaryDirectory() as tmp:
-        staged = {name_: Path(tmp) / name_ for name_ in ("model.npz", "model.json", "cohort.json")}
+        files = ("model.npz", "model.json", "cohort.json", "rules.json") + (("places.npz",) if places else ())
+        staged = {name_: Path(tmp) / name_ for name_ in files}
         np.savez_compressed(staged["model.npz"], **shipped)
         staged["model.json"].write_text(json.dumps(model_json, indent=1) + "\n", encoding="utf-8")
-        staged["cohort.json"].write_text(
-            json.dumps(demo_cohort(cohort), separators=(",", ":")) + "\n", encoding="utf-8"
-        )
+        staged["cohort.json"].write_text(json.dumps(demo, separators=(",", ":")) + "\n", encoding="utf-8")
+        staged["rules.json"].write_text(json.dumps(tables, indent=0) + "\n", encoding="utf-8")
+        if places:
+            np.savez_compressed(staged["places.npz"], **places)
         say(
             f"validation (nested CV, n={validation['n']}): HR@10 {blend['hr@10']:.3f}, NDCG@10 "
             f"{blend['ndcg@10']:.3f}, recall@10 {blend['recall@10']:.3f}; wall time {time.time() - started:.1f} s"

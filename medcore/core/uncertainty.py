@@ -10,6 +10,7 @@ threshold; ``with_intervals`` writes them into a card's metrics as ``<metric>_ci
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -17,6 +18,7 @@ import numpy as np
 from medcore.core.metrics import auc_ovr, binary_operating_point, brier_score, expected_calibration_error
 
 __all__ = [
+    "wilson",
     "RESAMPLES",
     "bootstrap_intervals",
     "classification_scalars",
@@ -184,3 +186,13 @@ def with_intervals(figures: dict, intervals: dict[str, list[float]]) -> dict:
     if missing:
         raise KeyError(f"intervals for {missing} but no figures of those names")
     return merged
+
+
+def wilson(successes: int, n: int, z: float = 1.959964) -> list[float | None]:
+    """The 95 % Wilson score interval of a proportion (``[None, None]`` when n is 0)."""
+    if n == 0:
+        return [None, None]
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return [round(max(0.0, centre - half), 6), round(min(1.0, centre + half), 6)]

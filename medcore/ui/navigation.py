@@ -66,7 +66,7 @@ PAGES: tuple[PageEntry, ...] = (
     ),
     PageEntry(
         "pages/Service_Recommendation.py",
-        "Service recommendation",
+        "Care plan",
         ":material/event_note:",
         "Service_Recommendation",
         "Treatment",

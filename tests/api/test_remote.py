@@ -27,6 +27,7 @@ SERVED = (
     "warfarin-dose",
     "literature-extraction",
     "symptom-assessment",
+    "care-recommender",
 )
 
 
@@ -130,6 +131,21 @@ def test_remote_records_checklists_and_errors(server, monkeypatch):
     monkeypatch.setenv("MEDCORE_MODEL_SERVER", "http://127.0.0.1:9")  # nothing listens on the discard port
     with pytest.raises(medcore.MedcoreError, match="could not be reached"):
         medcore.load_model("symptom-text")
+
+
+def test_remote_care_plan_and_where(server, monkeypatch):
+    monkeypatch.setenv("MEDCORE_MODEL_SERVER", server.url)
+    remote = medcore.load_model("care-recommender")
+    monkeypatch.delenv("MEDCORE_MODEL_SERVER")
+    local = medcore.load_model("care-recommender")
+    history = ["condition:59621000", {"item": "immunization:140", "date": "2026-10-01"}]
+    kwargs = {"age": 70, "sex": "F", "location": "Lincoln, NE", "lifestyle": {"bmi": 31}}
+    assert remote.plan(history, **kwargs) == predict_module.plain(local.plan(history, **kwargs))
+    assert remote.where((40.81, -96.70), "dialysis", k=2) == predict_module.plain(
+        local.where((40.81, -96.70), "dialysis", k=2)
+    )
+    with pytest.raises(medcore.InvalidInputError, match="lifestyle.sleep"):
+        remote.plan(history, lifestyle={"sleep": 40})
 
 
 @pytest.mark.data

@@ -392,3 +392,31 @@ def test_symptom_assessment_answers_as_the_python_api_and_refuses_bad_input(serv
     assert row["triage"]["level"] == "emergency"
     refused = service.post("/v1/models/symptom-assessment/predict", json={"text": "fever", "age": 150})
     assert refused.status_code == 422 and "impossible" in refused.json()["error"]
+
+
+def test_care_plan_and_where_answer_as_the_python_api(service):
+    care = medcore.load_model("care-recommender")
+    body = {
+        "plan": True,
+        "history": ["condition:44054006", {"item": "procedure:73761001", "date": "2020-01-02"}],
+        "age": 67,
+        "sex": "M",
+        "location": [40.8136, -96.7026],
+        "lifestyle": {"smoking": "former", "pack_years": 30, "quit_years": 5},
+        "k": 5,
+    }
+    answer = service.post("/v1/models/care-recommender/predict", json=body).json()
+    local = care.plan(body["history"], age=67, sex="M", location=(40.8136, -96.7026), lifestyle=body["lifestyle"], k=5)
+    assert answer == predict_module.plain(local)
+    assert {gap["id"] for gap in answer["care_gaps"]} >= {"diabetes-hba1c", "lung-screening", "aaa-screening"}
+    where = {"where": {"location": "68510", "need": "emergency", "k": 3}}
+    places = service.post("/v1/models/care-recommender/predict", json=where).json()["results"]
+    assert places == predict_module.plain(care.where("68510", "emergency", k=3))
+    bad = service.post(
+        "/v1/models/care-recommender/predict", json={"where": {"location": "99999", "need": "emergency"}}
+    )
+    assert bad.status_code == 422 and "Nearest known ZIP codes" in bad.json()["error"]
+    bad = service.post("/v1/models/care-recommender/predict", json={**body, "lifestyle": {"bmi": 900}})
+    assert bad.status_code == 422 and "lifestyle.bmi" in bad.json()["error"]
+    bad = service.post("/v1/models/care-recommender/predict", json={**body, "colour": "blue"})
+    assert bad.status_code == 422 and "colour" in bad.json()["error"]

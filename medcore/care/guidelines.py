@@ -1,0 +1,373 @@
+"""The care plan's rules: guideline care gaps, the filter on collaborative suggestions, lifestyle advice.
+
+The rules are data (``medcore/care/tables/*.csv``, copied into the bundle at training), one row
+per rule with its source. This module only reads them and evaluates them for one patient:
+
+- ``groups.csv``: which item ids make a clinical group (``diabetes``, ``statin``, ``live_vaccine``...);
+- ``care_gaps.csv``: who needs what, how often (``every_months``) or how many doses by which age
+  (``doses`` ``"age:n age:n"``), and which items show it was done (``done_by``; ``item@months``
+  overrides the interval for that item, ``group:NAME`` any item of a group);
+- ``never.csv``: what the collaborative suggestions must never offer, and when;
+- ``advice.csv``: how to live, by condition and lifestyle.
+
+A rule's ``who`` / ``when`` column is a small expression: clauses separated by `` ; `` (any
+clause), atoms within a clause by `` & `` (all atoms). Atoms: ``always``, ``has:g1|g2``,
+``lacks:g1|g2``, ``sex=F``, ``pregnant``, ``not_pregnant``, ``smoking=current|former``, and
+comparisons ``age>=N``, ``bmi<30``, ``pack_years>=20``, ``quit_years<=15``, ``activity<150``,
+``alcohol>14``, ``sleep<7``. A comparison on an unknown value is false.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from medcore.core.errors import InvalidInputError
+
+__all__ = [
+    "TABLES",
+    "LIFESTYLE_FIELDS",
+    "Patient",
+    "read_tables",
+    "check_lifestyle",
+    "holds",
+    "care_gaps",
+    "blocked_by",
+    "advice",
+]
+
+TABLES_DIR = Path(__file__).parent / "tables"
+TABLES = ("groups", "care_gaps", "never", "advice")
+# Lifestyle inputs: name -> (low, high, unit) for numbers; smoking is a word.
+LIFESTYLE_FIELDS: dict[str, tuple[float, float, str]] = {
+    "pack_years": (0, 200, "pack-years"),
+    "quit_years": (0, 100, "years since quitting"),
+    "height_cm": (40, 250, "cm"),
+    "weight_kg": (2, 400, "kg"),
+    "bmi": (8, 100, "kg/m²"),
+    "activity": (0, 5040, "minutes of moderate activity a week"),
+    "alcohol": (0, 300, "units of alcohol a week"),
+    "sleep": (0, 24, "hours of sleep a night"),
+}
+SMOKING = ("never", "former", "current")
+_COMPARISON = re.compile(r"^([a-z_]+)(>=|<=|>|<|=)(.+)$")
+
+
+def read_tables(folder: Path = TABLES_DIR) -> dict[str, list[dict]]:
+    """Every rule table as a list of rows (strings stripped); each row must name its source."""
+    tables = {}
+    for name in TABLES:
+        with open(Path(folder) / f"{name}.csv", encoding="utf-8", newline="") as handle:
+            rows = [{key: (value or "").strip() for key, value in row.items()} for row in csv.DictReader(handle)]
+        missing = [row for row in rows if not row.get("source")]
+        if missing:
+            raise ValueError(f"{name}.csv: {len(missing)} row(s) without a source, e.g. {missing[0]}")
+        tables[name] = rows
+    return tables
+
+
+@dataclass
+class Patient:
+    """What the rules see of one patient.
+
+    ``doses`` maps every item id of the history to its dates (``None`` where not known), one
+    entry per time it was given, so vaccine doses can be counted.
+    """
+
+    age: float | None
+    sex: str | None
+    doses: dict[str, list[date | None]]
+    groups: set[str]
+    lifestyle: dict = field(default_factory=dict)
+    today: date = field(default_factory=date.today)
+
+    @property
+    def pregnant(self) -> bool:
+        return "pregnancy" in self.groups or bool(self.lifestyle.get("pregnant"))
+
+    def value(self, name: str):
+        if name == "age":
+            return self.age
+        if name == "sex":
+            return self.sex
+        if name == "smoking":
+            return self.lifestyle.get("smoking")
+        return self.lifestyle.get(name)
+
+    def age_at(self, day: date | None) -> float | None:
+        """The patient's age on ``day`` (None when the date or the age is unknown)."""
+        if day is None or self.age is None:
+            return None
+        return self.age - (self.today - day).days / 365.25
+
+
+def check_lifestyle(lifestyle) -> dict:
+    """Validate lifestyle inputs; BMI is computed from height and weight when not given.
+
+    Raises:
+        InvalidInputError: naming the field, for unknown fields, wrong types or impossible values.
+    """
+    if lifestyle is None:
+        return {}
+    if not isinstance(lifestyle, dict):
+        raise InvalidInputError(
+            f"lifestyle must be a dict such as {{'smoking': 'current', 'pack_years': 25, 'bmi': 31}}; "
+            f"got {type(lifestyle).__name__}."
+        )
+    known = set(LIFESTYLE_FIELDS) | {"smoking", "pregnant"}
+    unknown = sorted(set(lifestyle) - known)
+    if unknown:
+        raise InvalidInputError(f"lifestyle: unknown field(s) {unknown}; the fields are {sorted(known)}.")
+    clean: dict = {}
+    for name, value in lifestyle.items():
+        if value is None or (isinstance(value, str) and not value.strip()):
+            continue
+        if name == "smoking":
+            if not isinstance(value, str) or value.strip().lower() not in SMOKING:
+                raise InvalidInputError(f"lifestyle.smoking must be one of {list(SMOKING)}; got {value!r}.")
+            clean[name] = value.strip().lower()
+        elif name == "pregnant":
+            if not isinstance(value, bool):
+                raise InvalidInputError(f"lifestyle.pregnant must be true or false; got {value!r}.")
+            clean[name] = value
+        else:
+            low, high, unit = LIFESTYLE_FIELDS[name]
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(float(value)):
+                raise InvalidInputError(f"lifestyle.{name} must be a number ({unit}); got {value!r}.")
+            if not low <= float(value) <= high:
+                raise InvalidInputError(
+                    f"lifestyle.{name} = {value} is impossible; it must be between {low:g} and {high:g} {unit}."
+                )
+            clean[name] = float(value)
+    if "bmi" not in clean and "height_cm" in clean and "weight_kg" in clean:
+        bmi = clean["weight_kg"] / (clean["height_cm"] / 100) ** 2
+        low, high, _ = LIFESTYLE_FIELDS["bmi"]
+        if not low <= bmi <= high:
+            raise InvalidInputError(
+                f"lifestyle: height {clean['height_cm']:g} cm and weight {clean['weight_kg']:g} kg give a BMI of "
+                f"{bmi:.0f}, which is impossible; check both fields."
+            )
+        clean["bmi"] = round(bmi, 1)
+    if clean.get("smoking") == "never":
+        if clean.get("pack_years"):
+            raise InvalidInputError("lifestyle: smoking is 'never' but pack_years is above 0; correct one of them.")
+        clean["pack_years"] = 0.0
+    return clean
+
+
+def _atom(atom: str, patient: Patient) -> bool:
+    if atom == "always":
+        return True
+    if atom == "pregnant":
+        return patient.pregnant
+    if atom == "not_pregnant":
+        return not patient.pregnant
+    if atom.startswith(("has:", "lacks:")):
+        kind, names = atom.split(":", 1)
+        present = any(name in patient.groups for name in names.split("|"))
+        return present if kind == "has" else not present
+    match = _COMPARISON.match(atom)
+    if not match:
+        raise ValueError(f"rule atom {atom!r} is not understood")
+    name, operator, wanted = match.groups()
+    value = patient.value(name)
+    if value is None:
+        return False
+    if operator == "=":
+        return str(value) in wanted.split("|")
+    limit = float(wanted)
+    return {">=": value >= limit, "<=": value <= limit, ">": value > limit, "<": value < limit}[operator]
+
+
+def holds(expression: str, patient: Patient) -> bool:
+    """Whether a rule's ``who``/``when`` expression is true for ``patient`` (empty = always)."""
+    if not expression.strip():
+        return True
+    return any(
+        all(_atom(atom.strip(), patient) for atom in clause.split("&") if atom.strip())
+        for clause in expression.split(";")
+    )
+
+
+def _done_by(row: dict, groups: dict[str, set[str]]) -> list[tuple[str, float | None]]:
+    """``(item, months)`` pairs that show a gap was closed; months None = the row's own interval."""
+    pairs = []
+    for token in row["done_by"].split():
+        item, _, months = token.partition("@")
+        members = sorted(groups.get(item[6:], ())) if item.startswith("group:") else [item]
+        pairs += [(member, float(months) if months else None) for member in members]
+    return pairs
+
+
+def _months_between(earlier: date, later: date) -> float:
+    return (later - earlier).days / 30.4375
+
+
+def _doses_needed(schedule: str, age: float) -> tuple[int, float | None]:
+    """Doses due by ``age`` for an ``"age:n age:n"`` schedule, and the age at which the last of them fell due."""
+    needed, since = 0, None
+    for step in schedule.split():
+        at, count = step.split(":")
+        if age >= float(at) and int(count) > needed:
+            needed, since = int(count), float(at)
+    return needed, since
+
+
+def care_gaps(patient: Patient, tables: dict[str, list[dict]], groups: dict[str, set[str]]) -> list[dict]:
+    """The guideline items that apply to ``patient``, each with its status.
+
+    Returns:
+        ``[{id, title, why, source, status, last}]``: status ``"overdue"`` (done before, interval
+        passed, or a dose late by more than a year), ``"due"`` (no record of it) or ``"done"``;
+        overdue first, then due, then done.
+    """
+    found = []
+    for row in tables["care_gaps"]:
+        if not holds(row["who"], patient):
+            continue
+        pairs = _done_by(row, groups)
+        every = float(row["every_months"]) if row["every_months"] else None
+        entry = {"id": row["id"], "title": row["title"], "source": row["source"], "last": None}
+        if row["doses"]:
+            if patient.age is None:
+                continue
+            needed, since = _doses_needed(row["doses"], patient.age)
+            if needed == 0:
+                continue
+            from_age = float(row["given_from_age"]) if row["given_from_age"] else None
+            given_dates = []
+            for item, _ in pairs:
+                for day in patient.doses.get(item, []):
+                    at = patient.age_at(day)
+                    if from_age is None or at is None or at >= from_age - 0.05:
+                        given_dates.append(day)
+            given = len(given_dates)
+            dated = [day for day in given_dates if day is not None]
+            entry["last"] = max(dated).isoformat() if dated else None
+            if given >= needed:
+                status, detail = "done", f"{given} of {needed} dose{'s' if needed > 1 else ''} given"
+            else:
+                # Overdue only when a dated earlier dose shows the series was started and then left late.
+                late = bool(dated) and since is not None and patient.age - since > 1.0
+                status = "overdue" if late else "due"
+                detail = f"{given} of {needed} doses by this age given" if needed > 1 else "no dose in the record"
+        else:
+            dates = []
+            for item, months in pairs:
+                for day in patient.doses.get(item, []):
+                    dates.append((day, months if months is not None else every))
+            known = [(day, months) for day, months in dates if day is not None]
+            if not dates:
+                status, detail = "due", "no record of it"
+            elif not known:
+                status, detail = "done", "in the record" + ("; date not known" if every else "")
+            else:
+                last = max(day for day, _ in known)
+                entry["last"] = last.isoformat()
+                in_time = [
+                    day for day, months in known if months is None or _months_between(day, patient.today) <= months
+                ]
+                if in_time:
+                    status, detail = "done", f"last on {last.isoformat()}"
+                else:
+                    status = "overdue"
+                    detail = f"last on {last.isoformat()}; due every {_interval(every or known[0][1])}"
+        entry["status"] = status
+        entry["why"] = f"{row['why']} ({detail})."
+        found.append(entry)
+    order = {"overdue": 0, "due": 1, "done": 2}
+    return sorted(found, key=lambda gap: order[gap["status"]])
+
+
+def _interval(months: float) -> str:
+    if months % 12 == 0:
+        years = int(months // 12)
+        return "year" if years == 1 else f"{years} years"
+    return f"{months:g} months"
+
+
+def _matches(token: str, item: str, description: str, groups: dict[str, set[str]]) -> bool:
+    if token.startswith("re:"):
+        return re.search(token[3:], description) is not None
+    if token.startswith("group:"):
+        return item in groups.get(token[6:], ())
+    return token == item
+
+
+def blocked_by(
+    item: str, description: str, patient: Patient, tables: dict[str, list[dict]], groups: dict[str, set[str]]
+) -> dict | None:
+    """The first ``never.csv`` rule that forbids offering ``item`` to ``patient`` (None if allowed)."""
+    for row in tables["never"]:
+        if any(_matches(token, item, description, groups) for token in row["items"].split()) and holds(
+            row["when"], patient
+        ):
+            return {"rule": row["id"], "reason": row["reason"], "source": row["source"]}
+    return None
+
+
+def _names(patient: Patient, wanted: tuple[str, ...], labels: dict[str, str]) -> str:
+    names = [labels[group] for group in wanted if group in patient.groups]
+    return " and ".join(names) if names else "a related condition"
+
+
+_GROUP_WORDS = {
+    "diabetes": "diabetes",
+    "prediabetes": "prediabetes",
+    "hypertension": "high blood pressure",
+    "hyperlipidemia": "high cholesterol or triglycerides",
+    "ascvd": "heart or vessel disease",
+    "heart_failure": "heart failure",
+    "sleep_apnea": "sleep apnoea",
+    "osteoarthritis": "osteoarthritis",
+    "copd": "COPD",
+    "asthma": "asthma",
+}
+
+
+def advice(patient: Patient, tables: dict[str, list[dict]]) -> list[dict]:
+    """How to live: the advice rows whose ``when`` holds, with the patient's own values in ``why``.
+
+    Returns:
+        ``[{id, topic, text, why, source}]`` in table order (grouped by topic).
+    """
+
+    def number(name: str) -> str:
+        value = patient.value(name)
+        return "unknown" if value is None else f"{value:g}"
+
+    fill = {
+        "pack_years": number("pack_years"),
+        "quit_years": number("quit_years"),
+        "bmi": number("bmi"),
+        "activity": number("activity"),
+        "alcohol": number("alcohol"),
+        "sleep": number("sleep"),
+        "age": "unknown" if patient.age is None else f"{patient.age:.0f}",
+        "lung_conditions": _names(patient, ("copd", "asthma"), _GROUP_WORDS),
+        "risk_conditions": _names(
+            patient,
+            ("diabetes", "prediabetes", "hypertension", "hyperlipidemia", "ascvd", "sleep_apnea", "osteoarthritis"),
+            _GROUP_WORDS,
+        ),
+        "heart_conditions": _names(patient, ("ascvd", "heart_failure"), _GROUP_WORDS),
+        "glucose_conditions": _names(patient, ("diabetes", "prediabetes"), _GROUP_WORDS),
+        "lipid_conditions": _names(patient, ("ascvd", "hyperlipidemia"), _GROUP_WORDS),
+    }
+    found = [
+        {
+            "id": row["id"],
+            "topic": row["topic"],
+            "text": row["text"],
+            "why": row["why"].format(**fill),
+            "source": row["source"],
+        }
+        for row in tables["advice"]
+        if holds(row["when"], patient)
+    ]
+    topics = list(dict.fromkeys(row["topic"] for row in tables["advice"]))
+    return sorted(found, key=lambda entry: topics.index(entry["topic"]))

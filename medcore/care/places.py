@@ -1,0 +1,331 @@
+"""Where to go: the nearest right facility from the US facility directory, by great-circle distance.
+
+The directory is built at training time from ``shared/data/facilities`` (CMS / HRSA lists as
+packaged with Synthea) and the Synthea export's general-practice providers, and shipped in the
+bundle as ``places.npz`` (plain arrays, no pickle). Distances are haversine on a scikit-learn
+``BallTree`` per need. Locations come as ``(lat, lon)``, a US ZIP code or "City, ST", resolved
+from the directory itself (the mean position of its facilities there; no internet geocoding).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from difflib import get_close_matches
+from pathlib import Path
+from string import capwords
+
+import numpy as np
+
+from medcore.core.errors import InvalidInputError
+
+__all__ = ["NEEDS", "EARTH_KM", "MAX_KM", "build_directory", "Directory", "haversine_km"]
+
+EARTH_KM = 6371.0088
+# Farther than this from every facility of the directory: outside its area.
+MAX_KM = 250.0
+# need -> (facility kind, only those with an emergency department, what it is for)
+NEEDS: dict[str, tuple[str, bool, str]] = {
+    "emergency": ("hospital", True, "hospital with an emergency department"),
+    "urgent care": ("urgent care", False, "urgent care centre (walk-in, same day)"),
+    "hospital": ("hospital", False, "hospital"),
+    "dialysis": ("dialysis", False, "dialysis facility"),
+    "rehabilitation": ("rehabilitation", False, "inpatient rehabilitation facility"),
+    "nursing home": ("nursing home", False, "nursing home"),
+    "hospice": ("hospice", False, "hospice"),
+    "home health": ("home health", False, "home health agency"),
+    "long-term care": ("long-term care", False, "long-term care hospital"),
+    "VA": ("VA", False, "Veterans Affairs facility"),
+    "primary care": ("primary care", False, "general-practice doctor (Synthea directory, Nebraska only)"),
+}
+_FILES = {
+    "hospital": "hospitals.csv",
+    "urgent care": "urgent_care_facilities.csv",
+    "dialysis": "dialysis.csv",
+    "rehabilitation": "rehab.csv",
+    "nursing home": "nursing.csv",
+    "hospice": "hospice.csv",
+    "home health": "home_health_agencies.csv",
+    "long-term care": "longterm.csv",
+    "VA": "va_facilities.csv",
+}
+STATES = {
+    "AL": "alabama", "AK": "alaska", "AZ": "arizona", "AR": "arkansas", "CA": "california", "CO": "colorado",
+    "CT": "connecticut", "DE": "delaware", "DC": "district of columbia", "FL": "florida", "GA": "georgia",
+    "HI": "hawaii", "ID": "idaho", "IL": "illinois", "IN": "indiana", "IA": "iowa", "KS": "kansas",
+    "KY": "kentucky", "LA": "louisiana", "ME": "maine", "MD": "maryland", "MA": "massachusetts",
+    "MI": "michigan", "MN": "minnesota", "MS": "mississippi", "MO": "missouri", "MT": "montana",
+    "NE": "nebraska", "NV": "nevada", "NH": "new hampshire", "NJ": "new jersey", "NM": "new mexico",
+    "NY": "new york", "NC": "north carolina", "ND": "north dakota", "OH": "ohio", "OK": "oklahoma",
+    "OR": "oregon", "PA": "pennsylvania", "RI": "rhode island", "SC": "south carolina", "SD": "south dakota",
+    "TN": "tennessee", "TX": "texas", "UT": "utah", "VT": "vermont", "VA": "virginia", "WA": "washington",
+    "WV": "west virginia", "WI": "wisconsin", "WY": "wyoming", "PR": "puerto rico", "GU": "guam",
+    "VI": "virgin islands", "AS": "american samoa", "MP": "northern mariana islands",
+}  # fmt: skip
+_STATE_BY_NAME = {name: code for code, name in STATES.items()}
+COLUMNS = ("kind", "name", "street", "city", "state", "zip", "phone", "emergency", "quality", "lat", "lon", "detail")
+
+
+def _text(value) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return " ".join(str(value).split())
+
+
+def _zip5(value) -> str:
+    digits = re.sub(r"\D", "", _text(value))
+    if not digits:
+        return ""
+    return digits[:5] if len(digits) >= 9 or len(digits) == 5 else digits.zfill(5)[:5]
+
+
+def build_directory(facilities: Path, synthea: Path | None = None) -> dict[str, np.ndarray]:
+    """Read the facility CSVs (and Synthea's providers) into the arrays of ``places.npz``.
+
+    Rows without valid coordinates are dropped. ``quality`` is the CMS star rating (NaN when
+    "Not Available"); ``detail`` keeps what distinguishes a facility (hospital type; home-health
+    services; beds).
+    """
+    import pandas as pd
+
+    rows: dict[str, list] = {column: [] for column in COLUMNS}
+
+    def add(kind, frame, emergency, quality, detail):
+        for i, record in enumerate(frame.to_dict("records")):
+            lat, lon = (
+                pd.to_numeric(record.get("LAT"), errors="coerce"),
+                pd.to_numeric(record.get("LON"), errors="coerce"),
+            )
+            if not (np.isfinite(lat) and np.isfinite(lon)) or (lat == 0 and lon == 0):
+                continue
+            rows["kind"].append(kind)
+            name = _text(record.get("name") or record.get("NAME"))
+            # Synthea's synthetic doctor names carry digits ("Jarvis643 Ankunding277").
+            rows["name"].append(capwords(re.sub(r"(?<=[^\W\d_])\d+", "", name)))
+            rows["street"].append(capwords(_text(record.get("address") or record.get("ADDRESS"))))
+            rows["city"].append(capwords(_text(record.get("city") or record.get("CITY"))))
+            rows["state"].append(_text(record.get("state") or record.get("STATE")).upper())
+            rows["zip"].append(_zip5(record.get("zip") or record.get("ZIP")))
+            rows["phone"].append(_text(record.get("phone") or record.get("PHONE")))
+            rows["emergency"].append(bool(emergency[i]))
+            rows["quality"].append(float(quality[i]))
+            rows["lat"].append(float(lat))
+            rows["lon"].append(float(lon))
+            rows["detail"].append(_text(detail[i]))
+
+    for kind, file_name in _FILES.items():
+        frame = pd.read_csv(Path(facilities) / file_name, dtype=str, keep_default_na=False)
+        frame.columns = [column.strip() for column in frame.columns]
+        n = len(frame)
+        emergency = (
+            frame["emergency"].str.strip().str.lower().eq("yes").to_numpy()
+            if "emergency" in frame
+            else np.zeros(n, bool)
+        )
+        quality = (
+            pd.to_numeric(frame["quality"], errors="coerce").to_numpy(dtype=float)
+            if "quality" in frame
+            else np.full(n, np.nan)
+        )
+        if kind == "hospital":
+            detail = frame["type"].str.replace("Childrens", "Children's hospital").tolist()
+        elif kind == "home health":
+            services = ("nursing", "physical_therapy", "occupational_therapy", "speech", "social", "healthaide")
+            detail = [
+                ", ".join(s.replace("_", " ") for s in services if str(r[s]).lower() == "true")
+                for r in frame.to_dict("records")
+            ]
+        elif "beds" in frame:
+            detail = [f"{b} beds" if b else "" for b in frame["beds"]]
+        else:
+            detail = [""] * n
+        add(kind, frame, emergency, quality, detail)
+    if synthea is not None and (Path(synthea) / "providers.csv").is_file():
+        providers = pd.read_csv(Path(synthea) / "providers.csv", dtype=str, keep_default_na=False)
+        organizations = pd.read_csv(Path(synthea) / "organizations.csv", dtype=str, keep_default_na=False)
+        phones = dict(zip(organizations["Id"], organizations["PHONE"]))
+        clinics = dict(zip(organizations["Id"], organizations["NAME"]))
+        providers = providers.assign(PHONE=[phones.get(o, "") for o in providers["ORGANIZATION"]])
+        detail = [
+            f"{s.title()}; {clinics.get(o, '').title()}"
+            for s, o in zip(providers["SPECIALITY"], providers["ORGANIZATION"])
+        ]
+        n = len(providers)
+        add("primary care", providers, np.zeros(n, bool), np.full(n, np.nan), detail)
+    arrays = {column: np.array(values) for column, values in rows.items()}
+    arrays["emergency"] = arrays["emergency"].astype(bool)
+    arrays["quality"] = arrays["quality"].astype(np.float32)
+    return arrays
+
+
+def haversine_km(lat1, lon1, lat2, lon2):
+    """Great-circle distance in km (inputs in degrees; broadcasts)."""
+    lat1, lon1, lat2, lon2 = (np.radians(np.asarray(v, dtype=float)) for v in (lat1, lon1, lat2, lon2))
+    a = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
+    return 2 * EARTH_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+
+
+class Directory:
+    """The facility directory with one BallTree per need (built on first use)."""
+
+    def __init__(self, arrays: dict[str, np.ndarray]):
+        self.arrays = arrays
+        self.size = len(arrays["kind"])
+        self._trees: dict[str, tuple] = {}
+        self.counts = {kind: int((arrays["kind"] == kind).sum()) for kind in dict.fromkeys(arrays["kind"].tolist())}
+        zips: dict[str, list[int]] = {}
+        cities: dict[tuple[str, str], list[int]] = {}
+        for i, (code, city, state) in enumerate(zip(arrays["zip"], arrays["city"], arrays["state"])):
+            if code:
+                zips.setdefault(str(code), []).append(i)
+            if city and state:
+                cities.setdefault((str(city).lower(), str(state).upper()[:2]), []).append(i)
+        lat, lon = arrays["lat"], arrays["lon"]
+        # The median position of the facilities there (robust to a few misplaced ones).
+        self.zips = {code: (float(np.median(lat[ix])), float(np.median(lon[ix]))) for code, ix in zips.items()}
+        self.cities = {key: (float(np.median(lat[ix])), float(np.median(lon[ix]))) for key, ix in cities.items()}
+        self._zip_numbers = np.array(sorted(int(code) for code in self.zips))
+
+    def _tree(self, need: str):
+        if need not in self._trees:
+            from sklearn.neighbors import BallTree
+
+            kind, emergency_only, _ = NEEDS[need]
+            mask = self.arrays["kind"] == kind
+            if emergency_only:
+                mask &= self.arrays["emergency"]
+            rows = np.flatnonzero(mask)
+            points = np.radians(np.column_stack([self.arrays["lat"][rows], self.arrays["lon"][rows]]))
+            self._trees[need] = (BallTree(points, metric="haversine"), rows) if len(rows) else (None, rows)
+        return self._trees[need]
+
+    # -- locations -----------------------------------------------------------------------------
+    def resolve(self, location) -> tuple[tuple[float, float], str]:
+        """``(lat, lon)`` and a description of where it came from.
+
+        Raises:
+            InvalidInputError: naming ``location``: impossible coordinates, an unknown ZIP or city
+                (with the nearest known ones), or a place outside the directory's area.
+        """
+        if isinstance(location, dict):
+            keys = {key.lower(): value for key, value in location.items()}
+            if "lat" in keys and ("lon" in keys or "lng" in keys):
+                location = (keys["lat"], keys.get("lon", keys.get("lng")))
+            elif "zip" in keys:
+                location = str(keys["zip"])
+            elif "city" in keys:
+                location = f"{keys['city']}, {keys.get('state', '')}"
+            else:
+                raise InvalidInputError(
+                    f"location: a dict needs 'lat' and 'lon', 'zip', or 'city' and 'state'; got keys {sorted(location)}."
+                )
+        if isinstance(location, (tuple, list)):
+            if len(location) != 2:
+                raise InvalidInputError(f"location: give (latitude, longitude); got {len(location)} values.")
+            try:
+                lat, lon = (float(value) for value in location)
+            except (TypeError, ValueError):
+                raise InvalidInputError(
+                    f"location: latitude and longitude must be numbers; got {location!r}."
+                ) from None
+            if not (math.isfinite(lat) and -90 <= lat <= 90 and math.isfinite(lon) and -180 <= lon <= 180):
+                raise InvalidInputError(
+                    f"location: ({location[0]}, {location[1]}) is impossible; latitude is -90..90 and longitude -180..180 "
+                    "(US longitudes are negative, e.g. (40.81, -96.70) for Lincoln, NE)."
+                )
+            self._check_area(lat, lon, f"({lat:.4f}, {lon:.4f})")
+            return (lat, lon), f"{lat:.4f}, {lon:.4f}"
+        if not isinstance(location, str) or not location.strip():
+            raise InvalidInputError(
+                "location: give (latitude, longitude), a US ZIP code such as '68508', or a city such as 'Lincoln, NE'; "
+                f"got {location!r}."
+            )
+        text = " ".join(location.split())
+        if len(text) > 100:
+            raise InvalidInputError("location: at most 100 characters (a ZIP code or 'City, ST').")
+        if re.fullmatch(r"\d{5}(-\d{4})?", text):
+            code = text[:5]
+            if code not in self.zips:
+                near = self._near_zips(int(code))
+                raise InvalidInputError(
+                    f"location: ZIP code {code} is not in the facility directory. Nearest known ZIP codes: "
+                    f"{', '.join(near)}. Or give latitude and longitude."
+                )
+            return self.zips[code], f"ZIP {code}"
+        match = re.fullmatch(r"(.+?)[,\s]+([A-Za-z .]+)", text)
+        if match:
+            city, state = match.group(1).strip().lower(), match.group(2).strip()
+            state = state.upper() if len(state) == 2 else _STATE_BY_NAME.get(state.lower(), state.upper())
+            if (city, state) in self.cities:
+                return self.cities[(city, state)], f"{city.title()}, {state}"
+            if state in STATES:
+                known = [c for c, s in self.cities if s == state]
+                close = get_close_matches(city, known, n=3, cutoff=0.6)
+                hint = (
+                    f"Did you mean {', '.join(f'{c.title()}, {state}' for c in close)}?"
+                    if close
+                    else (f"The directory has {len(known)} places in {state}; try a nearby town or a ZIP code.")
+                )
+                raise InvalidInputError(f"location: {text!r} is not a place in the facility directory. {hint}")
+        raise InvalidInputError(
+            f"location: {text!r} is neither a US ZIP code nor 'City, ST'. Give a ZIP code such as '68508', "
+            "'Lincoln, NE', or latitude and longitude."
+        )
+
+    def _near_zips(self, code: int, n: int = 3) -> list[str]:
+        order = np.argsort(np.abs(self._zip_numbers - code), kind="stable")[:n]
+        return [f"{self._zip_numbers[i]:05d}" for i in order]
+
+    def _check_area(self, lat: float, lon: float, shown: str) -> None:
+        distances = haversine_km(lat, lon, self.arrays["lat"], self.arrays["lon"])
+        nearest = int(np.argmin(distances))
+        if distances[nearest] > MAX_KM:
+            a = self.arrays
+            raise InvalidInputError(
+                f"location {shown} is outside the facility directory's area (US facilities only): the nearest facility "
+                f"is {distances[nearest]:.0f} km away ({a['name'][nearest]}, {a['city'][nearest]}, {a['state'][nearest]} "
+                f"{a['zip'][nearest]}). Give a US location."
+            )
+
+    # -- search --------------------------------------------------------------------------------
+    def nearest(self, lat: float, lon: float, need: str, k: int) -> list[dict]:
+        """The ``k`` nearest facilities for ``need``, nearest first, with the reason for each."""
+        tree, rows = self._tree(need)
+        if tree is None:
+            return []
+        k = min(k, len(rows))
+        distance, index = tree.query(np.radians([[lat, lon]]), k=k)
+        a = self.arrays
+        _, _, label = NEEDS[need]
+        found = []
+        for rank, (d, i) in enumerate(zip(distance[0], index[0]), start=1):
+            row = rows[i]
+            quality = float(a["quality"][row])
+            detail = str(a["detail"][row])
+            why = [f"{'Nearest' if rank == 1 else f'Number {rank} by distance:'} {label}, {d * EARTH_KM:.1f} km away"]
+            if need in ("emergency", "hospital"):
+                why.append("emergency department: " + ("yes" if a["emergency"][row] else "no"))
+            if np.isfinite(quality):
+                why.append(f"CMS overall rating {quality:.0f} of 5 stars")
+            if detail:
+                why.append(detail)
+            address = ", ".join(
+                part
+                for part in (str(a["street"][row]), str(a["city"][row]), f"{a['state'][row]} {a['zip'][row]}".strip())
+                if part
+            )
+            found.append(
+                {
+                    "name": str(a["name"][row]),
+                    "kind": str(a["kind"][row]),
+                    "address": address,
+                    "phone": str(a["phone"][row]),
+                    "lat": float(a["lat"][row]),
+                    "lon": float(a["lon"][row]),
+                    "distance_km": round(float(d * EARTH_KM), 2),
+                    "emergency": bool(a["emergency"][row]),
+                    "quality": int(quality) if np.isfinite(quality) else None,
+                    "why": "; ".join(why) + ".",
+                }
+            )
+        return found

@@ -1,0 +1,228 @@
+"""A care plan for one patient: what next (guideline care gaps and filtered suggestions), how to live,
+where to go. ``CarePlanner`` holds the rule tables and the facility directory of the bundle; the
+``CareRecommender`` delegates ``plan`` and ``where`` to it and passes its own collaborative
+suggestions in.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from difflib import get_close_matches
+
+import numpy as np
+
+from medcore.care.guidelines import Patient, blocked_by
+from medcore.care.places import NEEDS, Directory
+from medcore.core.errors import InvalidInputError
+
+__all__ = ["CarePlanner", "parse_history", "need_of", "MAX_WHERE", "NO_LOCATION", "DIRECTORY_LACKS"]
+
+MAX_WHERE = 50
+# Extra words a user may type for a need.
+_NEED_WORDS = {
+    "ed": "emergency",
+    "er": "emergency",
+    "a&e": "emergency",
+    "emergency department": "emergency",
+    "emergency room": "emergency",
+    "urgent": "urgent care",
+    "walk-in": "urgent care",
+    "rehab": "rehabilitation",
+    "nursing": "nursing home",
+    "home health care": "home health",
+    "long term care": "long-term care",
+    "longterm": "long-term care",
+    "va": "VA",
+    "veterans": "VA",
+    "doctor": "primary care",
+    "gp": "primary care",
+    "general practice": "primary care",
+    "family doctor": "primary care",
+}
+NO_LOCATION = "Where to go: give a location (latitude and longitude, ZIP code or 'City, ST')."
+DIRECTORY_LACKS = (
+    "The facility directory has no pharmacies, no opening hours and no waiting times; doctors by name exist only "
+    "for the Synthea area (Nebraska, general practice). Call ahead; in an emergency call 911."
+)
+
+
+def need_of(need) -> str:
+    """The canonical need for what a user typed ("ED" -> "emergency").
+
+    Raises:
+        InvalidInputError: naming ``need`` and listing the known needs.
+    """
+    if isinstance(need, str):
+        word = " ".join(need.strip().split())
+        for known in NEEDS:
+            if word.lower() == known.lower():
+                return known
+        if word.lower() in _NEED_WORDS:
+            return _NEED_WORDS[word.lower()]
+    close = get_close_matches(str(need).lower(), [*NEEDS, *_NEED_WORDS], n=1, cutoff=0.7)
+    hint = f" Did you mean {need_of(close[0])!r}?" if close else ""
+    raise InvalidInputError(f"need: {need!r} is not one of {list(NEEDS)}.{hint}")
+
+
+def _day(value, position: int) -> date | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value)[:10])
+    except ValueError:
+        raise InvalidInputError(f"history[{position}].date must be YYYY-MM-DD; got {value!r}.") from None
+
+
+def parse_history(history) -> list[tuple[str, date | None]]:
+    """History entries as ``(item, date)``: ids (``"immunization:140"``) or dicts ``{"item", "date"}``.
+
+    An id given several times counts several times (vaccine doses).
+
+    Raises:
+        InvalidInputError: naming the entry that is not an id or ``{"item", "date"}``.
+    """
+    if isinstance(history, (str, bytes)) or not isinstance(history, (list, tuple)):
+        raise InvalidInputError(
+            "history must be a list of item ids such as ['condition:44054006'] or of {'item', 'date'} dicts; "
+            f"got {type(history).__name__}."
+        )
+    entries = []
+    for position, entry in enumerate(history):
+        if isinstance(entry, dict):
+            item, day = entry.get("item"), _day(entry.get("date"), position)
+        else:
+            item, day = entry, None
+        if not isinstance(item, str) or not item.strip():
+            raise InvalidInputError(
+                f"history[{position}] must be an item id like 'condition:44054006' or {{'item': ..., 'date': "
+                f"'YYYY-MM-DD'}}; got {entry!r}."
+            )
+        entries.append((item.strip(), day))
+    return entries
+
+
+class CarePlanner:
+    """Rule tables + facility directory: care gaps, the suggestion filter, advice and places."""
+
+    def __init__(self, tables: dict[str, list[dict]], directory: Directory | None):
+        self.tables = tables
+        self.directory = directory
+        self.groups: dict[str, set[str]] = {}
+        for row in tables["groups"]:
+            self.groups.setdefault(row["group"], set()).add(row["item"])
+        self.rule_items = {item for members in self.groups.values() for item in members}
+        self.gap_items: dict[str, list[str]] = {}
+        for row in tables["care_gaps"]:
+            for token in row["done_by"].split():
+                item = token.partition("@")[0]
+                if not item.startswith("group:"):
+                    self.rule_items.add(item)
+                    self.gap_items.setdefault(item, []).append(row["id"])
+        self.rows = {row["id"]: row for row in tables["care_gaps"]}
+
+    def patient(self, entries, age, sex, lifestyle: dict, today: date | None = None) -> Patient:
+        doses: dict[str, list] = {}
+        for item, day in entries:
+            doses.setdefault(item, []).append(day)
+        groups = {group for group, members in self.groups.items() if members & doses.keys()}
+        if lifestyle.get("smoking") == "current":
+            groups.add("smoker")
+        return Patient(age=age, sex=sex, doses=doses, groups=groups, lifestyle=lifestyle, today=today or date.today())
+
+    def filter_suggestions(self, suggestions: list[dict], patient: Patient, gaps: list[dict], k: int):
+        """Drop what the rules forbid; say which care gap a kept suggestion closes.
+
+        Returns:
+            ``(kept, withheld)``: kept suggestions (at most ``k``, reasons extended) and
+            ``[{item, description, rule, reason, source}]``.
+        """
+        by_id = {gap["id"]: gap for gap in gaps}
+        kept, withheld, series_taken = [], [], set()
+        for entry in suggestions:
+            item, description = entry["item"], entry["description"]
+            block = blocked_by(item, description, patient, self.tables, self.groups)
+            rows = self.gap_items.get(item, [])
+            applying = [by_id[row] for row in rows if row in by_id]
+            if block is None and rows:
+                vaccine = item.startswith("immunization:")
+                if not applying and vaccine:
+                    block = {
+                        "rule": "vaccine-not-indicated",
+                        "reason": "Not on the schedule for this patient's age and conditions",
+                        "source": self.rows[rows[0]]["source"],
+                    }
+                elif applying and all(gap["status"] == "done" for gap in applying):
+                    block = {
+                        "rule": "already-done",
+                        "reason": f"Already done and not yet due again ({applying[0]['title']}: {applying[0]['why']})",
+                        "source": applying[0]["source"],
+                    }
+                elif vaccine and any(gap["id"] in series_taken for gap in applying):
+                    block = {
+                        "rule": "duplicate-dose",
+                        "reason": "Another product for the same vaccine is already suggested",
+                        "source": applying[0]["source"],
+                    }
+            if block is not None:
+                withheld.append({"item": item, "description": description, **block})
+                continue
+            if len(kept) < k:
+                due = [gap for gap in applying if gap["status"] != "done"]
+                reason = entry["reason"]
+                if due:
+                    reason += f". Closes a care gap: {due[0]['title']} ({due[0]['status']})"
+                    series_taken.update(gap["id"] for gap in due)
+                kept.append({**entry, "reason": reason})
+        return kept, withheld
+
+    def places(self, location, needs: list[str], k: int) -> tuple[tuple[float, float], str, list[dict]]:
+        """Resolve ``location`` and find the ``k`` nearest facilities for each need (``need`` added)."""
+        if self.directory is None:
+            raise InvalidInputError("location: this bundle has no facility directory; rebuild it with `train`.")
+        (lat, lon), shown = self.directory.resolve(location)
+        found = []
+        for need in needs:
+            for entry in self.directory.nearest(lat, lon, need, k):
+                found.append({"need": need, **entry})
+        return (lat, lon), shown, found
+
+    def where(self, location, need, k: int = 5) -> list[dict]:
+        """The ``k`` nearest facilities for ``need``, nearest first (see ``CareRecommender.where``)."""
+        need = need_of(need)
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= int(k) <= MAX_WHERE:
+            raise InvalidInputError(f"k must be a whole number from 1 to {MAX_WHERE}; got {k!r}.")
+        _, _, found = self.places(location, [need], int(k))
+        for entry in found:
+            entry.pop("need")
+            if entry["distance_km"] > 100:
+                entry["why"] = f"Far: the directory has nothing closer ({entry['distance_km']:.0f} km). " + entry["why"]
+        return found
+
+    def plan_needs(self, patient: Patient) -> list[str]:
+        """The needs a plan looks up: a doctor, urgent care and emergency; dialysis with kidney failure."""
+        needs = ["primary care", "urgent care", "emergency"]
+        if "esrd" in patient.groups:
+            needs.append("dialysis")
+        return needs
+
+    def lifestyle_notices(self, patient: Patient) -> list[str]:
+        missing = [
+            label
+            for name, label in (
+                ("smoking", "smoking status"),
+                ("bmi", "height and weight (or BMI)"),
+                ("activity", "activity minutes a week"),
+                ("alcohol", "alcohol units a week"),
+                ("sleep", "sleep hours"),
+            )
+            if patient.value(name) is None
+        ]
+        if not missing:
+            return []
+        return [
+            "How to live is personalised only by what is given; add "
+            + ", ".join(missing)
+            + " for advice on them (and for lung and aneurysm screening, which depend on smoking)."
+        ]

@@ -1,0 +1,455 @@
+"""Care plan (issue 27): the rule tables, care gaps and their status, the filter on suggestions, advice,
+where to go (checked against a brute-force search of the directory), bad input, the written outpatient
+cases, and the CLI. The shipped bundle (committed) carries the rules and the directory, so no data
+is needed except for the test that rebuilds the directory from the CSVs."""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import date
+
+import numpy as np
+import pytest
+
+import medcore
+from medcore.care.evaluate import CASES, forbidden_hits
+from medcore.care.guidelines import TABLES_DIR, Patient, holds, read_tables
+from medcore.care.places import NEEDS, build_directory, haversine_km
+from medcore.cli import main
+from medcore.core.errors import InvalidInputError
+
+TODAY = date(2026, 12, 7)
+LINCOLN = (40.8136, -96.7026)
+
+
+@pytest.fixture(scope="module")
+def care():
+    return medcore.load_model("care-recommender")
+
+
+def plan(care, history, **kwargs):
+    return care.plan(history, today=TODAY, **kwargs)
+
+
+def gaps(result) -> dict[str, dict]:
+    return {gap["id"]: gap for gap in result["care_gaps"]}
+
+
+def shown(result) -> set[str]:
+    return {entry["item"] for entry in result["next"]}
+
+
+def withheld(result) -> dict[str, str]:
+    return {entry["item"]: entry["rule"] for entry in result["withheld"]}
+
+
+# -- the tables --------------------------------------------------------------------------------------
+def test_every_rule_row_has_a_source_and_every_expression_and_group_resolves():
+    tables = read_tables(TABLES_DIR)
+    groups = {row["group"] for row in tables["groups"]}
+    patient = Patient(age=50, sex="F", doses={}, groups=set(), lifestyle={}, today=TODAY)
+    expressions = [row["who"] for row in tables["care_gaps"]] + [
+        row["when"] for row in tables["never"] + tables["advice"]
+    ]
+    for expression in expressions:
+        holds(expression, patient)  # raises on an atom it does not understand
+        for atom in expression.replace(";", "&").split("&"):
+            atom = atom.strip()
+            if atom.startswith(("has:", "lacks:")):
+                assert set(atom.split(":", 1)[1].split("|")) <= groups, atom
+    for row in tables["care_gaps"] + tables["never"]:
+        for token in (row.get("done_by") or row.get("items", "")).split():
+            if token.startswith("group:"):
+                assert token[6:] in groups, token
+    ids = [row["id"] for row in tables["care_gaps"]]
+    assert len(ids) == len(set(ids))
+    assert all(row["source"] for rows in tables.values() for row in rows)
+    # The issue's guideline families are all there.
+    text = " ".join(row["source"] for row in tables["care_gaps"])
+    for family in ("ADA", "USPSTF", "ACIP", "ACC/AHA", "KDIGO", "GINA", "GOLD", "STEADI"):
+        assert family in text, family
+
+
+def test_a_row_without_a_source_is_refused(tmp_path):
+    for name in ("groups", "care_gaps", "never", "advice"):
+        (tmp_path / f"{name}.csv").write_text((TABLES_DIR / f"{name}.csv").read_text())
+    lines = (tmp_path / "advice.csv").read_text().splitlines()
+    lines[1] = lines[1].rsplit(",", 1)[0] + ","
+    (tmp_path / "advice.csv").write_text("\n".join(lines) + "\n")
+    with pytest.raises(ValueError, match="without a source"):
+        read_tables(tmp_path)
+
+
+def test_expressions_combine_clauses_with_or_and_atoms_with_and():
+    smoker = Patient(
+        age=60,
+        sex="M",
+        doses={},
+        groups=set(),
+        lifestyle={"smoking": "former", "pack_years": 25, "quit_years": 20},
+        today=TODAY,
+    )
+    rule = "age>=50 & pack_years>=20 & smoking=current ; age>=50 & pack_years>=20 & smoking=former & quit_years<=15"
+    assert not holds(rule, smoker)
+    smoker.lifestyle["quit_years"] = 15
+    assert holds(rule, smoker)
+    unknown = Patient(age=None, sex=None, doses={}, groups=set(), lifestyle={}, today=TODAY)
+    assert not holds("age>=18", unknown) and not holds("age<18", unknown)  # unknown is never true
+
+
+# -- what next: care gaps ------------------------------------------------------------------------------
+def test_the_issue_example_gets_his_diabetes_care_and_none_of_the_surgery(care):
+    result = plan(care, ["condition:59621000", "condition:44054006", "medication:860975"], age=67, sex="M")
+    found = gaps(result)
+    for gap in ("diabetes-hba1c", "diabetes-eye", "diabetes-foot", "diabetes-kidney", "diabetes-statin",
+                "influenza-vaccine", "pneumococcal-adult"):  # fmt: skip
+        assert found[gap]["status"] == "due", gap
+        assert found[gap]["source"] and found[gap]["why"]
+    forbidden = {"procedure:180178009", "procedure:232717009", "procedure:301882004", "procedure:359672006",
+                 "procedure:23745001", "procedure:306706006"}  # fmt: skip
+    assert not forbidden & shown(result)
+    assert forbidden <= set(withheld(result))  # the filter, not luck, removed them
+    assert withheld(result)["procedure:232717009"] == "specialist-procedure"
+    assert all(entry["reason"] for entry in result["next"]) and len(result["next"]) == 10
+
+
+def test_status_follows_dates_and_intervals(care):
+    recent = plan(care, [{"item": "procedure:24623002", "date": "2025-12-01"}], age=60, sex="F")
+    old = plan(care, [{"item": "procedure:24623002", "date": "2022-11-01"}], age=60, sex="F")
+    undated = plan(care, ["procedure:24623002"], age=60, sex="F")
+    never = plan(care, [], age=60, sex="F")
+    assert gaps(recent)["breast-screening"]["status"] == "done"
+    assert gaps(old)["breast-screening"]["status"] == "overdue"
+    assert "2022-11-01" in gaps(old)["breast-screening"]["why"]
+    assert (
+        gaps(undated)["breast-screening"]["status"] == "done"
+        and "date not known" in gaps(undated)["breast-screening"]["why"]
+    )
+    assert gaps(never)["breast-screening"]["status"] == "due"
+    # A colonoscopy counts for 10 years, a stool test for 1.
+    colonoscopy = plan(care, [{"item": "procedure:73761001", "date": "2019-06-01"}], age=60, sex="F")
+    stool = plan(care, [{"item": "procedure:104435004", "date": "2024-06-01"}], age=60, sex="F")
+    assert gaps(colonoscopy)["colorectal-screening"]["status"] == "done"
+    assert gaps(stool)["colorectal-screening"]["status"] == "overdue"
+
+
+def test_vaccine_doses_are_counted_and_childhood_doses_do_not_count_for_adults(care):
+    two = plan(care, ["immunization:187", "immunization:187"], age=60, sex="F")
+    one = plan(care, ["immunization:187"], age=60, sex="F")
+    assert gaps(two)["zoster-vaccine"]["status"] == "done"
+    assert gaps(one)["zoster-vaccine"]["status"] == "due" and "1 of 2" in gaps(one)["zoster-vaccine"]["why"]
+    # PCV13 at 1 year old does not protect a 66-year-old; the same vaccine at 65 does.
+    as_child = plan(care, [{"item": "immunization:133", "date": "1961-06-01"}], age=66, sex="M")
+    as_adult = plan(care, [{"item": "immunization:133", "date": "2025-06-01"}], age=66, sex="M")
+    assert gaps(as_child)["pneumococcal-adult"]["status"] != "done"
+    assert gaps(as_adult)["pneumococcal-adult"]["status"] == "done"
+
+
+def test_age_and_sex_bounds_of_screenings(care):
+    assert "colorectal-screening" not in gaps(plan(care, [], age=44, sex="M"))
+    assert "colorectal-screening" in gaps(plan(care, [], age=45, sex="M"))
+    assert "breast-screening" in gaps(plan(care, [], age=74, sex="F"))
+    assert "breast-screening" not in gaps(plan(care, [], age=75, sex="F"))
+    assert "breast-screening" not in gaps(plan(care, [], age=50, sex="M"))
+    unknown_age = plan(care, [], sex="F")
+    assert "colorectal-screening" not in gaps(unknown_age)
+    assert any("Age not given" in notice for notice in unknown_age["notices"])
+
+
+def test_lung_screening_needs_pack_years_and_a_recent_quit(care):
+    current = plan(care, [], age=60, sex="M", lifestyle={"smoking": "current", "pack_years": 20})
+    light = plan(care, [], age=60, sex="M", lifestyle={"smoking": "current", "pack_years": 19})
+    long_ago = plan(care, [], age=60, sex="M", lifestyle={"smoking": "former", "pack_years": 40, "quit_years": 16})
+    assert "lung-screening" in gaps(current)
+    assert "lung-screening" not in gaps(light) and "lung-screening" not in gaps(long_ago)
+
+
+# -- what next: the filter on suggestions ----------------------------------------------------------------
+def test_contraindicated_suggestions_are_withheld_with_the_reason():
+    care = medcore.load_model("care-recommender")
+    planner = care._planner
+    suggestions = [
+        {"item": item, "description": care.items[item]["description"], "kind": "x", "score": 1.0, "reason": "r"}
+        for item in (
+            "medication:198405",
+            "medication:243670",
+            "immunization:03",
+            "procedure:385763009",
+            "medication:308192",
+        )
+    ]
+
+    def kept(history, age=40, sex="F", lifestyle=None):
+        from medcore.care.guidelines import care_gaps
+
+        patient = planner.patient([(item, None) for item in history], age, sex, lifestyle or {}, TODAY)
+        kept, withheld = planner.filter_suggestions(
+            suggestions, patient, care_gaps(patient, planner.tables, planner.groups), 10
+        )
+        return {entry["item"] for entry in kept}, {entry["item"]: entry["rule"] for entry in withheld}
+
+    free, _ = kept([])
+    assert "medication:198405" in free  # ibuprofen is allowed for a healthy 40-year-old...
+    assert kept(["medication:855332"])[1]["medication:198405"] == "nsaid-warfarin"  # ...not with warfarin
+    assert kept(["medication:855332"])[1]["medication:243670"] == "aspirin-warfarin"
+    assert kept(["condition:433144002"])[1]["medication:198405"] == "nsaid-ckd"
+    assert kept([], age=75)[1]["medication:198405"] == "nsaid-old"
+    # MMR is due at 17 with no dose; never in pregnancy (a flag or a pregnancy in the record).
+    assert "immunization:03" in kept([], age=17)[0]
+    assert kept([], age=17, lifestyle={"pregnant": True})[1]["immunization:03"] == "live-vaccine-pregnancy"
+    assert kept(["condition:72892002"], age=17)[1]["immunization:03"] == "live-vaccine-pregnancy"
+    assert kept([], age=40)[1]["immunization:03"] == "vaccine-not-indicated"  # not on the adult schedule here
+    assert kept([])[1]["procedure:385763009"] == "hospice"  # hospice without a life-limiting condition...
+    assert "procedure:385763009" in kept(["condition:363406005"])[0]  # ...but with colon cancer it may be offered
+    assert kept(["condition:195662009"])[1]["medication:308192"] == "antibiotic-viral"
+
+
+def test_only_one_product_of_a_vaccine_and_none_already_complete(care):
+    result = plan(care, ["immunization:08", "immunization:08", "immunization:08"], age=12, sex="F")
+    covid = [item for item in shown(result) if item in ("immunization:207", "immunization:208", "immunization:212")]
+    assert len(covid) <= 1
+    assert "immunization:08" not in shown(result)
+    if "immunization:08" in withheld(result):
+        assert withheld(result)["immunization:08"] in ("already-done", "vaccine-not-indicated")
+
+
+# -- how to live -----------------------------------------------------------------------------------------
+def test_advice_is_personal_and_never_generic(care):
+    nothing = plan(care, [], age=30, sex="F")
+    assert nothing["advice"] == []
+    assert any("add smoking status" in notice for notice in nothing["notices"])
+    result = plan(
+        care,
+        ["condition:59621000"],
+        age=55,
+        sex="M",
+        lifestyle={
+            "smoking": "current",
+            "pack_years": 30,
+            "height_cm": 175,
+            "weight_kg": 105,
+            "activity": 40,
+            "alcohol": 28,
+            "sleep": 5.5,
+        },
+    )
+    advice = {entry["id"]: entry for entry in result["advice"]}
+    assert {
+        "smoking-quit",
+        "weight-obesity",
+        "activity-adult-low",
+        "diet-dash",
+        "alcohol-over",
+        "sleep-short-adult",
+    } <= set(advice)
+    assert "34.3" in advice["weight-obesity"]["why"]  # BMI from height and weight
+    assert "40 minutes" in advice["activity-adult-low"]["why"] and "28 units" in advice["alcohol-over"]["why"]
+    assert {entry["topic"] for entry in result["advice"]} == {
+        "smoking",
+        "weight",
+        "exercise",
+        "diet",
+        "alcohol",
+        "rest and sleep",
+    }
+    assert all(entry["source"] for entry in result["advice"])
+    healthy = plan(
+        care, [], age=55, sex="M", lifestyle={"smoking": "never", "bmi": 23, "activity": 200, "alcohol": 3, "sleep": 8}
+    )
+    assert {entry["id"] for entry in healthy["advice"]} == {"activity-adult-ok"}
+
+
+# -- where to go -------------------------------------------------------------------------------------
+def _brute_force(care, lat, lon, need):
+    arrays = care._planner.directory.arrays
+    kind, emergency_only, _ = NEEDS[need]
+    rows = np.flatnonzero((arrays["kind"] == kind) & (arrays["emergency"] | (not emergency_only)))
+    distances = haversine_km(lat, lon, arrays["lat"][rows], arrays["lon"][rows])
+    return rows, distances
+
+
+@pytest.mark.parametrize("need", list(NEEDS))
+def test_where_returns_the_nearest_of_the_right_kind_nearest_first(care, need):
+    places = care.where(LINCOLN, need, k=5)
+    assert len(places) == 5
+    kind, emergency_only, _ = NEEDS[need]
+    assert all(p["kind"] == kind for p in places)
+    if emergency_only:
+        assert all(p["emergency"] for p in places)
+    distances = [p["distance_km"] for p in places]
+    assert distances == sorted(distances)
+    for p in places:  # the distance shown is the great-circle distance to that place
+        assert p["distance_km"] == pytest.approx(float(haversine_km(*LINCOLN, p["lat"], p["lon"])), abs=0.01)
+        assert {"name", "address", "phone", "quality", "why"} <= set(p) and p["why"]
+    rows, brute = _brute_force(care, *LINCOLN, need)
+    assert places[0]["distance_km"] == pytest.approx(float(brute.min()), abs=0.01)
+    assert distances[-1] <= np.sort(brute)[4] + 0.01
+
+
+def test_where_far_from_the_synthea_area_says_the_doctor_is_far(care):
+    boston = care.where((42.36, -71.06), "primary care", k=1)[0]
+    assert boston["distance_km"] > 1500 and boston["why"].startswith("Far:")
+    assert care.where((42.36, -71.06), "emergency", k=1)[0]["distance_km"] < 10
+
+
+def test_locations_resolve_from_the_directory_itself(care):
+    (lat, lon), shown_as = care.locate("68510")
+    assert shown_as == "ZIP 68510" and haversine_km(lat, lon, *LINCOLN) < 15
+    (lat, lon), _ = care.locate("Omaha, Nebraska")
+    assert haversine_km(lat, lon, 41.26, -95.94) < 15
+    assert care.where("Omaha, NE", "hospital", k=1)[0]["distance_km"] < 15
+
+
+@pytest.mark.parametrize(
+    "location, message",
+    [
+        ("99999", "Nearest known ZIP codes"),
+        ("Lincon, NE", "Did you mean Lincoln, NE"),
+        ((0.0, 0.0), "outside the facility directory's area"),
+        ((95.0, -96.0), "impossible"),
+        ((40.8, float("nan")), "impossible"),
+        ("nowhere at all!", "neither a US ZIP code"),
+        (12345.6, "location"),
+        ({"lat": 40.8}, "location"),
+    ],
+)
+def test_bad_locations_name_the_field_and_offer_what_is_known(care, location, message):
+    with pytest.raises(InvalidInputError, match=message):
+        care.where(location, "emergency")
+
+
+def test_bad_needs_and_k(care):
+    with pytest.raises(InvalidInputError, match="Did you mean 'hospital'"):
+        care.where(LINCOLN, "hopsital")
+    with pytest.raises(InvalidInputError, match="need"):
+        care.where(LINCOLN, "pharmacy")
+    for k in (0, 51, 2.5, True):
+        with pytest.raises(InvalidInputError, match="k must"):
+            care.where(LINCOLN, "emergency", k=k)
+    assert care.where(LINCOLN, "ED", k=1)[0]["emergency"]  # a word a clinician types
+
+
+def test_a_plan_with_a_location_lists_the_places_for_its_needs(care):
+    result = plan(care, ["condition:46177005"], age=59, sex="M", location="Lincoln, NE")
+    needs = [entry["need"] for entry in result["where"]]
+    assert {"primary care", "urgent care", "emergency", "dialysis"} <= set(needs)
+    assert any("no pharmacies" in notice for notice in result["notices"])
+
+
+# -- bad input ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "kwargs, field",
+    [
+        ({"age": 200}, "age"),
+        ({"age": -1}, "age"),
+        ({"sex": "X"}, "sex"),
+        ({"lifestyle": {"bmi": 500}}, "lifestyle.bmi"),
+        ({"lifestyle": {"activity": -10}}, "lifestyle.activity"),
+        ({"lifestyle": {"sleep": 30}}, "lifestyle.sleep"),
+        ({"lifestyle": {"smoking": "sometimes"}}, "lifestyle.smoking"),
+        ({"lifestyle": {"cigars": 3}}, "unknown field"),
+        ({"lifestyle": {"height_cm": 170, "weight_kg": 390}}, "impossible"),
+        ({"lifestyle": "smoker"}, "lifestyle must be a dict"),
+        ({"sex": "M", "lifestyle": {"pregnant": True}}, "pregnant"),
+        ({"k": 0}, "k must"),
+    ],
+)
+def test_impossible_inputs_name_the_field(care, kwargs, field):
+    with pytest.raises(InvalidInputError, match=field):
+        care.plan(["condition:59621000"], **kwargs)
+
+
+def test_unknown_history_ids_are_listed_and_the_rest_of_the_plan_stands(care):
+    result = plan(care, ["condition:59621000", "condition:not-a-code", "observation:4548-4"], age=50, sex="F")
+    assert result["unknown"] == ["condition:not-a-code"]  # a LOINC the rules know is not unknown
+    assert "hypertension-review" in gaps(result)
+    with pytest.raises(InvalidInputError, match=r"history\[1\]"):
+        care.plan(["condition:59621000", 42])
+    with pytest.raises(InvalidInputError, match=r"history\[0\].date"):
+        care.plan([{"item": "procedure:24623002", "date": "last spring"}])
+
+
+# -- the written outpatient cases ---------------------------------------------------------------------
+_CASES = json.loads(CASES.read_text())
+
+
+def test_the_written_cases_are_enough_and_varied():
+    cases = _CASES["cases"]
+    assert len(cases) >= 40
+    assert sum(case["age"] < 18 for case in cases) >= 8 and sum(case["age"] >= 65 for case in cases) >= 10
+    assert sum(bool(case["forbidden"]) for case in cases) >= 35
+
+
+@pytest.mark.parametrize("case", _CASES["cases"], ids=[case["id"] for case in _CASES["cases"]])
+def test_written_outpatient_case(care, case):
+    result = care.plan(
+        case["history"],
+        age=case["age"],
+        sex=case["sex"],
+        lifestyle=case.get("lifestyle"),
+        today=date.fromisoformat(_CASES["today"]),
+    )
+    status = {gap["id"]: gap["status"] for gap in result["care_gaps"]}
+    for wanted in case["expected"]:
+        gap, want = (wanted["id"], wanted["status"]) if isinstance(wanted, dict) else (wanted, None)
+        assert gap in status, f"{gap} missing"
+        if want:
+            assert status[gap] == want, gap
+    assert forbidden_hits(result, case["forbidden"], care._planner.groups) == []
+
+
+def test_the_card_reports_the_cases_and_the_filtered_hit_rate(care):
+    section = care.card["care_plan"]
+    cases = section["outpatient_cases"]
+    assert cases["n_cases"] == len(_CASES["cases"]) and cases["forbidden_shown"] == 0
+    assert cases["present"] == cases["expected"] and len(cases["present_share_ci95"]) == 2
+    filtered = section["filtered_validation"]
+    assert 0 < filtered["hr@10"] <= care.card["metrics"]["validation"]["hr@10"] and len(filtered["hr@10_ci95"]) == 2
+
+
+# -- the directory from the CSVs, the CLI -----------------------------------------------------------------
+@pytest.mark.data
+def test_the_directory_is_built_from_every_facility_file(data_dir, care):
+    import csv
+
+    arrays = build_directory(data_dir / "facilities", data_dir / "synthea_unmc")
+    with open(data_dir / "facilities" / "hospitals.csv", newline="") as handle:
+        hospitals = list(csv.DictReader(handle))
+    assert int((arrays["kind"] == "hospital").sum()) == len(hospitals)
+    assert int(arrays["emergency"][arrays["kind"] == "hospital"].sum()) == sum(
+        h["emergency"] == "Yes" for h in hospitals
+    )
+    assert set(np.unique(arrays["kind"])) == {kind for kind, _, _ in NEEDS.values()}
+    assert len(arrays["kind"]) == len(care._planner.directory.arrays["kind"])  # the shipped one matches
+    assert np.isfinite(arrays["lat"]).all() and (np.abs(arrays["lat"]) <= 90).all()
+    assert not any(ch.isdigit() for ch in "".join(arrays["name"][arrays["kind"] == "primary care"].tolist()))
+
+
+def test_cli_plan_and_where(capsys):
+    assert (
+        main(["predict", "care-recommender", "condition:44054006", "--plan", "--age", "67", "--sex", "M", "--json"])
+        == 0
+    )
+    result = json.loads(capsys.readouterr().out)
+    assert "diabetes-hba1c" in {gap["id"] for gap in result["care_gaps"]}
+    assert (
+        main(
+            [
+                "predict",
+                "care-recommender",
+                "--where",
+                "emergency",
+                "--location",
+                "40.8136,-96.7026",
+                "--k",
+                "2",
+                "--json",
+            ]
+        )
+        == 0
+    )
+    places = json.loads(capsys.readouterr().out)
+    assert len(places) == 2 and places[0]["emergency"] and math.isfinite(places[0]["distance_km"])
+    assert main(["predict", "care-recommender", "--where", "emergency", "--location", "99999"]) == 2
+    assert "Nearest known ZIP codes" in capsys.readouterr().err
