@@ -1,5 +1,7 @@
 """Care plan: what next (guideline care gaps, filtered suggestions), how to live, where to go."""
 
+from datetime import date
+
 import pandas as pd
 import streamlit as st
 
@@ -18,6 +20,77 @@ except MedcoreError as err:
 st.markdown(f"**Intended use.** {model.card['intended_use']}")
 wanted_need = st.query_params.get("need", "")
 
+
+def _parse_location(text: str):
+    parts = text.split(",")
+    if len(parts) == 2:
+        try:
+            return float(parts[0]), float(parts[1])
+        except ValueError:
+            pass
+    return text.strip() or None
+
+
+needs = model.needs
+need_words = {"urgent": "urgent care", "routine": "primary care", "self-care": "primary care"}
+default_need = need_words.get(wanted_need, wanted_need) if wanted_need else "primary care"
+default_need = default_need if default_need in needs else "primary care"
+
+
+def where_section(header: str, location, key: str, ask: bool = False) -> None:
+    """The nearest places for a chosen need around ``location`` (asked here when ``ask``), as a table and a map."""
+    st.subheader(header)
+    if ask:
+        typed_here = st.text_input(
+            "Where are you? Latitude, longitude; a US ZIP code; or 'City, ST'", key=f"{key}-here"
+        )
+        location = _parse_location(typed_here)
+    need = st.selectbox("Need", needs, index=needs.index(default_need), key=f"{key}-need")
+    if location is None:
+        st.info("Type a location (latitude, longitude; a ZIP code; or 'City, ST') to see the nearest places.")
+        return
+    try:
+        places = ui.audited(
+            key,
+            "service recommendation: where to go",
+            model.card,
+            input_digest(repr(location), need),
+            lambda: model.where(location, need, k=5),
+            lambda r: {"need": need, "found": len(r)},
+        )
+    except MedcoreError as err:
+        st.error(str(err))
+        return
+    if need == "emergency":
+        st.error("**In an emergency call 911** (or your local emergency number) rather than driving yourself.")
+    st.table(
+        pd.DataFrame(
+            [
+                {
+                    "#": rank,
+                    "name": p["name"],
+                    "km": f"{p['distance_km']:.1f}",
+                    "emergency dept.": "yes" if p["emergency"] else "no",
+                    "CMS stars": p["quality"] if p["quality"] is not None else "n/a",
+                    "phone": p["phone"] or "—",
+                    "address": p["address"],
+                    "why": p["why"],
+                }
+                for rank, p in enumerate(places, start=1)
+            ]
+        ).set_index("#")
+    )
+    if places:
+        origin, shown = model.locate(location)
+        st.plotly_chart(places_figure(origin, [{**p, "need": need} for p in places], shown), key=f"{key}-map")
+        st.caption("Drawn without a basemap (no internet needed): rings mark the distance from the star.")
+    st.caption(model.card["care_plan"]["directory"]["lacks"])
+
+
+if default_need == "emergency":  # opened from an emergency triage: the nearest emergency departments first
+    where_section("Where to go now: nearest emergency departments", None, "now", ask=True)
+    st.divider()
+
 source = st.radio("Patient", ["Pick an existing (synthetic) patient", "Build a history"], horizontal=True)
 if source.startswith("Pick"):
     patients = {p["id"]: p for p in model.patients()}
@@ -34,6 +107,8 @@ if source.startswith("Pick"):
     history += [{"item": item, "date": day} for item, day in chosen["doses"]] or [
         {"item": e["item"], "date": e["date"]} for e in timeline if e["kind"] == "immunization"
     ]
+    # The record's age is its age on its last day, so the plan is made as of that day.
+    as_of = date.fromisoformat(chosen["as_of"]) if chosen.get("as_of") else None
     home = chosen.get("location")
     default_location = f"{home[0]:.2f}, {home[1]:.2f}" if home else ""
     pregnant = None
@@ -50,7 +125,7 @@ else:
     age = left.number_input("Age (years)", 0.0, 120.0, 40.0, 1.0, format="%.0f")
     sex = middle.radio("Sex", ["F", "M"], horizontal=True)
     pregnant = right.checkbox("Pregnant") if sex == "F" else None
-    timeline, default_location = [], ""
+    timeline, default_location, as_of = [], "", None
 
 with st.expander("Lifestyle (personalises How to live; leave blank if unknown)", expanded=source.startswith("Build")):
     a, b, c = st.columns(3)
@@ -86,16 +161,6 @@ typed = left.text_input(
 k = right.slider("Suggestions to show", 1, 20, 10)
 
 
-def _parse_location(text: str):
-    parts = text.split(",")
-    if len(parts) == 2:
-        try:
-            return float(parts[0]), float(parts[1])
-        except ValueError:
-            pass
-    return text.strip() or None
-
-
 location = _parse_location(typed)
 history_ids = [entry if isinstance(entry, str) else f"{entry['item']}@{entry['date']}" for entry in history]
 try:
@@ -105,7 +170,7 @@ try:
         model.card,
         input_digest(*history_ids, str(age), str(sex), repr(sorted(lifestyle.items()))),
         # Where to go is looked up below for the chosen need, so a bad location leaves the rest of the plan.
-        lambda: model.plan(history, age=age, sex=sex, lifestyle=lifestyle, k=50),
+        lambda: model.plan(history, age=age, sex=sex, lifestyle=lifestyle, k=50, today=as_of),
         lambda r: {
             "gaps_due": sum(g["status"] != "done" for g in r["care_gaps"]),
             "next": len(r["next"]),
@@ -117,60 +182,6 @@ except MedcoreError as err:
     st.error(str(err))
     st.stop()
 
-needs = model.needs
-need_words = {"urgent": "urgent care", "routine": "primary care", "self-care": "primary care"}
-default_need = need_words.get(wanted_need, wanted_need) if wanted_need else "primary care"
-default_need = default_need if default_need in needs else "primary care"
-
-
-def where_section(header: str) -> None:
-    st.subheader(header)
-    need = st.selectbox("Need", needs, index=needs.index(default_need), key="care-need")
-    if location is None:
-        st.info("Type a location above (latitude, longitude; a ZIP code; or 'City, ST') to see the nearest places.")
-        return
-    try:
-        places = ui.audited(
-            "where",
-            "service recommendation: where to go",
-            model.card,
-            input_digest(repr(location), need),
-            lambda: model.where(location, need, k=5),
-            lambda r: {"need": need, "found": len(r)},
-        )
-    except MedcoreError as err:
-        st.error(str(err))
-        return
-    if need == "emergency":
-        st.error("**In an emergency call 911** (or your local emergency number) rather than driving yourself.")
-    table, drawing = st.columns([3, 2])
-    table.table(
-        pd.DataFrame(
-            [
-                {
-                    "#": rank,
-                    "name": p["name"],
-                    "km": f"{p['distance_km']:.1f}",
-                    "emergency dept.": "yes" if p["emergency"] else "no",
-                    "CMS stars": p["quality"] if p["quality"] is not None else "n/a",
-                    "phone": p["phone"] or "—",
-                    "address": p["address"],
-                    "why": p["why"],
-                }
-                for rank, p in enumerate(places, start=1)
-            ]
-        ).set_index("#")
-    )
-    if places:
-        (origin, shown) = model.locate(location)
-        drawing.plotly_chart(places_figure(origin, [{**p, "need": need} for p in places], shown), key="places-map")
-        drawing.caption("Drawn without a basemap (no internet needed): rings mark distance from the star.")
-    st.caption(model.card["care_plan"]["directory"]["lacks"])
-
-
-if default_need == "emergency":
-    where_section("Where to go now: nearest emergency departments")
-
 for notice in result["notices"]:
     if notice != NO_LOCATION:
         st.caption(notice)
@@ -180,18 +191,20 @@ if result["unknown"]:
     )
 
 st.header("What next")
+if as_of is not None:
+    st.caption(f"As of the last day of this synthetic record ({as_of.isoformat()}), when the patient was {age:.0f}.")
 st.subheader("Care gaps from guidelines")
-status_marks = {"overdue": "🔴 overdue", "due": "🟠 due", "done": "🟢 done"}
+status_marks = {"overdue": "OVERDUE", "due": "due", "done": "done"}
 gaps = result["care_gaps"]
 if gaps:
-    st.table(
-        pd.DataFrame(
-            [
-                {"status": status_marks[g["status"]], "what": g["title"], "why": g["why"], "source": g["source"]}
-                for g in gaps
-            ]
-        )
+    colours = {"OVERDUE": "color: #b00020; font-weight: 600", "due": "color: #a15c00", "done": "color: #1b7f3b"}
+    frame = pd.DataFrame(
+        [
+            {"status": status_marks[g["status"]], "what": g["title"], "why": g["why"], "source": g["source"]}
+            for g in gaps
+        ]
     )
+    st.table(frame.style.map(lambda value: colours.get(value, ""), subset=["status"]))
 else:
     st.info("No guideline item applies (check that age and sex are given).")
 st.subheader("Suggested from similar patients (after the rules)")
@@ -239,8 +252,7 @@ else:
     st.info("No advice yet: add the patient's conditions or lifestyle above.")
 
 st.header("Where to go")
-if default_need != "emergency":
-    where_section("Nearest right places")
+where_section("Nearest right places", location, "where")
 
 with st.expander("How good is this? (held-out patients and written cases)"):
     evaluation = ui.evaluation(model.name)

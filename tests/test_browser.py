@@ -185,6 +185,18 @@ def test_symptom_assessment_triage_first_then_an_answer_updates_it(server, page)
     assert page.get_by_text("NICE CG95").first.is_visible()
     _assert_no_exception(page)
     _shot(page, "symptom_assessment")
+    # The emergency leads to the nearest emergency departments: follow the link, say where we are.
+    link = page.get_by_role("link", name="Nearest emergency departments", exact=False).first
+    assert "need=emergency" in link.get_attribute("href")
+    page.goto(server + link.get_attribute("href"))
+    page.get_by_text("Where to go now: nearest emergency departments").wait_for(timeout=60_000)
+    where = page.get_by_label("Where are you?", exact=False)
+    where.fill("Lincoln, NE")
+    where.press("Enter")
+    page.get_by_text("In an emergency call 911").first.wait_for(timeout=60_000)
+    page.get_by_text("Nearest hospital with an emergency department", exact=False).first.wait_for(timeout=30_000)
+    _assert_no_exception(page)
+    _shot(page, "care_plan_emergency")
 
 
 def test_service_recommendation_for_a_patient(server, page):

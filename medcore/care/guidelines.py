@@ -30,6 +30,7 @@ from medcore.core.errors import InvalidInputError
 
 __all__ = [
     "TABLES",
+    "ALIASES",
     "LIFESTYLE_FIELDS",
     "Patient",
     "read_tables",
@@ -54,6 +55,34 @@ LIFESTYLE_FIELDS: dict[str, tuple[float, float, str]] = {
     "sleep": (0, 24, "hours of sleep a night"),
 }
 SMOKING = ("never", "former", "current")
+# Other names callers use for the same fields (after lower-casing; spaces and hyphens become "_").
+ALIASES = {
+    "smoking_status": "smoking",
+    "smoker": "smoking",
+    "packyears": "pack_years",
+    "years_since_quitting": "quit_years",
+    "quit_years_ago": "quit_years",
+    "height": "height_cm",
+    "weight": "weight_kg",
+    "activity_minutes": "activity",
+    "activity_min_week": "activity",
+    "activity_minutes_per_week": "activity",
+    "exercise_minutes_per_week": "activity",
+    "physical_activity": "activity",
+    "alcohol_units": "alcohol",
+    "alcohol_units_week": "alcohol",
+    "alcohol_units_per_week": "alcohol",
+    "sleep_hours": "sleep",
+    "sleep_hours_per_night": "sleep",
+}
+_SMOKING_WORDS = {
+    "ex": "former",
+    "ex-smoker": "former",
+    "quit": "former",
+    "yes": "current",
+    "no": "never",
+    "non-smoker": "never",
+}
 _COMPARISON = re.compile(r"^([a-z_]+)(>=|<=|>|<|=)(.+)$")
 
 
@@ -119,6 +148,11 @@ def check_lifestyle(lifestyle) -> dict:
             f"got {type(lifestyle).__name__}."
         )
     known = set(LIFESTYLE_FIELDS) | {"smoking", "pregnant"}
+    named = {}
+    for key, value in lifestyle.items():
+        name = str(key).strip().lower().replace("-", "_").replace(" ", "_")
+        named[ALIASES.get(name, name)] = value
+    lifestyle = named
     unknown = sorted(set(lifestyle) - known)
     if unknown:
         raise InvalidInputError(f"lifestyle: unknown field(s) {unknown}; the fields are {sorted(known)}.")
@@ -127,9 +161,11 @@ def check_lifestyle(lifestyle) -> dict:
         if value is None or (isinstance(value, str) and not value.strip()):
             continue
         if name == "smoking":
-            if not isinstance(value, str) or value.strip().lower() not in SMOKING:
+            word = value.strip().lower() if isinstance(value, str) else value
+            word = _SMOKING_WORDS.get(word, word)
+            if word not in SMOKING:
                 raise InvalidInputError(f"lifestyle.smoking must be one of {list(SMOKING)}; got {value!r}.")
-            clean[name] = value.strip().lower()
+            clean[name] = word
         elif name == "pregnant":
             if not isinstance(value, bool):
                 raise InvalidInputError(f"lifestyle.pregnant must be true or false; got {value!r}.")

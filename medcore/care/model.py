@@ -88,6 +88,7 @@ class CareRecommender:
         self._cohort = [
             {
                 **{key: patient[key] for key in ("id", "age", "sex", "deceased")},
+                "as_of": patient.get("as_of"),
                 "location": patient.get("location"),
                 "doses": [[item, date] for item, date in patient.get("doses", [])],
                 "timeline": [

@@ -79,6 +79,15 @@ def _zip5(value) -> str:
     return digits[:5] if len(digits) >= 9 or len(digits) == 5 else digits.zfill(5)[:5]
 
 
+def _phone(value) -> str:
+    """US numbers as (402) 219-7700; anything else (extensions, two numbers) as written."""
+    text = _text(value)
+    digits = re.sub(r"\D", "", text)
+    if len(digits) == 11 and digits.startswith("1"):
+        digits = digits[1:]
+    return f"({digits[:3]}) {digits[3:6]}-{digits[6:]}" if len(digits) == 10 else text
+
+
 def build_directory(facilities: Path, synthea: Path | None = None) -> dict[str, np.ndarray]:
     """Read the facility CSVs (and Synthea's providers) into the arrays of ``places.npz``.
 
@@ -106,7 +115,7 @@ def build_directory(facilities: Path, synthea: Path | None = None) -> dict[str, 
             rows["city"].append(capwords(_text(record.get("city") or record.get("CITY"))))
             rows["state"].append(_text(record.get("state") or record.get("STATE")).upper())
             rows["zip"].append(_zip5(record.get("zip") or record.get("ZIP")))
-            rows["phone"].append(_text(record.get("phone") or record.get("PHONE")))
+            rows["phone"].append(_phone(record.get("phone") or record.get("PHONE")))
             rows["emergency"].append(bool(emergency[i]))
             rows["quality"].append(float(quality[i]))
             rows["lat"].append(float(lat))
@@ -303,7 +312,7 @@ class Directory:
             quality = float(a["quality"][row])
             detail = str(a["detail"][row])
             why = [f"{'Nearest' if rank == 1 else f'Number {rank} by distance:'} {label}, {d * EARTH_KM:.1f} km away"]
-            if need in ("emergency", "hospital"):
+            if need == "hospital":
                 why.append("emergency department: " + ("yes" if a["emergency"][row] else "no"))
             if np.isfinite(quality):
                 why.append(f"CMS overall rating {quality:.0f} of 5 stars")

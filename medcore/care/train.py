@@ -258,7 +258,8 @@ def demo_cohort(cohort: Timelines, folder: Path | None = None) -> list[dict]:
 
     Each has ``id``, ``age`` (at the end of the record), ``sex``, ``deceased``, ``timeline``:
     ``[item, "YYYY-MM-DD"]`` pairs, oldest first (descriptions are in ``model.json``), and, when
-    ``folder`` (the Synthea export) is given, ``location`` (home to about 1 km, or None) and
+    ``folder`` (the Synthea export) is given, ``as_of`` (the record's last day: its age is at that day),
+    ``location`` (home to about 1 km, or None) and
     ``doses`` (every immunization with its date, for counting vaccine doses).
     """
     homes, doses = _home_and_doses(folder) if folder is not None else ({}, {})
@@ -275,6 +276,7 @@ def demo_cohort(cohort: Timelines, folder: Path | None = None) -> list[dict]:
                 "sex": str(cohort.sex[row]),
                 "deceased": bool(cohort.end_day[row] < last_day),
                 "timeline": [[cohort.items[j], _iso(days[j])] for j in have],
+                "as_of": _iso(cohort.end_day[row]),
                 "location": homes.get(cohort.patients[row]),
                 "doses": doses.get(cohort.patients[row], []),
             }
@@ -438,11 +440,13 @@ def train_recommender_model(
         "rules (never peri-operative steps, administrative codes, contraindicated or duplicate items). How "
         "to live: advice by condition and lifestyle, each with its reason and source. Where to go: the "
         "nearest right facilities of the US facility directory by great-circle distance.",
-        "intended_use": "Decision support for clinicians reviewing a patient's record: a checklist of services "
-        "that similar patients of that age usually received next (screenings, immunizations, follow-up "
-        "care), to be checked against guidelines and the patient's situation.",
-        "out_of_scope_use": "Ordering, prescribing or withholding care automatically; diagnosis; real patients' "
-        "care without local validation (trained on 111 synthetic Synthea patients); choosing doses.",
+        "intended_use": "Decision support for clinicians reviewing a patient's record in primary care: the "
+        "guideline screenings, vaccines and chronic-disease checks that are due, services that similar patients "
+        "usually received next (after rules that remove what must never be offered), lifestyle advice with its "
+        "reasons, and the nearest right place of care; to be checked against the patient's situation.",
+        "out_of_scope_use": "Ordering, prescribing or withholding care automatically; diagnosis; choosing doses; "
+        "emergency dispatch (call 911); real patients' care without local validation of the rules and the "
+        "suggestions (the collaborative filter learnt from 111 synthetic Synthea patients).",
         "labels": service_items,
         "input": {
             "type": "list of item ids '<kind>:<code>' (Synthea CODE), conditions included",
@@ -520,8 +524,8 @@ def train_recommender_model(
             "sources": len({row["source"] for rows in tables.values() for row in rows}),
             "rule_files": "rules.json (copied from medcore/care/tables/*.csv; one source per row)",
             "outpatient_cases": {
-                "what": "42 outpatient cases written by the team from the guideline texts (medcore/care/cases/"
-                "outpatients.json), scored with plan(); written by the same people who wrote the rules, so a "
+                "what": f"{cases['n_cases']} outpatient cases written by the team from the guideline texts (medcore/care/"
+                "cases/outpatients.json), scored with plan(); written by the same people who wrote the rules, so a "
                 "check of the rules' coverage and consistency, not an independent test",
                 **{key: value for key, value in cases.items()},
             },
@@ -557,7 +561,22 @@ def train_recommender_model(
             f"Validation n = {validation['n']} patients: figures carry an uncertainty of several points.",
             "No calendar time is used: services introduced recently (e.g. COVID-19 vaccines) are suggested from "
             "their popularity in the training data, whatever the date.",
-            "The history is a set of items without dates, so a service had long ago counts like a recent one.",
+            "The collaborative filter reads the history as a set of items without dates, so a service had long ago "
+            "counts like a recent one; the care gaps do use dates, and say 'overdue' only when a dated record "
+            "shows the interval has passed (an undated record counts as done, and says so).",
+            "The rules cover the listed guideline families, in a simplified form: no 10-year cardiovascular risk is "
+            "computed (no lipid or blood-pressure values are read), test results are not read (an HbA1c in the "
+            "record closes the gap whatever its value), risk-based vaccine indications are reduced to the listed "
+            "conditions, and the pneumococcal and hepatitis B series are counted as doses, not by product.",
+            "Synthea exports here carry no observations (observations.csv is absent), so HbA1c, eGFR, urine "
+            "albumin and eye or foot examinations always show as due for the demo patients.",
+            "The written outpatient cases were written by the people who wrote the rules: they check coverage and "
+            "consistency, not independent accuracy.",
+            "The filter removes services Synthea patients really received next (administrative codes, inpatient "
+            "steps, acute treatments): held-out HR@10 of what the plan shows is lower than the raw filter's.",
+            "The facility directory is a snapshot packaged with Synthea (date not stated): no pharmacies, opening "
+            "hours or waiting times; doctors only for the Synthea area (Nebraska, general practice); some "
+            "facilities share a ZIP or city centroid; a ZIP code or city is placed at the median of its facilities.",
             "Acute episodes (infections, injuries, hospital stays) and end-of-life care are hard to foresee from "
             "a history and are often missed.",
             "The demo patients are part of the training data.",
@@ -567,7 +586,9 @@ def train_recommender_model(
             "It recommends what similar patients received, which reproduces the patterns (and any gaps or "
             "biases) of the simulated care, not what guidelines say is best.",
             "The demo cohort is synthetic and stored pseudonymised (P001...), without names, addresses, "
-            "identifiers or birth dates.",
+            "identifiers or birth dates; a home is kept only to about 1 km (coordinates rounded to 0.01 degree).",
+            "The advice is general guideline advice written for this patient's stated values, not an individual "
+            "prescription; every line names its source so a clinician can check it.",
         ],
         "data_licence": "Synthea output (Apache-2.0 generator); copied from UNMC-CRANE/database-stats-lecture (MIT)",
     }

@@ -144,6 +144,19 @@ def render_readme(card: dict) -> str:
                 f"{k} {_fmt(v)}" for k, v in small["metrics"]["validation"].items() if not isinstance(v, (dict, list))
             )
         )
+    plan = card.get("care_plan")
+    if plan:  # the care recommender's rules, written cases and directory
+        lines += ["", "## Care plan"]
+        for key, value in plan.items():
+            if isinstance(value, dict):
+                shown = "; ".join(
+                    f"{k} {_fmt(v) if not isinstance(v, list) else '-'.join(_fmt(b) for b in v)}"
+                    for k, v in value.items()
+                    if v is not None and (not isinstance(v, list) or k.endswith("_ci95"))
+                )
+                lines.append(f"- **{key.replace('_', ' ')}**: {shown}")
+            else:
+                lines.append(f"- **{key.replace('_', ' ')}**: {_fmt(value)}")
     lines += ["", "## Limitations"] + [f"- {item}" for item in card["limitations"]]
     lines += ["", "## Ethical considerations"] + [f"- {item}" for item in card["ethical_considerations"]]
     lines += ["", "## Framework versions", ", ".join(f"{k} {v}" for k, v in card["framework_versions"].items()), ""]

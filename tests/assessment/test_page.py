@@ -24,11 +24,14 @@ def test_the_triage_banner_comes_first_with_its_reasons_and_the_model_ranking():
     assert any("heart attack" in block.value.lower() and "NICE CG95" in block.value for block in app.markdown)
     present = app.multiselect[1]
     assert {"chest_pain", "radiating_arm_jaw", "sweating"} <= set(present.value)
+    # An emergency leads straight to the nearest emergency departments of the care plan.
+    assert any("/Service_Recommendation?need=emergency" in block.value for block in app.markdown)
 
 
 def test_answering_a_question_updates_the_assessment():
     app = _assessed("chest pain since this morning")
     assert app.warning[0].value.startswith("**Triage: URGENT.**")
+    assert any("/Service_Recommendation?need=urgent+care" in block.value for block in app.markdown)
     yes = next(button for button in app.button if button.label == "Yes")
     yes.click().run()
     assert app.error[0].value.startswith("**Triage: EMERGENCY.**")
