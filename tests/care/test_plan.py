@@ -14,7 +14,7 @@ import pytest
 
 import medcore
 from medcore.care.evaluate import CASES, forbidden_hits
-from medcore.care.guidelines import TABLES_DIR, Patient, holds, read_tables
+from medcore.care.guidelines import TABLES_DIR, Patient, care_gaps, holds, read_tables
 from medcore.care.places import NEEDS, build_directory, haversine_km
 from medcore.cli import main
 from medcore.core.errors import InvalidInputError
@@ -181,8 +181,6 @@ def test_contraindicated_suggestions_are_withheld_with_the_reason():
     ]
 
     def kept(history, age=40, sex="F", lifestyle=None):
-        from medcore.care.guidelines import care_gaps
-
         patient = planner.patient([(item, None) for item in history], age, sex, lifestyle or {}, TODAY)
         kept, withheld = planner.filter_suggestions(
             suggestions, patient, care_gaps(patient, planner.tables, planner.groups), 10
@@ -203,6 +201,26 @@ def test_contraindicated_suggestions_are_withheld_with_the_reason():
     assert kept([])[1]["procedure:385763009"] == "hospice"  # hospice without a life-limiting condition...
     assert "procedure:385763009" in kept(["condition:363406005"])[0]  # ...but with colon cancer it may be offered
     assert kept(["condition:195662009"])[1]["medication:308192"] == "antibiotic-viral"
+
+
+def test_two_products_of_a_due_vaccine_are_not_both_offered(care):
+    planner = care._planner
+    patient = planner.patient([("condition:44054006", None)], 70, "F", {}, TODAY)
+    found = gaps({"care_gaps": care_gaps(patient, planner.tables, planner.groups)})
+    assert found["covid-vaccine"]["status"] == "due"
+    suggestions = [
+        {
+            "item": item,
+            "description": care.items[item]["description"],
+            "kind": "immunization",
+            "score": 1.0,
+            "reason": "r",
+        }
+        for item in ("immunization:208", "immunization:207")
+    ]
+    kept, held = planner.filter_suggestions(suggestions, patient, list(found.values()), 10)
+    assert [entry["item"] for entry in kept] == ["immunization:208"] and "Closes a care gap" in kept[0]["reason"]
+    assert [(entry["item"], entry["rule"]) for entry in held] == [("immunization:207", "duplicate-dose")]
 
 
 def test_only_one_product_of_a_vaccine_and_none_already_complete(care):
