@@ -373,11 +373,7 @@ class CareRecommender:
             InvalidInputError: an unknown need, k out of range, or a location that is impossible,
                 unknown or outside the directory's area (with the nearest known places).
         """
-        if self._planner is None or self._planner.directory is None:
-            raise InvalidInputError(
-                f"'{self.name}' has no facility directory; rebuild it with `python -m medcore train`."
-            )
-        return self._planner.where(location, need, k)
+        return self._with_directory().where(location, need, k)
 
     def locate(self, location) -> tuple[tuple[float, float], str]:
         """``(lat, lon)`` of a location (pair, ZIP code or "City, ST") and where it came from.
@@ -385,11 +381,14 @@ class CareRecommender:
         Raises:
             InvalidInputError: as ``where`` does for a location.
         """
+        return self._with_directory().directory.resolve(location)
+
+    def _with_directory(self) -> CarePlanner:
         if self._planner is None or self._planner.directory is None:
             raise InvalidInputError(
                 f"'{self.name}' has no facility directory; rebuild it with `python -m medcore train`."
             )
-        return self._planner.directory.resolve(location)
+        return self._planner
 
     @property
     def needs(self) -> list[str]:
