@@ -37,6 +37,7 @@ PREVALENCE_PRIOR = {"common": 10.0, "uncommon": 3.0, "rare": 1.0}  # relative pr
 
 _COLUMNS = {
     "findings.csv": ["id", "label", "question", "patterns", "disease_symptom", "ddxplus", "implies"],
+    "clinical_words.csv": ["word", "meaning", "source"],
     "conditions.csv": [
         "name",
         "icd10",
@@ -108,10 +109,11 @@ def _rows(folder: Path, file: str) -> list[dict]:
 
 
 def read_knowledge(folder: Path | str = KNOWLEDGE_DIR) -> dict:
-    """The four knowledge tables, checked and parsed.
+    """The knowledge tables, checked and parsed.
 
     Returns:
-        ``{'findings': [...], 'conditions': [...], 'presentations': [...], 'red_flags': [...]}``,
+        ``{'findings': [...], 'conditions': [...], 'presentations': [...], 'red_flags': [...],
+        'clinical_words': [...]}`` (clinicians' abbreviations the language check accepts),
         each a list of dicts with typed values (lists for ``;``-separated fields, floats or None).
 
     Raises:
@@ -247,4 +249,15 @@ def read_knowledge(folder: Path | str = KNOWLEDGE_DIR) -> dict:
     ids = [rule["id"] for rule in red_flags]
     if len(set(ids)) != len(ids):
         raise KnowledgeError("red_flags.csv: duplicate rule ids.")
-    return {"findings": findings, "conditions": conditions, "presentations": presentations, "red_flags": red_flags}
+    clinical_words = []
+    for number, row in enumerate(_rows(folder, "clinical_words.csv"), start=2):
+        if not re.fullmatch(r"[a-z]+", row["word"]) or not row["source"]:
+            raise KnowledgeError(f"clinical_words.csv row {number}: a lower-case word and a source are needed.")
+        clinical_words.append({"word": row["word"], "meaning": row["meaning"], "source": row["source"]})
+    return {
+        "findings": findings,
+        "conditions": conditions,
+        "presentations": presentations,
+        "red_flags": red_flags,
+        "clinical_words": clinical_words,
+    }

@@ -194,6 +194,8 @@ def _english_words(knowledge: dict, root: Path, cases: list[dict]) -> list[str]:
         texts.append(description.read_text(encoding="utf-8", errors="replace"))
     for text in texts:
         words.update(w.lower() for w in re.findall(r"[^\W\d_]+", text))
+    # clinicians' abbreviations and terms (knowledge/clinical_words.csv, each with its source)
+    words.update(row["word"] for row in knowledge.get("clinical_words", []))
     # the vocabulary's own lay words (pattern literals)
     for finding in knowledge["findings"]:
         for pattern in finding["patterns"]:

@@ -343,3 +343,42 @@ def test_pseudo_negations_and_clinical_shorthand(reader):
     found = {m.name: m.present for m in reader.read("i cant breathe and dont feel right").findings()}
     assert found["breathless"] is True  # typed without apostrophes
     assert read_duration_days("58M SOB 2/7") == 2 and read_duration_days("cough 8/52") == 56
+
+
+@pytest.mark.parametrize(
+    "text, age, finding",
+    [
+        ("80M confused, T 38.9, RR 26, BP 88/50, ?UTI", 80, "low_blood_pressure"),
+        ("52F, palpitations, HR 180 regular, presyncope", 52, "very_fast_heart"),
+        ("67M COPD, increased SOB, RR 32", 67, "very_fast_breathing"),
+        ("30F, SOB, wheeze, sats 89% on air", 30, "low_oxygen"),
+        ("60M sudden onset R sided weakness and expressive dysphasia", 60, "arm_weakness"),
+        ("22M, low mood, active SI with plan", 22, "suicidal"),
+        ("32F, 28/40, painful PV bleeding", 32, "pregnant_over_20_weeks"),
+        ("31F, 36/40 primip, headache, BP 165/112", 31, "very_high_bp"),
+    ],
+)
+def test_clinician_shorthand_and_vital_signs_make_an_emergency(model, text, age, finding):
+    result = model.assess(text, age=age)
+    assert finding in {f["name"] for f in result["findings"] if f["present"]}
+    assert result["triage"]["level"] == "emergency", result["triage"]["reasons"]
+
+
+def test_vital_sign_limits_are_for_adults_and_shorthand_passes_the_language_check(model):
+    # A toddler's heart and breathing rates are normally that fast: no red flag from them.
+    toddler = model.assess("2yo, HR 140, RR 40, playing happily, mild cold", age=2)
+    assert toddler["triage"]["level"] != "emergency"
+    assert {"very_fast_heart", "very_fast_breathing"} <= {f["name"] for f in toddler["findings"]}
+    assert model.language_reason("20M, periumbilical pain migrated to RIF, anorexia, T 38.1, guarding") is None
+    assert model.language_reason("Dolor abdominal desde ayer con fiebre y vómitos") is not None
+
+
+def test_words_near_a_finding_do_not_invent_it(model):
+    knee = {f["name"] for f in model.assess("bilateral knee pain worse on walking, crepitus", age=69)["findings"]}
+    assert "chest_pain" not in knee and "chest_pain_exertion" not in knee
+    gallbladder = {f["name"] for f in model.assess("RUQ pain after meals now constant with fever", age=51)["findings"]}
+    assert "chest_pain" not in gallbladder
+    greeting = {f["name"] for f in model.assess("Hi, I have had a headache since this morning", age=30)["findings"]}
+    assert "head_injury" not in greeting
+    discharge = {f["name"] for f in model.assess("itchy white discharge, no smell", age=27, sex="female")["findings"]}
+    assert "loss_of_smell" not in discharge
