@@ -45,7 +45,8 @@ def where_section(header: str, location, key: str, ask: bool = False) -> None:
             "Where are you? Latitude, longitude; a US ZIP code; or 'City, ST'", key=f"{key}-here"
         )
         location = _parse_location(typed_here)
-    need = st.selectbox("Need", needs, index=needs.index(default_need), key=f"{key}-need")
+    # The emergency section keeps to emergency departments; the plan's section lets the need be chosen.
+    need = "emergency" if ask else st.selectbox("Need", needs, index=needs.index(default_need), key=f"{key}-need")
     if location is None:
         st.info("Type a location (latitude, longitude; a ZIP code; or 'City, ST') to see the nearest places.")
         return
@@ -71,7 +72,7 @@ def where_section(header: str, location, key: str, ask: bool = False) -> None:
                     "name": p["name"],
                     "km": f"{p['distance_km']:.1f}",
                     "emergency dept.": "yes" if p["emergency"] else "no",
-                    "CMS stars": p["quality"] if p["quality"] is not None else "n/a",
+                    "CMS stars": str(p["quality"]) if p["quality"] is not None else "n/a",
                     "phone": p["phone"] or "—",
                     "address": p["address"],
                     "why": p["why"],
@@ -120,11 +121,31 @@ else:
         format_func=lambda i: f"{items[i]['description']} ({items[i]['kind']})",
         placeholder="Type to search...",
     )
-    history = list(chosen_items)
+    st.caption(
+        "Dated entries (optional): a date lets the plan say *overdue*; enter each vaccine dose on its own row "
+        "to count doses."
+    )
+    dated = st.data_editor(
+        pd.DataFrame({"item": pd.Series(dtype="object"), "date": pd.Series(dtype="datetime64[ns]")}),
+        num_rows="dynamic",
+        column_config={
+            "item": st.column_config.SelectboxColumn(
+                "item", options=list(items), help="A service, vaccine dose or condition"
+            ),
+            "date": st.column_config.DateColumn("date", max_value=date.today(), format="YYYY-MM-DD"),
+        },
+        key="care-dated",
+        width="stretch",
+    )
+    history = list(chosen_items) + [
+        {"item": row["item"], "date": row["date"].isoformat()[:10] if pd.notna(row["date"]) else None}
+        for row in dated.to_dict("records")
+        if isinstance(row.get("item"), str) and row["item"]
+    ]
     left, middle, right = st.columns(3)
-    age = left.number_input("Age (years)", 0.0, 120.0, 40.0, 1.0, format="%.0f")
+    age = left.number_input("Age (years; 0.25 = 3 months)", 0.0, 120.0, 40.0, 0.25, format="%.2f")
     sex = middle.radio("Sex", ["F", "M"], horizontal=True)
-    pregnant = right.checkbox("Pregnant") if sex == "F" else None
+    pregnant = right.checkbox("Pregnant") if sex == "F" and 10 <= age <= 60 else None
     timeline, default_location, as_of = [], "", None
 
 with st.expander("Lifestyle (personalises How to live; leave blank if unknown)", expanded=source.startswith("Build")):

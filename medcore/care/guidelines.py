@@ -37,6 +37,7 @@ __all__ = [
     "check_lifestyle",
     "holds",
     "care_gaps",
+    "season_start",
     "blocked_by",
     "advice",
 ]
@@ -243,36 +244,61 @@ def _months_between(earlier: date, later: date) -> float:
     return (later - earlier).days / 30.4375
 
 
-def _doses_needed(schedule: str, age: float) -> tuple[int, float | None]:
-    """Doses due by ``age`` for an ``"age:n age:n"`` schedule, and the age at which the last of them fell due."""
+def _doses_needed(schedule: str, age: float, catch_up: str = "", given: int = 0) -> tuple[int, float | None]:
+    """Doses due by ``age`` for an ``"age:n age:n"`` schedule, and the age at which the last of them fell due.
+
+    ``catch_up`` (``"age:n"``): a child first vaccinated at or after that age needs only ``n`` doses.
+    """
     needed, since = 0, None
     for step in schedule.split():
         at, count = step.split(":")
         if age >= float(at) and int(count) > needed:
             needed, since = int(count), float(at)
+    if catch_up and given == 0:
+        at, count = catch_up.split(":")
+        if age >= float(at):
+            needed = min(needed, int(count))
     return needed, since
+
+
+# Doses of one series closer together than this do not both count (ACIP minimum interval of
+# 4 weeks, with its 4-day grace period).
+MIN_DOSE_GAP_DAYS = 24
+
+
+def _counted(days: list[date | None]) -> list[date | None]:
+    """The doses that count: undated ones, and dated ones at least ``MIN_DOSE_GAP_DAYS`` apart."""
+    counted, last = [day for day in days if day is None], None
+    for day in sorted(day for day in days if day is not None):
+        if last is None or (day - last).days >= MIN_DOSE_GAP_DAYS:
+            counted.append(day)
+            last = day
+    return counted
+
+
+def season_start(today: date) -> date:
+    """The first day of the current respiratory-virus season (1 August)."""
+    return date(today.year if today.month >= 8 else today.year - 1, 8, 1)
 
 
 def care_gaps(patient: Patient, tables: dict[str, list[dict]], groups: dict[str, set[str]]) -> list[dict]:
     """The guideline items that apply to ``patient``, each with its status.
 
     Returns:
-        ``[{id, title, why, source, status, last}]``: status ``"overdue"`` (done before, interval
-        passed, or a dose late by more than a year), ``"due"`` (no record of it) or ``"done"``;
-        overdue first, then due, then done.
+        ``[{id, title, why, source, status, last}]``: status ``"overdue"`` (done before and the
+        interval or season has passed, or a series started and left late by more than a year),
+        ``"due"`` (no record of it) or ``"done"``; overdue first, then due, then done.
     """
     found = []
     for row in tables["care_gaps"]:
         if not holds(row["who"], patient):
             continue
         pairs = _done_by(row, groups)
-        every = float(row["every_months"]) if row["every_months"] else None
+        season = row["every_months"] == "season"
+        every = float(row["every_months"]) if row["every_months"] and not season else None
         entry = {"id": row["id"], "title": row["title"], "source": row["source"], "last": None}
         if row["doses"]:
             if patient.age is None:
-                continue
-            needed, since = _doses_needed(row["doses"], patient.age)
-            if needed == 0:
                 continue
             from_age = float(row["given_from_age"]) if row["given_from_age"] else None
             given_dates = []
@@ -281,7 +307,11 @@ def care_gaps(patient: Patient, tables: dict[str, list[dict]], groups: dict[str,
                     at = patient.age_at(day)
                     if from_age is None or at is None or at >= from_age - 0.05:
                         given_dates.append(day)
+            given_dates = _counted(given_dates)
             given = len(given_dates)
+            needed, since = _doses_needed(row["doses"], patient.age, row.get("catch_up", ""), given)
+            if needed == 0:
+                continue
             dated = [day for day in given_dates if day is not None]
             entry["last"] = max(dated).isoformat() if dated else None
             if given >= needed:
@@ -291,6 +321,20 @@ def care_gaps(patient: Patient, tables: dict[str, list[dict]], groups: dict[str,
                 late = bool(dated) and since is not None and patient.age - since > 1.0
                 status = "overdue" if late else "due"
                 detail = f"{given} of {needed} doses by this age given" if needed > 1 else "no dose in the record"
+        elif season:
+            days = [day for item, _ in pairs for day in patient.doses.get(item, [])]
+            dated = [day for day in days if day is not None]
+            start = season_start(patient.today)
+            if dated:
+                entry["last"] = max(dated).isoformat()
+            if not days:
+                status, detail = "due", "no record of it"
+            elif any(day >= start for day in dated):
+                status, detail = "done", f"given this season, on {entry['last']}"
+            elif not dated:
+                status, detail = "done", "in the record; date not known: check it was this season"
+            else:
+                status, detail = "overdue", f"last on {entry['last']}, before this season (from {start.isoformat()})"
         else:
             dates = []
             for item, months in pairs:
@@ -335,10 +379,21 @@ def _matches(token: str, item: str, description: str, groups: dict[str, set[str]
 
 
 def blocked_by(
-    item: str, description: str, patient: Patient, tables: dict[str, list[dict]], groups: dict[str, set[str]]
+    item: str,
+    description: str,
+    patient: Patient,
+    tables: dict[str, list[dict]],
+    groups: dict[str, set[str]],
+    closes_due_gap: bool = False,
 ) -> dict | None:
-    """The first ``never.csv`` rule that forbids offering ``item`` to ``patient`` (None if allowed)."""
+    """The first ``never.csv`` rule that forbids offering ``item`` to ``patient`` (None if allowed).
+
+    A rule marked ``unless_due`` (a category such as diagnostic tests) does not apply to an item
+    that closes a due care gap (a prenatal syphilis test is a test, and due).
+    """
     for row in tables["never"]:
+        if closes_due_gap and row.get("unless_due") == "yes":
+            continue
         if any(_matches(token, item, description, groups) for token in row["items"].split()) and holds(
             row["when"], patient
         ):
@@ -379,6 +434,11 @@ def advice(patient: Patient, tables: dict[str, list[dict]]) -> list[dict]:
     fill = {
         "pack_years": number("pack_years"),
         "quit_years": number("quit_years"),
+        "quit_ago": "at an unknown time"
+        if patient.value("quit_years") is None
+        else "less than a year ago"
+        if patient.value("quit_years") < 1
+        else f"{patient.value('quit_years'):g} year{'s' if patient.value('quit_years') >= 2 else ''} ago",
         "bmi": number("bmi"),
         "activity": number("activity"),
         "alcohol": number("alcohol"),

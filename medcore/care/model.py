@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -45,6 +46,16 @@ _SEMANTIC_TAG = re.compile(
     r"\s*\((procedure|finding|disorder|situation|regime/therapy|record artifact|"
     r"physical object|observable entity|qualifier value|person|event|morphologic abnormality)\)$"
 )
+
+
+def _day(today) -> date | None:
+    """``today`` as a date (a date, an ISO string or None)."""
+    if today is None or isinstance(today, date):
+        return today
+    try:
+        return date.fromisoformat(str(today)[:10])
+    except ValueError:
+        raise InvalidInputError(f"today must be a date or YYYY-MM-DD; got {today!r}.") from None
 
 
 def _plain_name(description: str, limit: int = 60) -> str:
@@ -316,11 +327,10 @@ class CareRecommender:
         entries = parse_history(history)
         check_count(entries, "max_list_items", "history items")
         lifestyle = check_lifestyle(lifestyle)
-        if sex == "M" and lifestyle.get("pregnant"):
-            raise InvalidInputError("lifestyle.pregnant is true but sex is 'M'; correct one of them.")
         ids = list(dict.fromkeys(item for item, _ in entries))
         unknown = [item for item in ids if item not in self._scorer.index and item not in planner.rule_items]
-        patient = planner.patient(entries, age, sex, lifestyle, today)
+        patient = planner.patient(entries, age, sex, lifestyle, _day(today))
+        record_notices = planner.check(entries, patient)
         gaps = care_gaps(patient, planner.tables, planner.groups)
         known_ids = [item for item in ids if item in self._scorer.index]
         suggestions = self.recommend(known_ids, k=MAX_K, age=age, sex=sex)
@@ -339,7 +349,9 @@ class CareRecommender:
             notices.append("Sex not given: sex-specific screenings were not checked.")
         if withheld:
             notices.append(f"{len(withheld)} suggestion(s) of the collaborative filter were withheld by the rules.")
-        notices += planner.lifestyle_notices(patient)
+        if len(kept) < k:
+            notices.append(f"Only {len(kept)} suggestion(s) remain after the rules (asked for {k}).")
+        notices += record_notices + planner.lifestyle_notices(patient)
         where = []
         if location is not None:
             _, shown, where = planner.places(location, planner.plan_needs(patient), 3)

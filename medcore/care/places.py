@@ -164,7 +164,79 @@ def build_directory(facilities: Path, synthea: Path | None = None) -> dict[str, 
     arrays = {column: np.array(values) for column, values in rows.items()}
     arrays["emergency"] = arrays["emergency"].astype(bool)
     arrays["quality"] = arrays["quality"].astype(np.float32)
+    arrays.update(place_centres(arrays))
     return arrays
+
+
+def _densest_centre(lat: np.ndarray, lon: np.ndarray, radius_km: float) -> tuple[float, float] | None:
+    """The median of the largest group of points within ``radius_km`` of one of them (None for two far apart)."""
+    if len(lat) == 0:
+        return None
+    if len(lat) > 400:  # a sample keeps the pairwise distances small; the median is then taken over all near points
+        pick = np.linspace(0, len(lat) - 1, 400).astype(int)
+        seeds_lat, seeds_lon = lat[pick], lon[pick]
+    else:
+        seeds_lat, seeds_lon = lat, lon
+    near = haversine_km(seeds_lat[:, None], seeds_lon[:, None], lat[None, :], lon[None, :]) <= radius_km
+    counts = near.sum(axis=1)
+    best = int(np.argmax(counts))
+    if counts[best] < 2 and len(lat) > 1:
+        return None
+    members = near[best]
+    return float(np.median(lat[members])), float(np.median(lon[members]))
+
+
+def place_centres(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Where cities and ZIP codes lie, and how far each facility sits from its own city.
+
+    Facility coordinates in the directory are sometimes far off (a Lincoln hospital placed 110 km
+    north). A city's centre is the median of its densest group of facilities (within 15 km of one
+    of them); ``offset_km`` is each facility's distance from its city's centre; a ZIP code's centre
+    is the median of its facilities within 40 km of their city's centre, or else that city's centre.
+    """
+    lat, lon, codes = arrays["lat"], arrays["lon"], arrays["zip"]
+
+    def groups(keys) -> dict[str, np.ndarray]:
+        found: dict[str, list[int]] = {}
+        for row, key in enumerate(keys):
+            if key:
+                found.setdefault(key, []).append(row)
+        return {key: np.array(rows) for key, rows in found.items()}
+
+    keys = [
+        f"{str(c).lower()}|{str(s).upper()[:2]}" if c and s else "" for c, s in zip(arrays["city"], arrays["state"])
+    ]
+    offset = np.full(len(lat), np.nan, dtype=np.float32)
+    city_centre: dict[str, tuple[float, float]] = {}
+    for key, rows in groups(keys).items():
+        centre = _densest_centre(lat[rows], lon[rows], 15.0)
+        if centre is None:  # two facilities far apart: no way to tell which is right
+            centre = (float(np.median(lat[rows])), float(np.median(lon[rows])))
+        else:
+            offset[rows] = haversine_km(centre[0], centre[1], lat[rows], lon[rows])
+        city_centre[key] = centre
+    consistent = ~(offset > 40)  # NaN (cannot tell) counts as consistent
+    zip_keys, zip_lat, zip_lon = [], [], []
+    for code, rows in groups([str(code) if len(str(code)) == 5 else "" for code in codes]).items():
+        good = rows[consistent[rows]]
+        if len(good):
+            centre = (float(np.median(lat[good])), float(np.median(lon[good])))
+        elif keys[rows[0]] in city_centre:
+            centre = city_centre[keys[rows[0]]]
+        else:
+            continue
+        zip_keys.append(code)
+        zip_lat.append(centre[0])
+        zip_lon.append(centre[1])
+    return {
+        "offset_km": offset,
+        "zip_keys": np.array(zip_keys),
+        "zip_lat": np.array(zip_lat),
+        "zip_lon": np.array(zip_lon),
+        "city_keys": np.array(list(city_centre)),
+        "city_lat": np.array([centre[0] for centre in city_centre.values()]),
+        "city_lon": np.array([centre[1] for centre in city_centre.values()]),
+    }
 
 
 def haversine_km(lat1, lon1, lat2, lon2):
@@ -182,17 +254,14 @@ class Directory:
         self.size = len(arrays["kind"])
         self._trees: dict[str, tuple] = {}
         self.counts = {kind: int((arrays["kind"] == kind).sum()) for kind in dict.fromkeys(arrays["kind"].tolist())}
-        zips: dict[str, list[int]] = {}
-        cities: dict[tuple[str, str], list[int]] = {}
-        for i, (code, city, state) in enumerate(zip(arrays["zip"], arrays["city"], arrays["state"])):
-            if code:
-                zips.setdefault(str(code), []).append(i)
-            if city and state:
-                cities.setdefault((str(city).lower(), str(state).upper()[:2]), []).append(i)
-        lat, lon = arrays["lat"], arrays["lon"]
-        # The median position of the facilities there (robust to a few misplaced ones).
-        self.zips = {code: (float(np.median(lat[ix])), float(np.median(lon[ix]))) for code, ix in zips.items()}
-        self.cities = {key: (float(np.median(lat[ix])), float(np.median(lon[ix]))) for key, ix in cities.items()}
+        self.zips = {
+            str(code): (float(a), float(b))
+            for code, a, b in zip(arrays["zip_keys"], arrays["zip_lat"], arrays["zip_lon"])
+        }
+        self.cities = {
+            tuple(str(key).split("|")): (float(a), float(b))
+            for key, a, b in zip(arrays["city_keys"], arrays["city_lat"], arrays["city_lon"])
+        }
         self._zip_numbers = np.array(sorted(int(code) for code in self.zips))
 
     def _tree(self, need: str):
@@ -244,6 +313,8 @@ class Directory:
                 )
             self._check_area(lat, lon, f"({lat:.4f}, {lon:.4f})")
             return (lat, lon), f"{lat:.4f}, {lon:.4f}"
+        if isinstance(location, (int, np.integer)) and not isinstance(location, bool) and 0 <= location <= 99999:
+            location = f"{int(location):05d}"
         if not isinstance(location, str) or not location.strip():
             raise InvalidInputError(
                 "location: give (latitude, longitude), a US ZIP code such as '68508', or a city such as 'Lincoln, NE'; "
@@ -267,6 +338,11 @@ class Directory:
             state = state.upper() if len(state) == 2 else _STATE_BY_NAME.get(state.lower(), state.upper())
             if (city, state) in self.cities:
                 return self.cities[(city, state)], f"{city.title()}, {state}"
+            if len(state) == 2 and state not in STATES:
+                raise InvalidInputError(
+                    f"location: {text!r} is not in the US ({state} is not a US state); the facility directory covers "
+                    "US facilities only."
+                )
             if state in STATES:
                 known = [c for c, s in self.cities if s == state]
                 close = get_close_matches(city, known, n=3, cutoff=0.6)
@@ -318,6 +394,12 @@ class Directory:
                 why.append(f"CMS overall rating {quality:.0f} of 5 stars")
             if detail:
                 why.append(detail)
+            offset = float(a["offset_km"][row]) if "offset_km" in a else float("nan")
+            if offset > 40:
+                why.append(
+                    f"note: the directory places it {offset:.0f} km from the other facilities of its own town, so its "
+                    "position (and this distance) may be wrong: check the address"
+                )
             address = ", ".join(
                 part
                 for part in (str(a["street"][row]), str(a["city"][row]), f"{a['state'][row]} {a['zip'][row]}".strip())

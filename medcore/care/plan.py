@@ -103,6 +103,16 @@ def parse_history(history) -> list[tuple[str, date | None]]:
     return entries
 
 
+def far_note(place: dict) -> dict:
+    """A place more than 100 km away says so first (the directory has nothing closer)."""
+    if place["distance_km"] > 100:
+        place = {
+            **place,
+            "why": f"Far: the directory has nothing closer ({place['distance_km']:.0f} km). " + place["why"],
+        }
+    return place
+
+
 class CarePlanner:
     """Rule tables + facility directory: care gaps, the suggestion filter, advice and places."""
 
@@ -113,13 +123,14 @@ class CarePlanner:
         for row in tables["groups"]:
             self.groups.setdefault(row["group"], set()).add(row["item"])
         self.rule_items = {item for members in self.groups.values() for item in members}
-        self.gap_items: dict[str, list[str]] = {}
+        self.gap_items: dict[str, list[str]] = {}  # item -> the care gaps it closes
         for row in tables["care_gaps"]:
             for token in row["done_by"].split():
                 item = token.partition("@")[0]
-                if not item.startswith("group:"):
-                    self.rule_items.add(item)
-                    self.gap_items.setdefault(item, []).append(row["id"])
+                members = sorted(self.groups.get(item[6:], ())) if item.startswith("group:") else [item]
+                self.rule_items.update(members)
+                for member in members:
+                    self.gap_items.setdefault(member, []).append(row["id"])
         self.rows = {row["id"]: row for row in tables["care_gaps"]}
 
     def patient(self, entries, age, sex, lifestyle: dict, today: date | None = None) -> Patient:
@@ -142,9 +153,10 @@ class CarePlanner:
         kept, withheld, series_taken = [], [], set()
         for entry in suggestions:
             item, description = entry["item"], entry["description"]
-            block = blocked_by(item, description, patient, self.tables, self.groups)
             rows = self.gap_items.get(item, [])
             applying = [by_id[row] for row in rows if row in by_id]
+            closes = any(gap["status"] != "done" for gap in applying)
+            block = blocked_by(item, description, patient, self.tables, self.groups, closes)
             if block is None and rows:
                 vaccine = item.startswith("immunization:")
                 if not applying and vaccine:
@@ -153,7 +165,7 @@ class CarePlanner:
                         "reason": "Not on the schedule for this patient's age and conditions",
                         "source": self.rows[rows[0]]["source"],
                     }
-                elif applying and all(gap["status"] == "done" for gap in applying):
+                elif applying and all(self._surely_done(gap) for gap in applying):
                     block = {
                         "rule": "already-done",
                         "reason": f"Already done and not yet due again ({applying[0]['title']}: {applying[0]['why']})",
@@ -177,6 +189,12 @@ class CarePlanner:
                 kept.append({**entry, "reason": reason})
         return kept, withheld
 
+    def _surely_done(self, gap: dict) -> bool:
+        """Done, and not possibly due again: a repeating item done on an unknown date may be due."""
+        if gap["status"] != "done":
+            return False
+        return gap["last"] is not None or not self.rows[gap["id"]]["every_months"]
+
     def places(self, location, needs: list[str], k: int) -> tuple[tuple[float, float], str, list[dict]]:
         """Resolve ``location`` and find the ``k`` nearest facilities for each need (``need`` added)."""
         if self.directory is None:
@@ -185,7 +203,7 @@ class CarePlanner:
         found = []
         for need in needs:
             for entry in self.directory.nearest(lat, lon, need, k):
-                found.append({"need": need, **entry})
+                found.append({"need": need, **far_note(entry)})
         return (lat, lon), shown, found
 
     def where(self, location, need, k: int = 5) -> list[dict]:
@@ -196,9 +214,52 @@ class CarePlanner:
         _, _, found = self.places(location, [need], int(k))
         for entry in found:
             entry.pop("need")
-            if entry["distance_km"] > 100:
-                entry["why"] = f"Far: the directory has nothing closer ({entry['distance_km']:.0f} km). " + entry["why"]
         return found
+
+    def check(self, entries: list[tuple[str, date | None]], patient: Patient) -> list[str]:
+        """Refuse a history or lifestyle that contradicts itself; notices about what the record lacks.
+
+        Raises:
+            InvalidInputError: naming the field: a date in the future or before birth, a pregnancy
+                with sex M or outside ages 10-60, smoking figures the age makes impossible.
+        """
+        age, life = patient.age, patient.lifestyle
+        for position, (item, day) in enumerate(entries):
+            if day is None:
+                continue
+            if day > patient.today:
+                raise InvalidInputError(f"history[{position}].date {day.isoformat()} ({item}) is in the future.")
+            at = patient.age_at(day)
+            if at is not None and at < -0.1:
+                raise InvalidInputError(
+                    f"history[{position}].date {day.isoformat()} ({item}) is before the patient was born (age {age:g})."
+                )
+        if patient.pregnant and patient.sex == "M":
+            raise InvalidInputError(
+                "Pregnant (lifestyle.pregnant or a pregnancy in the history) but sex is 'M'; correct one of them."
+            )
+        if patient.pregnant and age is not None and not 10 <= age <= 60:
+            raise InvalidInputError(f"A pregnancy at age {age:g} is not possible here; check the age or the pregnancy.")
+        if life.get("smoking") == "current" and life.get("quit_years"):
+            raise InvalidInputError("lifestyle: smoking is 'current' but quit_years is given; correct one of them.")
+        if age is not None:
+            if life.get("quit_years", 0) > max(age - 8, 0):
+                raise InvalidInputError(
+                    f"lifestyle.quit_years = {life['quit_years']:g} is impossible at age {age:g}; it is the years since quitting."
+                )
+            if life.get("pack_years", 0) > max(age - 8, 0) * 5:
+                raise InvalidInputError(
+                    f"lifestyle.pack_years = {life['pack_years']:g} is impossible at age {age:g} (packs a day x years smoked)."
+                )
+        notices = []
+        dated = [day for _, day in entries if day is not None]
+        first = patient.age_at(min(dated)) if dated else None
+        if first is not None and first >= 1:
+            notices.append(
+                f"This record starts at age {first:.0f}: care before then (such as infant vaccines) may be missing from "
+                "it rather than missed."
+            )
+        return notices
 
     def plan_needs(self, patient: Patient) -> list[str]:
         """The needs a plan looks up: a doctor, urgent care and emergency; dialysis with kidney failure."""

@@ -108,6 +108,9 @@ def places_figure(origin: tuple[float, float], places: list[dict], label: str = 
         figure.add_annotation(
             x=lon0, y=y.max(), text=f"{radius:g} km", showarrow=False, font=dict(color="#909090", size=10)
         )
+    figure.add_trace(  # the origin first, so the places' markers stay visible on top of it
+        go.Scatter(x=[lon0], y=[lat0], mode="markers", marker=dict(symbol="star", size=16, color="black"), name=label)
+    )
     for need in dict.fromkeys(p.get("need", p["kind"]) for p in places):
         group = [p for p in places if p.get("need", p["kind"]) == need]
         figure.add_trace(
@@ -125,9 +128,6 @@ def places_figure(origin: tuple[float, float], places: list[dict], label: str = 
                 + "</extra>",
             )
         )
-    figure.add_trace(
-        go.Scatter(x=[lon0], y=[lat0], mode="markers", marker=dict(symbol="star", size=16, color="black"), name=label)
-    )
     figure.update_xaxes(title="longitude", showgrid=False, zeroline=False)
     figure.update_yaxes(
         title="latitude",

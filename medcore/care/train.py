@@ -137,10 +137,11 @@ def _ranked(scores: np.ndarray, candidates: np.ndarray, items: list[str], k: int
     return [items[j] for j in order]
 
 
-def _blend_rankings(scored: list[dict], weights: dict[str, float], items: list[str]) -> list[list[str]]:
+def _blend_rankings(scored: list[dict], weights: dict[str, float], items: list[str], k: int = 50) -> list[list[str]]:
+    """The blend's top ``k`` per held-out patient (50, the most ``plan`` filters from)."""
     total = sum(weights.values())
     return [
-        _ranked(sum(w * s["parts"][name] for name, w in weights.items() if w > 0) / total, s["candidates"], items)
+        _ranked(sum(w * s["parts"][name] for name, w in weights.items() if w > 0) / total, s["candidates"], items, k)
         for s in scored
     ]
 
@@ -530,8 +531,8 @@ def train_recommender_model(
                 **{key: value for key, value in cases.items()},
             },
             "filtered_validation": {
-                "what": "the nested-CV held-out rankings (top 20) after the care-plan rules, as plan() shows them "
-                "under 'next'",
+                "what": "the nested-CV held-out rankings (top 50, as plan() asks the filter for) after the care-plan "
+                "rules, as plan() shows them under 'next'",
                 "n": validation["n"],
                 **with_intervals(
                     {"hr@10": filtered_figures["hr@10"], "ndcg@10": filtered_figures["ndcg@10"]},
