@@ -514,19 +514,6 @@ def _cmd_predict(args) -> int:
     return _predict_other(model, args)
 
 
-def _location(text: str | None):
-    """'LAT,LON' -> a pair of numbers; anything else (ZIP, 'City, ST') is passed on as text."""
-    if text is None:
-        return None
-    parts = text.split(",")
-    if len(parts) == 2:
-        try:
-            return float(parts[0]), float(parts[1])
-        except ValueError:
-            pass
-    return text
-
-
 def _lifestyle(text: str | None) -> dict | None:
     """'smoking=current,pack_years=30' -> {'smoking': 'current', 'pack_years': 30.0}."""
     if not text:
@@ -558,10 +545,12 @@ def _number(text: str | None, name: str) -> float | None:
 
 def _predict_care_plan(model, args) -> int:
     """--plan: the care plan for the history given as inputs; --where NEED --location: nearest facilities."""
+    from medcore.care.places import parse_location
+
     if args.where:
         if args.location is None:
             raise InvalidInputError("--where needs --location ('LAT,LON', a US ZIP code or 'City, ST').")
-        result = model.where(_location(args.location), args.where, k=args.k or 5)
+        result = model.where(parse_location(args.location), args.where, k=args.k or 5)
         _audit(model, [args.location, args.where], {"facilities": len(result)})
         lines = [
             f"{r['distance_km']:6.1f} km  {r['name']} ({r['address']}; {r['phone'] or 'no phone'}): {r['why']}"
@@ -572,7 +561,7 @@ def _predict_care_plan(model, args) -> int:
             list(args.inputs),
             age=_number(args.age, "age"),
             sex=args.sex,
-            location=_location(args.location),
+            location=parse_location(args.location),
             lifestyle=_lifestyle(args.lifestyle),
             k=args.k or 10,
         )

@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from medcore import MedcoreError, ui
+from medcore.care.places import parse_location
 from medcore.care.plan import NO_LOCATION
 from medcore.care.plots import places_figure, ranking_curves_figure, timeline_figure
 from medcore.core.audit import input_digest
@@ -21,16 +22,6 @@ st.markdown(f"**Intended use.** {model.card['intended_use']}")
 wanted_need = st.query_params.get("need", "")
 
 
-def _parse_location(text: str):
-    parts = text.split(",")
-    if len(parts) == 2:
-        try:
-            return float(parts[0]), float(parts[1])
-        except ValueError:
-            pass
-    return text.strip() or None
-
-
 needs = model.needs
 need_words = {"urgent": "urgent care", "routine": "primary care", "self-care": "primary care"}
 default_need = need_words.get(wanted_need, wanted_need) if wanted_need else "primary care"
@@ -44,7 +35,7 @@ def where_section(header: str, location, key: str, ask: bool = False) -> None:
         typed_here = st.text_input(
             "Where are you? Latitude, longitude; a US ZIP code; or 'City, ST'", key=f"{key}-here"
         )
-        location = _parse_location(typed_here)
+        location = parse_location(typed_here)
     # The emergency section keeps to emergency departments; the plan's section lets the need be chosen.
     need = "emergency" if ask else st.selectbox("Need", needs, index=needs.index(default_need), key=f"{key}-need")
     if location is None:
@@ -182,7 +173,7 @@ typed = left.text_input(
 k = right.slider("Suggestions to show", 1, 20, 10)
 
 
-location = _parse_location(typed)
+location = parse_location(typed)
 history_ids = [entry if isinstance(entry, str) else f"{entry['item']}@{entry['date']}" for entry in history]
 try:
     result = ui.audited(

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import csv
 import math
+import numbers
 import re
 from dataclasses import dataclass, field
 from datetime import date
@@ -114,10 +115,14 @@ class Patient:
     groups: set[str]
     lifestyle: dict = field(default_factory=dict)
     today: date = field(default_factory=date.today)
+    group_days: dict[str, list[date | None]] = field(default_factory=dict)
 
     @property
     def pregnant(self) -> bool:
-        return "pregnancy" in self.groups or bool(self.lifestyle.get("pregnant"))
+        """An explicit ``lifestyle.pregnant`` wins; else a current pregnancy in the record."""
+        if "pregnant" in self.lifestyle:
+            return bool(self.lifestyle["pregnant"])
+        return "pregnancy" in self.groups
 
     def value(self, name: str):
         if name == "age":
@@ -129,10 +134,20 @@ class Patient:
         return self.lifestyle.get(name)
 
     def age_at(self, day: date | None) -> float | None:
-        """The patient's age on ``day`` (None when the date or the age is unknown)."""
+        """The patient's age on ``day`` (None when the date or the age is unknown).
+
+        A whole-number age from 1 year (``5``) means 5 to 6 years; its upper end is used, so a dose
+        is never refused or dropped as too early because the age was rounded down.
+        """
         if day is None or self.age is None:
             return None
-        return self.age - (self.today - day).days / 365.25
+        age = self.age + 0.99 if self.age >= 1 and float(self.age).is_integer() else self.age
+        return age - (self.today - day).days / 365.25
+
+    def recent(self, group: str, months: float) -> bool:
+        """A member of ``group`` dated within ``months`` (or undated: it may be recent)."""
+        days = self.group_days.get(group, [])
+        return any(day is None or (self.today - day).days <= months * 30.4375 for day in days)
 
 
 def check_lifestyle(lifestyle) -> dict:
@@ -152,7 +167,10 @@ def check_lifestyle(lifestyle) -> dict:
     named = {}
     for key, value in lifestyle.items():
         name = str(key).strip().lower().replace("-", "_").replace(" ", "_")
-        named[ALIASES.get(name, name)] = value
+        name = ALIASES.get(name, name)
+        if name in named:
+            raise InvalidInputError(f"lifestyle: {name} is given twice (as {key!r} and another name); give it once.")
+        named[name] = value
     lifestyle = named
     unknown = sorted(set(lifestyle) - known)
     if unknown:
@@ -162,8 +180,9 @@ def check_lifestyle(lifestyle) -> dict:
         if value is None or (isinstance(value, str) and not value.strip()):
             continue
         if name == "smoking":
-            word = value.strip().lower() if isinstance(value, str) else value
-            word = _SMOKING_WORDS.get(word, word)
+            if not isinstance(value, str):
+                raise InvalidInputError(f"lifestyle.smoking must be one of {list(SMOKING)}; got {value!r}.")
+            word = _SMOKING_WORDS.get(value.strip().lower(), value.strip().lower())
             if word not in SMOKING:
                 raise InvalidInputError(f"lifestyle.smoking must be one of {list(SMOKING)}; got {value!r}.")
             clean[name] = word
@@ -173,7 +192,7 @@ def check_lifestyle(lifestyle) -> dict:
             clean[name] = value
         else:
             low, high, unit = LIFESTYLE_FIELDS[name]
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(float(value)):
+            if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(float(value)):
                 raise InvalidInputError(f"lifestyle.{name} must be a number ({unit}); got {value!r}.")
             if not low <= float(value) <= high:
                 raise InvalidInputError(
@@ -190,8 +209,10 @@ def check_lifestyle(lifestyle) -> dict:
             )
         clean["bmi"] = round(bmi, 1)
     if clean.get("smoking") == "never":
-        if clean.get("pack_years"):
-            raise InvalidInputError("lifestyle: smoking is 'never' but pack_years is above 0; correct one of them.")
+        if clean.get("pack_years") or "quit_years" in clean:
+            raise InvalidInputError(
+                "lifestyle: smoking is 'never' but pack_years or quit_years is given; correct one of them."
+            )
         clean["pack_years"] = 0.0
     return clean
 
@@ -203,6 +224,9 @@ def _atom(atom: str, patient: Patient) -> bool:
         return patient.pregnant
     if atom == "not_pregnant":
         return not patient.pregnant
+    if atom.startswith("recent:"):  # recent:mi@12 = an item of the group within 12 months
+        names, _, months = atom[7:].partition("@")
+        return any(patient.recent(name, float(months)) for name in names.split("|"))
     if atom.startswith(("has:", "lacks:")):
         kind, names = atom.split(":", 1)
         present = any(name in patient.groups for name in names.split("|"))
@@ -244,19 +268,22 @@ def _months_between(earlier: date, later: date) -> float:
     return (later - earlier).days / 30.4375
 
 
-def _doses_needed(schedule: str, age: float, catch_up: str = "", given: int = 0) -> tuple[int, float | None]:
+def _doses_needed(
+    schedule: str, age: float, catch_up: str = "", given: int = 0, first_dose_age: float | None = None
+) -> tuple[int, float | None]:
     """Doses due by ``age`` for an ``"age:n age:n"`` schedule, and the age at which the last of them fell due.
 
-    ``catch_up`` (``"age:n"``): a child first vaccinated at or after that age needs only ``n`` doses.
+    ``catch_up`` (``"age:n"``): a child not vaccinated before that age (no dose yet, or the first
+    dose given at or after it) needs only ``n`` doses.
     """
     needed, since = 0, None
     for step in schedule.split():
         at, count = step.split(":")
         if age >= float(at) and int(count) > needed:
             needed, since = int(count), float(at)
-    if catch_up and given == 0:
+    if catch_up:
         at, count = catch_up.split(":")
-        if age >= float(at):
+        if (given == 0 and age >= float(at)) or (first_dose_age is not None and first_dose_age >= float(at) - 0.05):
             needed = min(needed, int(count))
     return needed, since
 
@@ -309,7 +336,9 @@ def care_gaps(patient: Patient, tables: dict[str, list[dict]], groups: dict[str,
                         given_dates.append(day)
             given_dates = _counted(given_dates)
             given = len(given_dates)
-            needed, since = _doses_needed(row["doses"], patient.age, row.get("catch_up", ""), given)
+            first_ages = [patient.age_at(day) for day in given_dates if day is not None]
+            first_dose_age = min(first_ages) if first_ages and all(a is not None for a in first_ages) else None
+            needed, since = _doses_needed(row["doses"], patient.age, row.get("catch_up", ""), given, first_dose_age)
             if needed == 0:
                 continue
             dated = [day for day in given_dates if day is not None]
@@ -443,7 +472,7 @@ def advice(patient: Patient, tables: dict[str, list[dict]]) -> list[dict]:
         "activity": number("activity"),
         "alcohol": number("alcohol"),
         "sleep": number("sleep"),
-        "age": "unknown" if patient.age is None else f"{patient.age:.0f}",
+        "age": "unknown" if patient.age is None else f"{patient.age:.0f}" if patient.age >= 18 else f"{patient.age:g}",
         "lung_conditions": _names(patient, ("copd", "asthma"), _GROUP_WORDS),
         "risk_conditions": _names(
             patient,

@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import math
 import re
-from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +25,7 @@ from medcore.care.collaborative import RecommenderScorer, normalise_scores
 from medcore.care.data import ITEM_KINDS
 from medcore.care.guidelines import advice, care_gaps, check_lifestyle
 from medcore.care.places import NEEDS, Directory
-from medcore.care.plan import DIRECTORY_LACKS, NO_LOCATION, CarePlanner, parse_history
+from medcore.care.plan import DIRECTORY_LACKS, NO_LOCATION, CarePlanner, as_date, parse_history
 from medcore.core.errors import BundleIntegrityError, InvalidInputError
 from medcore.core.settings import LIMITS
 from medcore.core.validate import check_count
@@ -46,16 +45,6 @@ _SEMANTIC_TAG = re.compile(
     r"\s*\((procedure|finding|disorder|situation|regime/therapy|record artifact|"
     r"physical object|observable entity|qualifier value|person|event|morphologic abnormality)\)$"
 )
-
-
-def _day(today) -> date | None:
-    """``today`` as a date (a date, an ISO string or None)."""
-    if today is None or isinstance(today, date):
-        return today
-    try:
-        return date.fromisoformat(str(today)[:10])
-    except ValueError:
-        raise InvalidInputError(f"today must be a date or YYYY-MM-DD; got {today!r}.") from None
 
 
 def _plain_name(description: str, limit: int = 60) -> str:
@@ -329,7 +318,7 @@ class CareRecommender:
         lifestyle = check_lifestyle(lifestyle)
         ids = list(dict.fromkeys(item for item, _ in entries))
         unknown = [item for item in ids if item not in self._scorer.index and item not in planner.rule_items]
-        patient = planner.patient(entries, age, sex, lifestyle, _day(today))
+        patient = planner.patient(entries, age, sex, lifestyle, as_date(today, "today"))
         record_notices = planner.check(entries, patient)
         gaps = care_gaps(patient, planner.tables, planner.groups)
         known_ids = [item for item in ids if item in self._scorer.index]
@@ -354,8 +343,10 @@ class CareRecommender:
         notices += record_notices + planner.lifestyle_notices(patient)
         where = []
         if location is not None:
-            _, shown, where = planner.places(location, planner.plan_needs(patient), 3)
+            _, shown, where = planner.places(location, planner.plan_needs(patient), 3, far_doctors=False)
             notices.append(f"Where to go: nearest to {shown}. {DIRECTORY_LACKS}")
+            if not any(entry["need"] == "primary care" for entry in where):
+                notices.append("No doctor of the directory is near this place (its doctors are all in Nebraska).")
         else:
             notices.append(NO_LOCATION)
         return {

@@ -19,7 +19,7 @@ import numpy as np
 
 from medcore.core.errors import InvalidInputError
 
-__all__ = ["NEEDS", "EARTH_KM", "MAX_KM", "build_directory", "Directory", "haversine_km"]
+__all__ = ["NEEDS", "EARTH_KM", "MAX_KM", "build_directory", "Directory", "haversine_km", "parse_location"]
 
 EARTH_KM = 6371.0088
 # Farther than this from every facility of the directory: outside its area.
@@ -63,6 +63,29 @@ STATES = {
     "VI": "virgin islands", "AS": "american samoa", "MP": "northern mariana islands",
 }  # fmt: skip
 _STATE_BY_NAME = {name: code for code, name in STATES.items()}
+# Rough extents (lat_min, lat_max, lon_min, lon_max) of the states and territories outside the
+# contiguous 48 (US Census Bureau state and territory extents, rounded out by about 0.5 degree); the
+# others share the contiguous box. A facility placed outside its own state's box is misplaced.
+_EXTENTS = {
+    "AK": (51.0, 72.0, -180.0, -129.0),
+    "HI": (18.5, 22.8, -160.8, -154.3),
+    "PR": (17.5, 18.9, -67.8, -65.0),
+    "VI": (17.3, 18.8, -65.5, -64.3),
+    "GU": (12.9, 14.0, 144.2, 145.3),
+    "MP": (13.8, 21.0, 144.5, 146.5),
+    "AS": (-15.0, -10.5, -171.5, -167.5),
+}
+_CONTIGUOUS = (24.0, 50.0, -125.5, -66.5)
+
+
+def misplaced_state(state: str, lat: float, lon: float) -> bool:
+    """Whether a facility's coordinates fall outside its own state's (rough) extent."""
+    low_lat, high_lat, low_lon, high_lon = _EXTENTS.get(state, _CONTIGUOUS)
+    if state == "AK" and lon > 170:  # the western Aleutians lie east of the antimeridian
+        return not low_lat <= lat <= high_lat
+    return not (low_lat <= lat <= high_lat and low_lon <= lon <= high_lon)
+
+
 COLUMNS = ("kind", "name", "street", "city", "state", "zip", "phone", "emergency", "quality", "lat", "lon", "detail")
 
 
@@ -203,8 +226,13 @@ def place_centres(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
                 found.setdefault(key, []).append(row)
         return {key: np.array(rows) for key, rows in found.items()}
 
+    wrong_state = np.array(
+        [misplaced_state(str(st), float(a), float(b)) for st, a, b in zip(arrays["state"], lat, lon)]
+    )
+    # Cities and ZIP codes are placed only by facilities inside their own state.
     keys = [
-        f"{str(c).lower()}|{str(s).upper()[:2]}" if c and s else "" for c, s in zip(arrays["city"], arrays["state"])
+        f"{str(c).lower()}|{str(s).upper()[:2]}" if c and s and not bad else ""
+        for c, s, bad in zip(arrays["city"], arrays["state"], wrong_state)
     ]
     offset = np.full(len(lat), np.nan, dtype=np.float32)
     city_centre: dict[str, tuple[float, float]] = {}
@@ -215,6 +243,7 @@ def place_centres(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         else:
             offset[rows] = haversine_km(centre[0], centre[1], lat[rows], lon[rows])
         city_centre[key] = centre
+    offset[wrong_state] = np.inf  # placed outside its own state: never used for distances
     consistent = ~(offset > 40)  # NaN (cannot tell) counts as consistent
     zip_keys, zip_lat, zip_lon = [], [], []
     for code, rows in groups([str(code) if len(str(code)) == 5 else "" for code in codes]).items():
@@ -237,6 +266,20 @@ def place_centres(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         "city_lat": np.array([centre[0] for centre in city_centre.values()]),
         "city_lon": np.array([centre[1] for centre in city_centre.values()]),
     }
+
+
+def parse_location(text: str | None):
+    """What a person typed as a location: "LAT, LON" -> a pair of numbers; a ZIP code or "City, ST" stays
+    text (``Directory.resolve`` reads it); blank -> None."""
+    if text is None or not text.strip():
+        return None
+    parts = text.split(",")
+    if len(parts) == 2:
+        try:
+            return float(parts[0]), float(parts[1])
+        except ValueError:
+            pass
+    return text.strip()
 
 
 def haversine_km(lat1, lon1, lat2, lon2):
@@ -262,6 +305,12 @@ class Directory:
             tuple(str(key).split("|")): (float(a), float(b))
             for key, a, b in zip(arrays["city_keys"], arrays["city_lat"], arrays["city_lon"])
         }
+        offsets = arrays.get("offset_km")
+        self.misplaced_cities = {
+            (str(city).lower(), str(state).upper()[:2])
+            for city, state, off in zip(arrays["city"], arrays["state"], offsets if offsets is not None else [])
+            if np.isinf(off)
+        } - set(self.cities)
         self._zip_numbers = np.array(sorted(int(code) for code in self.zips))
 
     def _tree(self, need: str):
@@ -272,6 +321,8 @@ class Directory:
             mask = self.arrays["kind"] == kind
             if emergency_only:
                 mask &= self.arrays["emergency"]
+            if "offset_km" in self.arrays:  # placed outside its own state by the directory: left out
+                mask &= ~np.isinf(self.arrays["offset_km"])
             rows = np.flatnonzero(mask)
             points = np.radians(np.column_stack([self.arrays["lat"][rows], self.arrays["lon"][rows]]))
             self._trees[need] = (BallTree(points, metric="haversine"), rows) if len(rows) else (None, rows)
@@ -286,17 +337,21 @@ class Directory:
                 (with the nearest known ones), or a place outside the directory's area.
         """
         if isinstance(location, dict):
-            keys = {key.lower(): value for key, value in location.items()}
+            keys = {str(key).lower(): value for key, value in location.items()}
             if "lat" in keys and ("lon" in keys or "lng" in keys):
                 location = (keys["lat"], keys.get("lon", keys.get("lng")))
             elif "zip" in keys:
-                location = str(keys["zip"])
+                location = keys["zip"]
             elif "city" in keys:
                 location = f"{keys['city']}, {keys.get('state', '')}"
             else:
                 raise InvalidInputError(
                     f"location: a dict needs 'lat' and 'lon', 'zip', or 'city' and 'state'; got keys {sorted(location)}."
                 )
+        if isinstance(location, (int, np.integer)) and not isinstance(location, bool) and 0 <= location <= 99999:
+            location = f"{int(location):05d}"
+        if isinstance(location, str) and isinstance(parse_location(location), tuple):
+            location = parse_location(location)
         if isinstance(location, (tuple, list)):
             if len(location) != 2:
                 raise InvalidInputError(f"location: give (latitude, longitude); got {len(location)} values.")
@@ -313,8 +368,6 @@ class Directory:
                 )
             self._check_area(lat, lon, f"({lat:.4f}, {lon:.4f})")
             return (lat, lon), f"{lat:.4f}, {lon:.4f}"
-        if isinstance(location, (int, np.integer)) and not isinstance(location, bool) and 0 <= location <= 99999:
-            location = f"{int(location):05d}"
         if not isinstance(location, str) or not location.strip():
             raise InvalidInputError(
                 "location: give (latitude, longitude), a US ZIP code such as '68508', or a city such as 'Lincoln, NE'; "
@@ -338,6 +391,11 @@ class Directory:
             state = state.upper() if len(state) == 2 else _STATE_BY_NAME.get(state.lower(), state.upper())
             if (city, state) in self.cities:
                 return self.cities[(city, state)], f"{city.title()}, {state}"
+            if (city, state) in self.misplaced_cities:
+                raise InvalidInputError(
+                    f"location: the directory places every facility of {city.title()}, {state} outside {state}, so it "
+                    "cannot tell what is near there. Give latitude and longitude, or call 911 in an emergency."
+                )
             if len(state) == 2 and state not in STATES:
                 raise InvalidInputError(
                     f"location: {text!r} is not in the US ({state} is not a US state); the facility directory covers "
@@ -362,14 +420,16 @@ class Directory:
         return [f"{self._zip_numbers[i]:05d}" for i in order]
 
     def _check_area(self, lat: float, lon: float, shown: str) -> None:
-        distances = haversine_km(lat, lon, self.arrays["lat"], self.arrays["lon"])
+        usable = ~np.isinf(self.arrays["offset_km"]) if "offset_km" in self.arrays else np.ones(self.size, bool)
+        distances = np.where(usable, haversine_km(lat, lon, self.arrays["lat"], self.arrays["lon"]), np.inf)
         nearest = int(np.argmin(distances))
         if distances[nearest] > MAX_KM:
             a = self.arrays
             raise InvalidInputError(
                 f"location {shown} is outside the facility directory's area (US facilities only): the nearest facility "
                 f"is {distances[nearest]:.0f} km away ({a['name'][nearest]}, {a['city'][nearest]}, {a['state'][nearest]} "
-                f"{a['zip'][nearest]}). Give a US location."
+                f"{a['zip'][nearest]}). Give a US location. (The directory places the facilities of Guam, the Northern "
+                "Mariana Islands, American Samoa and the US Virgin Islands outside those places, so they are left out.)"
             )
 
     # -- search --------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ suggestions in.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from difflib import get_close_matches
 
 import numpy as np
@@ -15,9 +15,10 @@ from medcore.care.guidelines import Patient, blocked_by
 from medcore.care.places import NEEDS, Directory
 from medcore.core.errors import InvalidInputError
 
-__all__ = ["CarePlanner", "parse_history", "need_of", "MAX_WHERE", "NO_LOCATION", "DIRECTORY_LACKS"]
+__all__ = ["CarePlanner", "as_date", "parse_history", "need_of", "MAX_WHERE", "NO_LOCATION", "DIRECTORY_LACKS"]
 
 MAX_WHERE = 50
+MAX_DOCTOR_KM = 250.0  # a plan lists no doctor farther than this (the directory's doctors are all in Nebraska)
 # Extra words a user may type for a need.
 _NEED_WORDS = {
     "ed": "emergency",
@@ -64,15 +65,27 @@ def need_of(need) -> str:
     raise InvalidInputError(f"need: {need!r} is not one of {list(NEEDS)}.{hint}")
 
 
-def _day(value, position: int) -> date | None:
+def as_date(value, field: str) -> date | None:
+    """A date from a ``date``, a ``YYYY-MM-DD`` string or None.
+
+    Raises:
+        InvalidInputError: naming ``field``.
+    """
     if value is None or value == "":
         return None
+    if isinstance(value, datetime):  # also pandas Timestamps
+        value = value.date()
     if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value)[:10])
-    except ValueError:
-        raise InvalidInputError(f"history[{position}].date must be YYYY-MM-DD; got {value!r}.") from None
+        day = value
+    else:
+        text = str(value).strip()
+        try:
+            day = datetime.fromisoformat(text).date() if len(text) > 10 else date.fromisoformat(text)
+        except ValueError:
+            raise InvalidInputError(f"{field} must be YYYY-MM-DD; got {value!r}.") from None
+    if not 1900 <= day.year <= 2100:
+        raise InvalidInputError(f"{field} must be a date between 1900 and 2100; got {day.isoformat()}.")
+    return day
 
 
 def parse_history(history) -> list[tuple[str, date | None]]:
@@ -91,7 +104,7 @@ def parse_history(history) -> list[tuple[str, date | None]]:
     entries = []
     for position, entry in enumerate(history):
         if isinstance(entry, dict):
-            item, day = entry.get("item"), _day(entry.get("date"), position)
+            item, day = entry.get("item"), as_date(entry.get("date"), f"history[{position}].date")
         else:
             item, day = entry, None
         if not isinstance(item, str) or not item.strip():
@@ -132,15 +145,35 @@ class CarePlanner:
                 for member in members:
                     self.gap_items.setdefault(member, []).append(row["id"])
         self.rows = {row["id"]: row for row in tables["care_gaps"]}
+        # Drug classes of which one at a time is suggested: those the same-class rules name.
+        self.same_class = {
+            token[6:]
+            for row in tables["never"]
+            if row["id"].startswith("same-class")
+            for token in row["items"].split()
+            if token.startswith("group:")
+        }
 
     def patient(self, entries, age, sex, lifestyle: dict, today: date | None = None) -> Patient:
         doses: dict[str, list] = {}
         for item, day in entries:
             doses.setdefault(item, []).append(day)
+        today = today or date.today()
         groups = {group for group, members in self.groups.items() if members & doses.keys()}
+        group_days = {
+            group: [day for item in members & doses.keys() for day in doses[item]]
+            for group, members in self.groups.items()
+        }
+        if "pregnancy" in groups:  # a pregnancy in the record is current only if recent (or undated at 10-55)
+            days = group_days["pregnancy"]
+            current = any(day is not None and (today - day).days <= 300 for day in days) or (
+                any(day is None for day in days) and (age is None or 10 <= age <= 55)
+            )
+            if not current:
+                groups.discard("pregnancy")
         if lifestyle.get("smoking") == "current":
             groups.add("smoker")
-        return Patient(age=age, sex=sex, doses=doses, groups=groups, lifestyle=lifestyle, today=today or date.today())
+        return Patient(age, sex, doses, groups, lifestyle, today, group_days)
 
     def filter_suggestions(self, suggestions: list[dict], patient: Patient, gaps: list[dict], k: int):
         """Drop what the rules forbid; say which care gap a kept suggestion closes.
@@ -150,19 +183,28 @@ class CarePlanner:
             ``[{item, description, rule, reason, source}]``.
         """
         by_id = {gap["id"]: gap for gap in gaps}
-        kept, withheld, series_taken = [], [], set()
+        kept, withheld, series_taken, classes_taken = [], [], set(), set()
         for entry in suggestions:
             item, description = entry["item"], entry["description"]
             rows = self.gap_items.get(item, [])
             applying = [by_id[row] for row in rows if row in by_id]
             closes = any(gap["status"] != "done" for gap in applying)
             block = blocked_by(item, description, patient, self.tables, self.groups, closes)
+            classes = {group for group in self.same_class if item in self.groups.get(group, ())}
+            if block is None and classes & classes_taken:
+                block = {
+                    "rule": "same-class-suggested",
+                    "reason": "Another medicine of the same class is already suggested",
+                    "source": "Clinical judgement (therapeutic duplication)",
+                }
             if block is None and rows:
                 vaccine = item.startswith("immunization:")
-                if not applying and vaccine:
+                if not applying and (vaccine or item.startswith("procedure:")):
                     block = {
-                        "rule": "vaccine-not-indicated",
-                        "reason": "Not on the schedule for this patient's age and conditions",
+                        "rule": "vaccine-not-indicated" if vaccine else "screening-not-indicated",
+                        "reason": "Not on the schedule for this patient's age and conditions"
+                        if vaccine
+                        else "Not recommended for this patient's age, sex and conditions",
                         "source": self.rows[rows[0]]["source"],
                     }
                 elif applying and all(self._surely_done(gap) for gap in applying):
@@ -181,6 +223,7 @@ class CarePlanner:
                 withheld.append({"item": item, "description": description, **block})
                 continue
             if len(kept) < k:
+                classes_taken |= classes
                 due = [gap for gap in applying if gap["status"] != "done"]
                 reason = entry["reason"]
                 if due:
@@ -195,14 +238,20 @@ class CarePlanner:
             return False
         return gap["last"] is not None or not self.rows[gap["id"]]["every_months"]
 
-    def places(self, location, needs: list[str], k: int) -> tuple[tuple[float, float], str, list[dict]]:
-        """Resolve ``location`` and find the ``k`` nearest facilities for each need (``need`` added)."""
+    def places(
+        self, location, needs: list[str], k: int, far_doctors: bool = True
+    ) -> tuple[tuple[float, float], str, list[dict]]:
+        """Resolve ``location`` and find the ``k`` nearest facilities for each need (``need`` added);
+        ``far_doctors=False`` leaves out doctors farther than ``MAX_DOCTOR_KM``."""
         if self.directory is None:
             raise InvalidInputError("location: this bundle has no facility directory; rebuild it with `train`.")
         (lat, lon), shown = self.directory.resolve(location)
         found = []
         for need in needs:
-            for entry in self.directory.nearest(lat, lon, need, k):
+            nearest = self.directory.nearest(lat, lon, need, k)
+            if not far_doctors and need == "primary care" and nearest and nearest[0]["distance_km"] > MAX_DOCTOR_KM:
+                continue  # the directory's doctors are all in Nebraska
+            for entry in nearest:
                 found.append({"need": need, **far_note(entry)})
         return (lat, lon), shown, found
 
@@ -238,7 +287,7 @@ class CarePlanner:
             raise InvalidInputError(
                 "Pregnant (lifestyle.pregnant or a pregnancy in the history) but sex is 'M'; correct one of them."
             )
-        if patient.pregnant and age is not None and not 10 <= age <= 60:
+        if life.get("pregnant") and age is not None and not 10 <= age <= 60:
             raise InvalidInputError(f"A pregnancy at age {age:g} is not possible here; check the age or the pregnancy.")
         if life.get("smoking") == "current" and life.get("quit_years"):
             raise InvalidInputError("lifestyle: smoking is 'current' but quit_years is given; correct one of them.")
