@@ -199,7 +199,7 @@ class CarePlanner:
                 }
             if block is None and rows:
                 vaccine = item.startswith("immunization:")
-                if not applying and (vaccine or item.startswith("procedure:")):
+                if not applying and (vaccine or item in self.groups.get("screening", ())):
                     block = {
                         "rule": "vaccine-not-indicated" if vaccine else "screening-not-indicated",
                         "reason": "Not on the schedule for this patient's age and conditions"
