@@ -11,6 +11,7 @@ from medcore.care.plan import NO_LOCATION
 from medcore.care.plots import places_figure, ranking_curves_figure, timeline_figure
 from medcore.core.audit import input_digest
 from medcore.core.cards import format_figure
+from medcore.core.settings import map_tiles
 
 ui.page_header("Care plan")
 try:
@@ -74,8 +75,13 @@ def where_section(header: str, location, key: str, ask: bool = False) -> None:
     )
     if places:
         origin, shown = model.locate(location)
-        st.plotly_chart(places_figure(origin, [{**p, "need": need} for p in places], shown), key=f"{key}-map")
-        st.caption("Drawn without a basemap (no internet needed): rings mark the distance from the star.")
+        tiles = map_tiles()
+        figure = places_figure(origin, [{**p, "need": need} for p in places], shown, tiles)
+        st.plotly_chart(figure, key=f"{key}-map")
+        st.caption(
+            "Rings mark the distance from your place."
+            + ("" if tiles else " Drawn without a basemap (no internet needed; MEDCORE_MAP_TILES adds one).")
+        )
     st.caption(model.card["care_plan"]["directory"]["lacks"])
 
 
@@ -195,8 +201,10 @@ except MedcoreError as err:
     st.stop()
 
 for notice in result["notices"]:
-    if notice != NO_LOCATION:
+    if notice != NO_LOCATION and not notice.startswith("Only "):  # the page asks for 50 and shows the slider's k
         st.caption(notice)
+if len(result["next"]) < k:
+    st.caption(f"Only {len(result['next'])} suggestion(s) remain after the rules (asked for {k}).")
 if result["unknown"]:
     st.warning(
         "Not recognised and ignored (the rest of the plan uses the known items): " + ", ".join(result["unknown"])

@@ -397,3 +397,51 @@ def test_the_image_text_and_literature_pages_run_their_models_on_a_remote_model_
 
     expected = medcore.load_model("breast-ultrasound").analyse([("breast.png", path.read_bytes())])[0]
     assert f"Result: {expected.decision}" in body
+
+
+def test_the_care_map_uses_a_configured_tile_server_and_no_other(server, browser):  # server: skips without Chromium
+    """With MEDCORE_MAP_TILES the map asks that server for tiles; the page asks no other host."""
+    import io
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (256, 256), (200, 230, 200)).save(buffer, format="PNG")
+    tile, asked = buffer.getvalue(), []
+
+    class Tiles(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 (http.server's name)
+            asked.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png")
+            self.send_header("Access-Control-Allow-Origin", "*")
+            self.end_headers()
+            self.wfile.write(tile)
+
+        def log_message(self, *args):
+            pass
+
+    tiles = ThreadingHTTPServer(("127.0.0.1", 0), Tiles)
+    threading.Thread(target=tiles.serve_forever, daemon=True).start()
+    template = f"http://127.0.0.1:{tiles.server_address[1]}/{{z}}/{{x}}/{{y}}.png"
+    try:
+        app = start_server(timeout=60, env={"MEDCORE_MAP_TILES": template})
+    except ServerStartError as err:
+        pytest.fail(str(err))
+    try:
+        page = browser.new_context(viewport={"width": 1400, "height": 1800}).new_page()
+        hosts = set()
+        page.on("request", lambda request: hosts.add(request.url.split("/")[2]))
+        page.goto(f"{app.url}/Service_Recommendation")
+        page.get_by_text("Nearest right places").wait_for(timeout=90_000)
+        page.get_by_text("Rings mark the distance").first.wait_for(timeout=60_000)
+        page.wait_for_timeout(3000)
+        _assert_no_exception(page)
+        assert asked and all(path.endswith(".png") for path in asked), asked
+        assert hosts <= {app.url.split("/")[2], f"127.0.0.1:{tiles.server_address[1]}"}, hosts
+        page.screenshot(path=str(SHOTS / "care_plan_tiles.png"), full_page=True)
+    finally:
+        app.stop()
+        tiles.shutdown()

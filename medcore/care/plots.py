@@ -90,12 +90,18 @@ def _ring(lat: float, lon: float, km: float, points: int = 90) -> tuple[np.ndarr
     return lat + dlat, lon + dlon
 
 
-def places_figure(origin: tuple[float, float], places: list[dict], label: str = "you") -> go.Figure:
-    """The facilities around ``origin`` on plain longitude/latitude axes with distance rings.
+def places_figure(
+    origin: tuple[float, float], places: list[dict], label: str = "you", tiles: str | None = None
+) -> go.Figure:
+    """The facilities around ``origin`` with distance rings.
 
-    Drawn without a basemap, so it needs no tile server or internet; east-west is scaled by the
-    cosine of the latitude so distances look right.
+    Without ``tiles`` it is drawn on plain longitude/latitude axes (no basemap, so no tile server
+    or internet is needed; east-west is scaled by the cosine of the latitude so distances look
+    right). With ``tiles`` (a raster tile URL template, ``{z}/{x}/{y}``) the same points and rings
+    are drawn on that map; markers only, so no font server is needed either.
     """
+    if tiles:
+        return _tiled_places_figure(origin, places, label, tiles)
     lat0, lon0 = origin
     figure = go.Figure()
     farthest = max([p["distance_km"] for p in places] + [1.0])
@@ -137,4 +143,49 @@ def places_figure(origin: tuple[float, float], places: list[dict], label: str = 
         scaleratio=1 / max(math.cos(math.radians(lat0)), 0.05),
     )
     figure.update_layout(height=420, margin=dict(l=10, r=10, t=30, b=10), legend=dict(orientation="h"))
+    return figure
+
+
+def _tiled_places_figure(origin: tuple[float, float], places: list[dict], label: str, tiles: str) -> go.Figure:
+    lat0, lon0 = origin
+    figure = go.Figure()
+    farthest = max([p["distance_km"] for p in places] + [1.0])
+    step = next(s for s in (1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500) if farthest / s <= 4)
+    for radius in np.arange(step, farthest + step, step):
+        y, x = _ring(lat0, lon0, float(radius))
+        figure.add_trace(
+            go.Scattermap(
+                lat=y, lon=x, mode="lines", line=dict(color="#909090", width=1), hoverinfo="skip", showlegend=False
+            )
+        )
+    figure.add_trace(
+        go.Scattermap(lat=[lat0], lon=[lon0], mode="markers", marker=dict(size=14, color="black"), name=label)
+    )
+    for need in dict.fromkeys(p.get("need", p["kind"]) for p in places):
+        group = [p for p in places if p.get("need", p["kind"]) == need]
+        figure.add_trace(
+            go.Scattermap(
+                lat=[p["lat"] for p in group],
+                lon=[p["lon"] for p in group],
+                mode="markers",
+                marker=dict(size=11),
+                name=need,
+                customdata=[[p["name"], p["distance_km"], p["address"]] for p in group],
+                hovertemplate="%{customdata[0]}<br>%{customdata[1]:.1f} km<br>%{customdata[2]}<extra>"
+                + need
+                + "</extra>",
+            )
+        )
+    zoom = max(1.0, min(14.0, math.log2(40000 / (4 * farthest + 1))))
+    style = {
+        "version": 8,
+        "sources": {"tiles": {"type": "raster", "tiles": [tiles], "tileSize": 256}},
+        "layers": [{"id": "tiles", "type": "raster", "source": "tiles"}],
+    }
+    figure.update_layout(
+        map=dict(style=style, center=dict(lat=lat0, lon=lon0), zoom=zoom),
+        height=420,
+        margin=dict(l=10, r=10, t=30, b=10),
+        legend=dict(orientation="h"),
+    )
     return figure

@@ -64,3 +64,23 @@ def audit_log_path() -> Path | None:
     if configured and configured.strip().lower() == "off":
         return None
     return Path(configured).expanduser() if configured else PROJECT_ROOT / "audit" / "audit.jsonl"
+
+
+def map_tiles() -> str | None:
+    """A raster tile server for the care plan's map, if one is configured (none by default: the map
+    is then drawn without a basemap and needs no internet).
+
+    Returns:
+        ``$MEDCORE_MAP_TILES`` (a URL template with ``{z}``, ``{x}`` and ``{y}``), or None.
+
+    Raises:
+        ValueError: the variable is set but is not such a template.
+    """
+    template = os.environ.get("MEDCORE_MAP_TILES", "").strip()
+    if not template:
+        return None
+    if not template.startswith(("http://", "https://")) or not all(part in template for part in ("{z}", "{x}", "{y}")):
+        raise ValueError(
+            f"MEDCORE_MAP_TILES must be an http(s) URL template with {{z}}, {{x}} and {{y}}; got {template!r}."
+        )
+    return template

@@ -680,3 +680,23 @@ def test_friendly_inputs_of_other_types_are_read(care):
     assert care.plan([], age=40, lifestyle={"bmi": np.float32(31.0), "activity": np.int64(30)})["advice"]
     assert care.locate({"zip": 68510})[1] == "ZIP 68510" and care.locate({"ZIP": 2134})[1] == "ZIP 02134"
     assert care.locate("40.81, -96.70")[0] == (40.81, -96.7)
+
+
+def test_the_map_needs_no_internet_unless_a_tile_server_is_configured(monkeypatch):
+    from medcore.care.plots import places_figure
+    from medcore.core.settings import map_tiles
+
+    places = [
+        {"name": "A", "distance_km": 3.0, "address": "1 Main St", "lat": 40.83, "lon": -96.70, "kind": "hospital"}
+    ]
+    offline = places_figure(LINCOLN, places)
+    assert {trace.type for trace in offline.data} == {"scatter"} and offline.layout.map.style is None
+    monkeypatch.delenv("MEDCORE_MAP_TILES", raising=False)
+    assert map_tiles() is None
+    monkeypatch.setenv("MEDCORE_MAP_TILES", "https://tiles.example.org/{z}/{x}/{y}.png")
+    tiled = places_figure(LINCOLN, places, tiles=map_tiles())
+    assert {trace.type for trace in tiled.data} == {"scattermap"}
+    assert tiled.layout.map.style["sources"]["tiles"]["tiles"] == ["https://tiles.example.org/{z}/{x}/{y}.png"]
+    monkeypatch.setenv("MEDCORE_MAP_TILES", "tiles.example.org")
+    with pytest.raises(ValueError, match="MEDCORE_MAP_TILES"):
+        map_tiles()
