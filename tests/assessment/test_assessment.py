@@ -382,3 +382,9 @@ def test_words_near_a_finding_do_not_invent_it(model):
     assert "head_injury" not in greeting
     discharge = {f["name"] for f in model.assess("itchy white discharge, no smell", age=27, sex="female")["findings"]}
     assert "loss_of_smell" not in discharge
+    pressure = {f["name"] for f in model.assess("crushing chest pressure at rest for 30 minutes", age=50)["findings"]}
+    assert "bleeding_wont_stop" not in pressure and "chest_pain_rest" in pressure
+    nosebleed = {
+        f["name"] for f in model.assess("nosebleed, pinched for 20 minutes and still bleeding", age=30)["findings"]
+    }
+    assert "bleeding_wont_stop" in nosebleed
