@@ -386,8 +386,8 @@ def _predict_survival(model, args) -> int:
             f"{row['median_survival']:.1f} {model.time_unit}" if row["median_survival"] is not None else "not reached"
         )
         print(
-            f"{where}: {row['risk_group']} risk ({row['risk_percentile']:.0f}th percentile), "
-            f"median survival {median}; survival {horizons}"
+            f"{where}: {model.risk_words(row['risk_percentile'])}; median {model.endpoint} {median}; "
+            f"{model.endpoint} {horizons}"
         )
     return 0
 

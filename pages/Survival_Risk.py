@@ -85,12 +85,12 @@ def _patient(row: dict) -> None:
     first.metric(
         "Risk percentile",
         f"{result['risk_percentile']:.0f}th",
-        f"{result['risk_group']} risk",
+        model.risk_words(result["risk_percentile"]),
         delta_color="off",
         delta_arrow="off",
     )
     second.metric(
-        "Median survival",
+        f"Median {model.endpoint}",
         _time(result["median_survival"]),
         f"band {_time(low_median)} to {_time(high_median)}",
         delta_color="off",
@@ -99,7 +99,7 @@ def _patient(row: dict) -> None:
     for cell, label in zip(st.columns(len(horizons)), horizons):
         low, high = result[f"survival@{label}_ci95"]
         cell.metric(
-            f"Survival at {label}",
+            f"{model.endpoint.capitalize()} at {label}",
             f"{result[f'survival@{label}']:.0%}",
             f"band {low:.0%}-{high:.0%}",
             delta_color="off",
@@ -152,9 +152,11 @@ def _batch() -> None:
                 {
                     "row": index + 1,
                     "risk percentile": r.get("risk_percentile"),
-                    "risk group": r.get("risk_group", "not analysed"),
-                    "median survival": r.get("median_survival"),
-                    **{f"survival at {label}": r.get(f"survival@{label}") for label in horizons},
+                    "risk group (cohort third)": r.get("risk_group", "not analysed"),
+                    f"median {model.endpoint} ({model.time_unit})": r.get("median_survival")
+                    if r.get("median_survival") is not None or r["out_of_domain"]
+                    else "not reached",
+                    **{f"{model.endpoint} at {label}": r.get(f"survival@{label}") for label in horizons},
                     "note": "; ".join(r["warnings"]),
                 }
                 for index, r in enumerate(results)

@@ -262,7 +262,7 @@ def test_survival_form_to_curve_and_what_if(server, page):
     model = medcore.load_model("survival-gbsg")
     result = model.analyse([model.reference_row | {"age": 62.0, "positive_nodes": 9}])[0]
     metrics = page.locator("[data-testid='stMetric']").all_inner_texts()
-    assert any(f"{result['survival@5y']:.0%}" in m and "Survival at 5y" in m for m in metrics), metrics
+    assert any(f"{result['survival@5y']:.0%}" in m and "Relapse-free survival at 5y" in m for m in metrics), metrics
     page.get_by_text("Hormonal therapy given: switch to").click()
     page.get_by_text("not proof of what the treatment").wait_for(timeout=60_000)
     _assert_no_exception(page)

@@ -221,7 +221,7 @@ class SurvivalModel:
                 label = horizon_label(horizon, self.time_unit)
                 result[f"survival@{label}"] = float(point[row, index])
                 result[f"survival@{label}_ci95"] = [float(low[row, index]), float(high[row, index])]
-            result["decision"] = f"{result['risk_group']} risk"
+            result["decision"] = self.risk_words(result["risk_percentile"])
             if curves:
                 result.update(
                     times=self.times.tolist(),
@@ -231,6 +231,18 @@ class SurvivalModel:
                 )
             results.append(result)
         return results
+
+    @property
+    def endpoint(self) -> str:
+        """What the curve measures, in words from the card's task: "relapse-free survival" (GBSG),
+        "overall survival" (METABRIC, SUPPORT: death from any cause)."""
+        named = [part.strip() for part in self.card["task"].split(":") if "survival" in part]
+        words = named[0].lower() if named else "survival"
+        return "overall survival" if words == "survival" else words
+
+    def risk_words(self, percentile: float) -> str:
+        """The risk relative to the training cohort, explicitly: 'higher risk than 80 % of the training cohort'."""
+        return f"higher risk than {percentile:.0f} % of the training cohort"
 
     def risk_group(self, percentile: float) -> str:
         """'low', 'intermediate' or 'high': the cohort's risk tertile a percentile falls in."""

@@ -33,7 +33,8 @@ def test_predict_a_csv_gives_a_line_per_patient_and_refuses_strangers(tmp_path, 
     assert main(["predict", "survival-gbsg", str(path)]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 3
-    assert "percentile" in lines[0] and "survival 1y" in lines[0]
+    assert "higher risk than" in lines[0] and "% of the training cohort" in lines[0]
+    assert "median relapse-free survival" in lines[0] and "relapse-free survival 1y" in lines[0]
     assert "NOT ANALYSED" in lines[2] and "age = 95" in lines[2]
 
 

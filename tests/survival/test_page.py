@@ -32,9 +32,14 @@ def test_the_form_starts_at_the_median_patient_and_shows_what_the_model_says():
     result = model.analyse([model.reference_row])[0]
     metrics = {m.label: m.value for m in app.metric}
     assert metrics["Risk percentile"] == f"{result['risk_percentile']:.0f}th"
-    assert metrics["Survival at 5y"] == f"{result['survival@5y']:.0%}"
+    # The labels name the model's endpoint (issue 28 item 6): GBSG predicts relapse-free survival.
+    assert metrics["Relapse-free survival at 5y"] == f"{result['survival@5y']:.0%}"
+    assert "Median relapse-free survival" in metrics and not any(label.startswith("Survival") for label in metrics)
     low, high = result["survival@5y_ci95"]
-    assert any(m.label == "Survival at 5y" and f"{low:.0%}-{high:.0%}" in str(m.delta) for m in app.metric)
+    assert any(m.label == "Relapse-free survival at 5y" and f"{low:.0%}-{high:.0%}" in str(m.delta) for m in app.metric)
+    # Risk words are relative and explicit (item 9), never a bare "low risk".
+    risk = next(m for m in app.metric if m.label == "Risk percentile")
+    assert str(risk.delta) == f"higher risk than {result['risk_percentile']:.0f} % of the training cohort"
     assert len(app.get("plotly_chart")) == 3  # the curve, the cohort by risk group, the drivers
     assert any("times that of the cohort's median patient" in md.value for md in app.markdown)
 
@@ -67,7 +72,8 @@ def test_every_cohort_model_has_its_own_form():
     assert "Cancer status (nominal, not ordered)" in labels and "Race (nominal)" in labels
     app = _predict(app)
     assert not app.exception and not app.toggle  # SUPPORT records no treatment
-    assert "Survival at 1y" in [m.label for m in app.metric]
+    labels = [m.label for m in app.metric]
+    assert "Overall survival at 1y" in labels and "Median overall survival" in labels  # SUPPORT: death from any cause
 
 
 def test_model_evaluation_draws_the_survival_evidence_and_scores_an_upload():
@@ -93,9 +99,11 @@ def test_a_batch_csv_gives_a_downloadable_table_with_refusals_marked():
     table = app.dataframe[0].value
     model = medcore.load_model("survival-gbsg")
     expected = model.analyse(frame)
-    assert list(table["risk group"]) == [r.get("risk_group", "not analysed") for r in expected]
-    assert table["risk group"].iloc[3] == "not analysed" and pd.isna(table["survival at 5y"].iloc[3])
-    assert table["survival at 5y"].iloc[0] == pytest.approx(expected[0]["survival@5y"], abs=1e-3)
+    assert list(table["risk group (cohort third)"]) == [r.get("risk_group", "not analysed") for r in expected]
+    assert table["risk group (cohort third)"].iloc[3] == "not analysed"
+    assert pd.isna(table["relapse-free survival at 5y"].iloc[3])
+    assert table["relapse-free survival at 5y"].iloc[0] == pytest.approx(expected[0]["survival@5y"], abs=1e-3)
+    assert "median relapse-free survival (months)" in table.columns
     assert any("1 outside the training cohort" in c.value for c in app.caption)
     app.file_uploader[0].set_value(("typo.csv", b"age,positive_nodes\n50,x\n", "text/csv")).run()
     assert any("lacks the column" in e.value for e in app.error)
