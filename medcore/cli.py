@@ -469,7 +469,10 @@ def _predict_other(model, args) -> int:
         }
         lines = [f"{d['disease']}: {d['probability']:.3f}" for d in result["differential"]]
         lines += [
-            f"ask about: {q['symptom']} (gain {q['information_gain']:.2f} bits)" for q in result["next_questions"]
+            f"ask about: {q['symptom'].replace('_', ' ')} (the answer would change the ranking most)"
+            if i == 0
+            else f"then about: {q['symptom'].replace('_', ' ')}"
+            for i, q in enumerate(result["next_questions"])
         ] or ["no further question would change the ranking"]
     elif model.kind == "recommender":
         result = model.recommend(list(args.inputs), k=10)

@@ -78,7 +78,13 @@ def timeline_figure(timeline: list[dict], recommended: list[dict] | None = None)
             )
         )
     figure.update_yaxes(categoryorder="array", categoryarray=kinds)
-    figure.update_layout(height=340, margin=dict(l=10, r=10, t=30, b=10), xaxis_title="date")
+    figure.update_layout(
+        title="The patient's record by date (first time each item appears) and the suggestions after it",
+        height=360,
+        margin=dict(l=10, r=10, t=50, b=10),
+        xaxis_title="date of the first record of each item",
+        yaxis_title="kind of record",
+    )
     return figure
 
 

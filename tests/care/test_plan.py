@@ -700,3 +700,14 @@ def test_the_map_needs_no_internet_unless_a_tile_server_is_configured(monkeypatc
     monkeypatch.setenv("MEDCORE_MAP_TILES", "tiles.example.org")
     with pytest.raises(ValueError, match="MEDCORE_MAP_TILES"):
         map_tiles()
+
+
+def test_the_record_timeline_is_labelled():
+    from medcore.care.plots import timeline_figure
+
+    figure = timeline_figure(
+        [{"date": "2020-01-01", "kind": "condition", "description": "Asthma"}],
+        [{"kind": "medication", "description": "Inhaler", "score": 0.5}],
+    )
+    assert "record by date" in figure.layout.title.text and figure.layout.yaxis.title.text == "kind of record"
+    assert "first record" in figure.layout.xaxis.title.text  # issue 28 item 17: the timeline says what it shows
