@@ -52,8 +52,9 @@ def _patient() -> dict | None:
         sex = left.selectbox("Sex", ["male", "female"])
         race = middle.selectbox("Race (OMB)", iwpc.RACES)
         target = right.number_input("Target INR", 1.0, 5.0, 2.5, 0.1)
-        cyp = left.selectbox("CYP2C9 genotype", [NOT_TESTED, *iwpc.CYP2C9_TYPES[:6]], index=1)
-        vk = middle.selectbox("VKORC1 -1639 G>A genotype", [NOT_TESTED, *iwpc.VKORC1_TYPES], index=2)
+        # Not tested unless the clinician says otherwise (issue 28 item 4): a default genotype would be invented.
+        cyp = left.selectbox("CYP2C9 genotype", [NOT_TESTED, *iwpc.CYP2C9_TYPES[:6]], index=0)
+        vk = middle.selectbox("VKORC1 -1639 G>A genotype", [NOT_TESTED, *iwpc.VKORC1_TYPES], index=0)
         inducer = right.selectbox("Enzyme inducer", list(INDUCERS))
         amiodarone = left.checkbox("Takes amiodarone")
         indications = middle.multiselect("Indication", list(INDICATIONS), format_func=INDICATIONS.get, default=[3])

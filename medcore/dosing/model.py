@@ -223,8 +223,15 @@ class DoseModel:
             mixed[np.ix_(masks[:, g], idx)] = patient.to_numpy(dtype=float)[idx]
         doses = self._root(pd.DataFrame(mixed, columns=FACTOR_NAMES)) ** 2
         phi = exact_shapley(doses, len(names))
+        # An untested genotype is not a genotype: its effect is the training patients' average for "unknown".
+        untested = {
+            group: f"{group.split()[0]} not tested (average effect)"
+            for group in ("CYP2C9 genotype", "VKORC1 genotype")
+            if patient[GROUPS[group][-1]] == 1
+        }
         effects = sorted(
-            ({"factor": g, "mg_per_week": float(v)} for g, v in zip(names, phi)), key=lambda e: -abs(e["mg_per_week"])
+            ({"factor": untested.get(g, g), "mg_per_week": float(v)} for g, v in zip(names, phi)),
+            key=lambda e: -abs(e["mg_per_week"]),
         )
         return {
             "reference_dose": float(doses[0]),

@@ -27,6 +27,8 @@ def test_the_form_gives_the_models_dose_with_interval_baselines_and_effects():
     app = _page()
     assert not app.exception
     assert any("adjust the dose by INR" in w.value for w in app.warning)
+    next(box for box in app.selectbox if box.label == "CYP2C9 genotype").set_value("*1/*1")
+    next(box for box in app.selectbox if box.label == "VKORC1 -1639 G>A genotype").set_value("A/G")
     _submit(app)
     assert not app.exception
     patient = {
@@ -56,12 +58,15 @@ def test_the_form_gives_the_models_dose_with_interval_baselines_and_effects():
 
 def test_untested_genotypes_say_what_testing_could_change():
     app = _page()
+    # Genotypes start as "not tested" (issue 28 item 4): none is invented for the patient.
     for label in ("CYP2C9 genotype", "VKORC1 -1639 G>A genotype"):
-        next(box for box in app.selectbox if box.label == label).set_value("not tested")
+        assert next(box for box in app.selectbox if box.label == label).value == "not tested"
     _submit(app)
     assert not app.exception
     assert any("testing could move this patient's dose" in i.value for i in app.info)
     assert any("CYP2C9 not tested" in i.value for i in app.info)
+    waterfall = json.loads(app.get("plotly_chart")[0].proto.spec)["data"][0]
+    assert "CYP2C9 not tested (average effect)" in waterfall["x"] and "CYP2C9 genotype" not in waterfall["x"]
 
 
 def test_a_batch_csv_gives_a_table_and_bad_values_are_named():
