@@ -24,7 +24,9 @@ horizons = {horizon_label(h, model.time_unit): h for h in model.horizons}
 def _form() -> dict | None:
     """The covariate form; returns the last submitted row (kept in this session's memory only)."""
     with st.form(f"patient-{name}"):
-        st.markdown("Defaults are the training cohort's median patient. Plausible ranges are enforced.")
+        st.markdown(
+            "Defaults are the training cohort's median patient. A value outside its plausible range is refused."
+        )
         columns = st.columns(3)
         row = {}
         for index, covariate in enumerate(model.covariates):
@@ -42,10 +44,9 @@ def _form() -> dict | None:
                 )
             else:
                 whole = covariate["type"] == "integer"
+                # No widget limits: a value out of range gets a message naming the range, not a silent block.
                 row[covariate["name"]] = where.number_input(
                     label,
-                    min_value=int(low) if whole else float(low),
-                    max_value=int(high) if whole else float(high),
                     value=int(covariate["median"]) if whole else float(covariate["median"]),
                     step=1 if whole else None,
                     help=f"{covariate['name']}: plausible {low:g}-{high:g}; seen in training "
@@ -54,6 +55,17 @@ def _form() -> dict | None:
                 )
         submitted = st.form_submit_button("Predict", type="primary")
     if submitted:
+        problems = [
+            f"{c['description']}: {row[c['name']]:g} is outside the plausible range {c['range'][0]:g}-{c['range'][1]:g}"
+            + (f" {c['unit']}" if c["unit"] else "")
+            for c in model.covariates
+            if not c["categories"] and not c["range"][0] <= row[c["name"]] <= c["range"][1]
+        ]
+        if problems:
+            st.session_state.pop(f"survival-row-{name}", None)  # never the previous patient's result
+            for problem in problems:
+                st.error(problem + ". Correct it and press Predict.")
+            return None
         st.session_state[f"survival-row-{name}"] = row
     return st.session_state.get(f"survival-row-{name}")
 

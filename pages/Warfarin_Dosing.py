@@ -47,8 +47,9 @@ def _patient() -> dict | None:
     with st.form("dose-form"):
         left, middle, right = st.columns(3)
         age = left.selectbox("Age (years)", iwpc.AGE_BINS, index=6)
-        height = middle.number_input("Height (cm; 0 = unknown)", 0.0, 230.0, 170.0, 1.0)
-        weight = right.number_input("Weight (kg; 0 = unknown)", 0.0, 300.0, 75.0, 1.0)
+        # No upper widget limit: an impossible value gets the model's message naming the range (not a silent block).
+        height = middle.number_input("Height (cm; 0 = unknown)", 0.0, None, 170.0, 1.0)
+        weight = right.number_input("Weight (kg; 0 = unknown)", 0.0, None, 75.0, 1.0)
         sex = left.selectbox("Sex", ["male", "female"])
         race = middle.selectbox("Race (OMB)", iwpc.RACES)
         target = right.number_input("Target INR", 1.0, 5.0, 2.5, 0.1)
@@ -98,6 +99,21 @@ def _one() -> None:
     if result["out_of_domain"]:
         st.warning(result["reason"])
         return
+    shown = {
+        iwpc.AGE: "age",
+        iwpc.HEIGHT: "height (cm)",
+        iwpc.WEIGHT: "weight (kg)",
+        iwpc.CYP2C9: "CYP2C9",
+        iwpc.VKORC1: "VKORC1",
+    }
+    st.caption(
+        "For the inputs last submitted: "
+        + ", ".join(
+            f"{label} {patient[column] if patient[column] is not None else 'unknown'}"
+            for column, label in shown.items()
+        )
+        + ". Change the form and press Recommend a dose again for new inputs."
+    )
     low, high = result["interval"]
     left, right = st.columns([2, 3])
     left.metric(

@@ -103,3 +103,21 @@ def test_the_evaluation_page_shows_calibration_candidates_and_scores_an_upload()
     assert not app.exception
     titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in app.get("plotly_chart")]
     assert any("n=60" in t for t in titles), titles
+
+
+def test_an_impossible_value_is_named_and_no_stale_result_stays(tmp_path):
+    """Issue 28 items 1 and 2: weight 500 kg gets a message naming the range, and the previous result goes."""
+    app = _page()
+    height = next(box for box in app.number_input if box.label.startswith("Height"))
+    weight = next(box for box in app.number_input if box.label.startswith("Weight"))
+    height.set_value(0.0)
+    weight.set_value(0.0)
+    _submit(app)
+    assert any("Height (cm) missing" in i.value for i in app.info) and app.metric
+    assert any("For the inputs last submitted" in c.value and "weight (kg) unknown" in c.value for c in app.caption)
+    next(box for box in app.number_input if box.label.startswith("Height")).set_value(175.0)
+    next(box for box in app.number_input if box.label.startswith("Weight")).set_value(500.0)
+    _submit(app)
+    assert not app.exception
+    assert any("Weight (kg)" in e.value and "20 to 300" in e.value for e in app.error)
+    assert not app.metric and not any("Height (cm) missing" in i.value for i in app.info)

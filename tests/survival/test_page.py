@@ -107,3 +107,14 @@ def test_a_batch_csv_gives_a_downloadable_table_with_refusals_marked():
     assert any("1 outside the training cohort" in c.value for c in app.caption)
     app.file_uploader[0].set_value(("typo.csv", b"age,positive_nodes\n50,x\n", "text/csv")).run()
     assert any("lacks the column" in e.value for e in app.error)
+
+
+def test_an_out_of_range_value_is_named_with_its_range_not_silently_blocked():
+    """Issue 28 item 1: age 150 gets a message next to the form naming the plausible range, and no result."""
+    app = _predict(_page("pages/Survival_Risk.py"))
+    assert app.metric  # a result for the median patient
+    app.number_input(key="survival-gbsg-age").set_value(150)
+    app = _predict(app)
+    assert not app.exception
+    assert any("150 is outside the plausible range" in e.value and "years" in e.value for e in app.error)
+    assert not app.metric  # the previous patient's result is not left beside the new inputs
