@@ -129,7 +129,7 @@ def _patient(row: dict) -> None:
     st.subheader("What drives this risk")
     st.plotly_chart(contributions_figure(explanation), key="drivers")
     st.markdown(explanation["summary"])
-    st.markdown("\n".join(f"- {c['text']}" for c in explanation["contributions"][:6]))
+    st.markdown("\n".join(f"- {c['text']}" for c in explanation["contributions"]))  # every factor, in words
 
     ui.what_if_section(model, row)
 

@@ -90,7 +90,7 @@ COHORTS: dict[str, Cohort] = {
                 "Tumour size group",
                 {0: "≤20 mm", 1: "21-50 mm", 2: ">50 mm"},
             ),
-            Covariate("postmenopausal", "binary", "", (0, 1), "Post-menopausal (1) or pre-menopausal (0)", _YES_NO),
+            Covariate("postmenopausal", "binary", "", (0, 1), "Post-menopausal", _YES_NO),
             Covariate("age", "continuous", "years", (18, 110), "Age at surgery"),
             Covariate("positive_nodes", "integer", "nodes", (0, 100), "Number of positive lymph nodes"),
             Covariate(

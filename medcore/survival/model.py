@@ -282,6 +282,7 @@ class SurvivalModel:
             contributions.append(
                 {
                     "covariate": covariate.name,
+                    "label": covariate.description,
                     "value": patient,
                     "reference": median,
                     "log_hazard": float(phi[j]),

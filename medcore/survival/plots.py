@@ -111,7 +111,7 @@ def contributions_figure(explanation: dict, top: int = 12) -> go.Figure:
     figure = go.Figure(
         go.Bar(
             x=[row["log_hazard"] for row in rows],
-            y=[row["covariate"] for row in rows],
+            y=[row.get("label", row["covariate"]) for row in rows],  # plain words, not column names
             orientation="h",
             marker_color=["#e76f51" if row["log_hazard"] > 0 else "#2a9d8f" for row in rows],
             text=[f"x{row['hazard_ratio']:.2f}" for row in rows],

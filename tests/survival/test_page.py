@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -118,3 +120,14 @@ def test_an_out_of_range_value_is_named_with_its_range_not_silently_blocked():
     assert not app.exception
     assert any("150 is outside the plausible range" in e.value and "years" in e.value for e in app.error)
     assert not app.metric  # the previous patient's result is not left beside the new inputs
+
+
+def test_every_factor_is_listed_in_plain_words():
+    """Issue 28 item 7: the chart and the list use plain names, every factor is in the list, no '(1)/(0)'."""
+    app = _predict(_page("pages/Survival_Risk.py"))
+    chart = json.loads(app.get("plotly_chart")[-1].proto.spec)["data"][0]
+    assert "Number of positive lymph nodes" in chart["y"] and "positive_nodes" not in chart["y"]
+    listed = next(md.value for md in app.markdown if md.value.startswith("- "))
+    model = medcore.load_model("survival-gbsg")
+    assert all(c["description"] in listed for c in model.covariates)
+    assert "(1)" not in listed and "Post-menopausal: yes" in listed
