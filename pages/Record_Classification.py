@@ -9,7 +9,7 @@ import streamlit as st
 from medcore import MedcoreError, ui
 from medcore.core.audit import input_digest
 from medcore.core.plots import probability_bars
-from medcore.core.settings import LIMITS
+from medcore.core.validate import check_text_length
 from medcore.text.data import TEXT_EXAMPLES
 from medcore.text.deid import mask_identifiers
 from medcore.text.plots import highlight_html
@@ -44,13 +44,11 @@ def classify() -> None:
     if not text.strip():
         st.info("Paste a text (or pick an example), then press Analyse to see the ranked condition classes.")
         return
-    limit = LIMITS["max_text_chars"]
-    if len(text) > limit:
-        st.warning(
-            f"The text has {len(text):,} characters; only the first {limit:,} were kept. Paste the part that "
-            "matters for a complete reading."
-        )
-        text = text[:limit]
+    try:  # one limit everywhere: the page refuses what the API and the CLI refuse, in the same words
+        check_text_length(text)
+    except MedcoreError as err:
+        st.error(str(err))
+        return
     masked, findings = mask_identifiers(text)
     if findings:
         st.info("Masked before analysis: " + ", ".join(f"{f['count']} {f['kind']}" for f in findings) + ".")

@@ -48,8 +48,8 @@ def _patient() -> dict | None:
         left, middle, right = st.columns(3)
         age = left.selectbox("Age (years)", iwpc.AGE_BINS, index=6)
         # No upper widget limit: an impossible value gets the model's message naming the range (not a silent block).
-        height = middle.number_input("Height (cm; 0 = unknown)", 0.0, None, 170.0, 1.0)
-        weight = right.number_input("Weight (kg; 0 = unknown)", 0.0, None, 75.0, 1.0)
+        height = middle.number_input("Height (cm; empty = unknown)", 0.0, None, None, 1.0, placeholder="unknown")
+        weight = right.number_input("Weight (kg; empty = unknown)", 0.0, None, None, 1.0, placeholder="unknown")
         sex = left.selectbox("Sex", ["male", "female"])
         race = middle.selectbox("Race (OMB)", iwpc.RACES)
         target = right.number_input("Target INR", 1.0, 5.0, 2.5, 0.1)
@@ -63,8 +63,9 @@ def _patient() -> dict | None:
     if submitted:
         st.session_state["dose-patient"] = {
             iwpc.AGE: age,
-            iwpc.HEIGHT: height or None,
-            iwpc.WEIGHT: weight or None,
+            # Empty = unknown; 0 is refused, as in a batch CSV and the API (one rule everywhere).
+            iwpc.HEIGHT: height,
+            iwpc.WEIGHT: weight,
             iwpc.GENDER: sex,
             iwpc.RACE: race,
             iwpc.TARGET_INR: target,

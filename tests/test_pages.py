@@ -127,8 +127,10 @@ def test_free_text_masks_identifiers_and_explains():
     assert bars["x"][-1] == pytest.approx(proba.max(), abs=1e-6)
 
 
-def test_a_paste_longer_than_the_limit_is_cut_with_a_message(monkeypatch):
+def test_a_paste_longer_than_the_limit_is_refused_in_the_apis_words(monkeypatch):
+    """Issue 28 item 3: one limit everywhere; the page refuses what the API refuses, with the same message."""
     from medcore.core.settings import LIMITS
+    from medcore.core.validate import check_text_length
 
     app = _page("pages/Record_Classification.py")
     long_text = "Patients with acute myocardial infarction received early angioplasty. " * (
@@ -137,8 +139,15 @@ def test_a_paste_longer_than_the_limit_is_cut_with_a_message(monkeypatch):
     _analyse(app, long_text)
     app.run()
     assert not app.exception
-    assert any(f"only the first {LIMITS['max_text_chars']:,} were kept" in w.value for w in app.warning)
-    assert len(app.get("plotly_chart")) >= 1
+    with pytest.raises(medcore.InvalidInputError) as refused:
+        check_text_length(long_text)
+    assert [e.value for e in app.error] == [str(refused.value)]
+    assert f"at most {LIMITS['max_text_chars']:,} are accepted" in app.error[0].value
+    assert not app.get("plotly_chart") and not app.warning  # no second, different notice
+    _analyse(app, long_text[:6_000])  # over what the model reads (5,000): read in part, said once
+    app.run()
+    notes = [w.value for w in app.warning]
+    assert len(notes) == 1 and "truncated from 6,000 to 5,000" in notes[0] and app.get("plotly_chart")
 
 
 def _table(app, column: str):

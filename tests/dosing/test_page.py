@@ -27,6 +27,8 @@ def test_the_form_gives_the_models_dose_with_interval_baselines_and_effects():
     app = _page()
     assert not app.exception
     assert any("adjust the dose by INR" in w.value for w in app.warning)
+    next(box for box in app.number_input if box.label.startswith("Height")).set_value(170.0)
+    next(box for box in app.number_input if box.label.startswith("Weight")).set_value(75.0)
     next(box for box in app.selectbox if box.label == "CYP2C9 genotype").set_value("*1/*1")
     next(box for box in app.selectbox if box.label == "VKORC1 -1639 G>A genotype").set_value("A/G")
     _submit(app)
@@ -110,8 +112,8 @@ def test_an_impossible_value_is_named_and_no_stale_result_stays(tmp_path):
     app = _page()
     height = next(box for box in app.number_input if box.label.startswith("Height"))
     weight = next(box for box in app.number_input if box.label.startswith("Weight"))
-    height.set_value(0.0)
-    weight.set_value(0.0)
+    height.set_value(None)
+    weight.set_value(None)
     _submit(app)
     assert any("Height (cm) missing" in i.value for i in app.info) and app.metric
     assert any("For the inputs last submitted" in c.value and "weight (kg) unknown" in c.value for c in app.caption)
@@ -121,3 +123,18 @@ def test_an_impossible_value_is_named_and_no_stale_result_stays(tmp_path):
     assert not app.exception
     assert any("Weight (kg)" in e.value and "20 to 300" in e.value for e in app.error)
     assert not app.metric and not any("Height (cm) missing" in i.value for i in app.info)
+
+
+def test_zero_weight_is_refused_in_the_form_as_in_a_batch_csv():
+    """Issue 28 item 3: one rule everywhere: empty means unknown, 0 is refused with the same words as a CSV."""
+    app = _page()
+    next(box for box in app.number_input if box.label.startswith("Weight")).set_value(0.0)
+    _submit(app)
+    form_error = next(e.value for e in app.error if "Weight (kg)" in e.value)
+    app = _page()
+    app.file_uploader[0].set_value(("bad.csv", b"Age,Weight (kg)\n50 - 59,0\n", "text/csv")).run()
+    csv_error = next(e.value for e in app.error if "Weight (kg)" in e.value)
+    assert (
+        "0.0 is not a number from 20 to 300" in form_error.replace("0 is", "0.0 is") or "from 20 to 300" in form_error
+    )
+    assert "from 20 to 300" in csv_error and not app.metric
