@@ -164,3 +164,13 @@ def test_the_service_never_imports_the_ui_or_the_cli():
     for path in _package_files("api"):
         for module in _imports(path):
             assert _medcore_part(module) not in ("ui", "cli"), f"{path.relative_to(PROJECT)} imports {module}"
+
+
+def test_pages_stay_thin():
+    """Issue 28 item 20: a page is at most 200 lines; shared widgets live in medcore/ui/."""
+    long = {
+        page.name: count
+        for page in sorted((PROJECT / "pages").glob("*.py"))
+        if (count := len(page.read_text(encoding="utf-8").splitlines())) > 200
+    }
+    assert not long, f"pages over 200 lines: {long}; move widgets into medcore/ui/"

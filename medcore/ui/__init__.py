@@ -21,6 +21,7 @@ from medcore.ui.cache import (
     session_memo,
     verified_card,
 )
+from medcore.ui.care import built_history, care_evidence, lifestyle_inputs, plan_tables, where_section
 from medcore.ui.login import login_mode, require_login
 from medcore.ui.navigation import PAGES, SECTIONS, navigation
 from medcore.ui.runtime import keep_keras_state
@@ -38,6 +39,11 @@ from medcore.ui.survival import what_if_section
 
 __all__ = [
     "PAGES",
+    "built_history",
+    "care_evidence",
+    "lifestyle_inputs",
+    "plan_tables",
+    "where_section",
     "SECTIONS",
     "assessment_figures",
     "audit",
