@@ -106,40 +106,52 @@ def places_figure(
     right). With ``tiles`` (a raster tile URL template, ``{z}/{x}/{y}``) the same points and rings
     are drawn on that map; markers only, so no font server is needed either.
     """
-    if tiles:
-        return _tiled_places_figure(origin, places, label, tiles)
     lat0, lon0 = origin
+
+    def trace(lats, lons, **options):  # one trace kind per drawing: map traces with tiles, plain ones without
+        return go.Scattermap(lat=lats, lon=lons, **options) if tiles else go.Scatter(x=lons, y=lats, **options)
+
     figure = go.Figure()
     farthest = max([p["distance_km"] for p in places] + [1.0])
     step = next(s for s in (1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500) if farthest / s <= 4)
     for radius in np.arange(step, farthest + step, step):
         y, x = _ring(lat0, lon0, float(radius))
-        figure.add_trace(
-            go.Scatter(x=x, y=y, mode="lines", line=dict(color="#d0d0d0", width=1), hoverinfo="skip", showlegend=False)
-        )
-        figure.add_annotation(
-            x=lon0, y=y.max(), text=f"{radius:g} km", showarrow=False, font=dict(color="#909090", size=10)
-        )
-    figure.add_trace(  # the origin first, so the places' markers stay visible on top of it
-        go.Scatter(x=[lon0], y=[lat0], mode="markers", marker=dict(symbol="star", size=16, color="black"), name=label)
-    )
+        line = dict(color="#909090" if tiles else "#d0d0d0", width=1)
+        figure.add_trace(trace(y, x, mode="lines", line=line, hoverinfo="skip", showlegend=False))
+        if not tiles:
+            figure.add_annotation(
+                x=lon0, y=y.max(), text=f"{radius:g} km", showarrow=False, font=dict(color="#909090", size=10)
+            )
+    # The origin first, so the places' markers stay visible on top of it.
+    marker = dict(size=14, color="black") if tiles else dict(symbol="star", size=16, color="black")
+    figure.add_trace(trace([lat0], [lon0], mode="markers", marker=marker, name=label))
     for need in dict.fromkeys(p.get("need", p["kind"]) for p in places):
         group = [p for p in places if p.get("need", p["kind"]) == need]
+        numbers = {} if tiles else {"text": [str(i) for i in range(1, len(group) + 1)], "textposition": "top center"}
         figure.add_trace(
-            go.Scatter(
-                x=[p["lon"] for p in group],
-                y=[p["lat"] for p in group],
-                mode="markers+text",
-                text=[str(i) for i, _ in enumerate(group, start=1)],
-                textposition="top center",
+            trace(
+                [p["lat"] for p in group],
+                [p["lon"] for p in group],
+                mode="markers" if tiles else "markers+text",
                 marker=dict(size=11),
                 name=need,
                 customdata=[[p["name"], p["distance_km"], p["address"]] for p in group],
                 hovertemplate="%{customdata[0]}<br>%{customdata[1]:.1f} km<br>%{customdata[2]}<extra>"
                 + need
                 + "</extra>",
+                **numbers,
             )
         )
+    figure.update_layout(height=420, margin=dict(l=10, r=10, t=30, b=10), legend=dict(orientation="h"))
+    if tiles:
+        style = {
+            "version": 8,
+            "sources": {"tiles": {"type": "raster", "tiles": [tiles], "tileSize": 256}},
+            "layers": [{"id": "tiles", "type": "raster", "source": "tiles"}],
+        }
+        zoom = max(1.0, min(14.0, math.log2(40000 / (4 * farthest + 1))))
+        figure.update_layout(map=dict(style=style, center=dict(lat=lat0, lon=lon0), zoom=zoom))
+        return figure
     figure.update_xaxes(title="longitude", showgrid=False, zeroline=False)
     figure.update_yaxes(
         title="latitude",
@@ -147,51 +159,5 @@ def places_figure(
         zeroline=False,
         scaleanchor="x",
         scaleratio=1 / max(math.cos(math.radians(lat0)), 0.05),
-    )
-    figure.update_layout(height=420, margin=dict(l=10, r=10, t=30, b=10), legend=dict(orientation="h"))
-    return figure
-
-
-def _tiled_places_figure(origin: tuple[float, float], places: list[dict], label: str, tiles: str) -> go.Figure:
-    lat0, lon0 = origin
-    figure = go.Figure()
-    farthest = max([p["distance_km"] for p in places] + [1.0])
-    step = next(s for s in (1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500) if farthest / s <= 4)
-    for radius in np.arange(step, farthest + step, step):
-        y, x = _ring(lat0, lon0, float(radius))
-        figure.add_trace(
-            go.Scattermap(
-                lat=y, lon=x, mode="lines", line=dict(color="#909090", width=1), hoverinfo="skip", showlegend=False
-            )
-        )
-    figure.add_trace(
-        go.Scattermap(lat=[lat0], lon=[lon0], mode="markers", marker=dict(size=14, color="black"), name=label)
-    )
-    for need in dict.fromkeys(p.get("need", p["kind"]) for p in places):
-        group = [p for p in places if p.get("need", p["kind"]) == need]
-        figure.add_trace(
-            go.Scattermap(
-                lat=[p["lat"] for p in group],
-                lon=[p["lon"] for p in group],
-                mode="markers",
-                marker=dict(size=11),
-                name=need,
-                customdata=[[p["name"], p["distance_km"], p["address"]] for p in group],
-                hovertemplate="%{customdata[0]}<br>%{customdata[1]:.1f} km<br>%{customdata[2]}<extra>"
-                + need
-                + "</extra>",
-            )
-        )
-    zoom = max(1.0, min(14.0, math.log2(40000 / (4 * farthest + 1))))
-    style = {
-        "version": 8,
-        "sources": {"tiles": {"type": "raster", "tiles": [tiles], "tileSize": 256}},
-        "layers": [{"id": "tiles", "type": "raster", "source": "tiles"}],
-    }
-    figure.update_layout(
-        map=dict(style=style, center=dict(lat=lat0, lon=lon0), zoom=zoom),
-        height=420,
-        margin=dict(l=10, r=10, t=30, b=10),
-        legend=dict(orientation="h"),
     )
     return figure
