@@ -121,6 +121,16 @@ def create_app(backend: Backend | None = None, tokens: TokenTable | None = None)
     _add_error_handlers(app)
 
     @app.middleware("http")
+    async def guard_docs(request: Request, call_next):
+        """The API description answers whoever may call the API: a token when tokens are configured."""
+        if request.url.path.startswith(("/docs", "/openapi.json", "/redoc", "/static")):
+            try:
+                _caller(request)
+            except ApiError as err:
+                return JSONResponse({"error": err.message}, status_code=err.status, headers=err.headers)
+        return await call_next(request)
+
+    @app.middleware("http")
     async def count(request: Request, call_next):
         started = time.perf_counter()
         try:
@@ -147,8 +157,11 @@ def create_app(backend: Backend | None = None, tokens: TokenTable | None = None)
         body = {"ready": ok, "models": ready, "loading": loading, "unavailable": unavailable}
         return JSONResponse(body, status_code=200 if ok else 503, headers=None if ok else {"Retry-After": "5"})
 
-    @app.get("/metrics", summary="Prometheus metrics", response_class=PlainTextResponse)
-    def prometheus() -> PlainTextResponse:
+    @app.get(
+        "/metrics", summary="Prometheus metrics (a token when tokens are configured)", response_class=PlainTextResponse
+    )
+    def prometheus(request: Request) -> PlainTextResponse:
+        _caller(request)  # with tokens configured, any valid token; without, this machine only
         return PlainTextResponse(metrics.render(), media_type=metrics.content_type)
 
     @app.get("/v1/models", summary="Every model: name, kind, task, version, headline figures")

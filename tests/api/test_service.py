@@ -368,14 +368,24 @@ def test_metrics_count_requests_latency_and_errors_per_model(guarded, token_valu
         f"medcore_request_seconds_count{{{labels}}}",
         'medcore_request_seconds_bucket{endpoint="/v1/models/{name}/predict",le="30.0",model="drug-esol"}',
     )
-    before = guarded.get("/metrics").text
     headers = {"Authorization": f"Bearer {token_values['pacs']}"}
+    before = guarded.get("/metrics", headers=headers).text
     guarded.post("/v1/models/drug-esol/predict", json={"smiles": ["CCO"]}, headers=headers)
     guarded.post("/v1/models/drug-esol/predict", json={"smiles": "CCO"}, headers=headers)
-    after = guarded.get("/metrics").text
+    after = guarded.get("/metrics", headers=headers).text
     assert _metric(after, ok) - _metric(before, ok) == 1 and _metric(after, bad) - _metric(before, bad) == 1
     assert _metric(after, count) - _metric(before, count) == 2 and _metric(after, fast) - _metric(before, fast) == 2
     assert _metric(after, f'medcore_errors_total{{{labels},status="200"}}') == 0, "a 200 is not an error"
+
+
+def test_metrics_and_docs_need_a_token_when_tokens_are_configured(guarded, token_values):
+    """Issue 28 item 18: with tokens configured, /metrics, /docs and /openapi.json answer token holders only."""
+    headers = {"Authorization": f"Bearer {token_values['triage']}"}
+    for path in ("/metrics", "/docs", "/openapi.json"):
+        refused = guarded.get(path)
+        assert refused.status_code == 401 and "Bearer" in refused.json()["error"], path
+        assert guarded.get(path, headers=headers).status_code == 200, path
+    assert guarded.get("/healthz").status_code == 200  # liveness stays open for the orchestrator
 
 
 def test_the_openapi_docs_are_served_without_a_cdn(service):
