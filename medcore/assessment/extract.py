@@ -32,14 +32,14 @@ _NEGATION_BEFORE = re.compile(
 )
 _TERMINATORS = re.compile(
     r"\b(?:but|however|although|though|yet|except|apart from|aside from|still|has|have|had|having|with|reports?|"
-    r"complains? of|c/o|presents? with|now|then|and (?:now|then|also) )\b",
+    r"complains? of|c/o|presents? with|now|then|only|and (?:now|then|also) )\b",
     re.IGNORECASE,
 )
 # Phrases that hold a negation word but do not deny a finding ("just not right", "won't stop").
 _PSEUDO_NEGATION = re.compile(
     _tolerant(
         r"\b(?:not (?:right|himself|herself|myself|themselves|even|sure|only|just|well|improving|settling|getting better|"
-        r"stopping|going away|eating|feeding|sleeping)|no (?:better|longer|improvement|relief)|(?:won't|doesn't|didn't|"
+        r"stopping|going away|eating|feeding|sleeping|interested in)|no (?:better|longer|improvement|relief)|(?:won't|doesn't|didn't|"
         r"will not|does not|can't get it to) (?:stop|settle|go away|help|work)|not helping|hasn't helped|no matter|(?:don't|can't|doesn't|didn't) remember|(?:isn't|not|hasn't|haven't) (?:touching|shifting|helping|working))\b"
     ),
     re.IGNORECASE,

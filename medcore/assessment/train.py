@@ -491,8 +491,8 @@ def _card(
             "Each new dev set scored before any change from it shows wording the reader had not met: triage "
             "accuracy 0.66-0.68 and emergencies found 0.76-0.80 on first reads of dev3 and dev4; dev6 (patients' "
             "words) 0.85 and 0.92; dev7 (clinicians' shorthand) 0.76 and 0.78, with some notes refused as not "
-            "English before the abbreviation table; against 0.76 / 0.86 on the test vignettes now: expect lower "
-            "figures on new wording.",
+            "English before the abbreviation table; dev9 (telephone-triage and referral notes) 0.60 and 0.63; "
+            "against 0.77 / 0.88 on the test vignettes now: expect lower figures on new wording.",
             "Safety first costs accuracy: a face droop is always an emergency (FAST), although Bell's palsy is "
             "urgent; any thought of suicide is an emergency.",
         ],

@@ -388,3 +388,29 @@ def test_words_near_a_finding_do_not_invent_it(model):
         f["name"] for f in model.assess("nosebleed, pinched for 20 minutes and still bleeding", age=30)["findings"]
     }
     assert "bleeding_wont_stop" in nosebleed
+
+
+@pytest.mark.parametrize(
+    "text, age, finding",
+    [
+        ("Partner calling: he took a large amount of his antidepressants and some alcohol", 29, "overdose"),
+        ("30 weeks pregnant, baby has been moving much less since yesterday", 35, "reduced_fetal_movement"),
+        ("6 year old fell off the trampoline, now vomited three times and very sleepy", 6, "fall"),
+        ("left leg suddenly cold, pale and very painful, can't feel her toes", 74, "cold_pale_limb"),
+        ("red, hot, swollen right knee since yesterday, temperature 38.2", 55, "joint_swelling"),
+        ("10 month old, temp 39.8, very sleepy and hard to rouse", 0.8, "confusion"),
+    ],
+)
+def test_telephone_triage_wording_finds_the_emergency(model, text, age, finding):
+    """dev9 (telephone and referral notes) first read found these emergencies missed."""
+    result = model.assess(text, age=age)
+    assert finding in {f["name"] for f in result["findings"] if f["present"]}
+    assert result["triage"]["level"] == "emergency", result["triage"]["reasons"]
+
+
+def test_only_ends_a_negation(model):
+    findings = {
+        f["name"]: f["present"]
+        for f in model.assess("not interested in feeds, only 1 wet nappy today", age=0.8)["findings"]
+    }
+    assert findings.get("reduced_urine") is True
