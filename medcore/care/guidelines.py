@@ -4,15 +4,19 @@ The rules are data (``medcore/care/tables/*.csv``, copied into the bundle at tra
 per rule with its source. This module only reads them and evaluates them for one patient:
 
 - ``groups.csv``: which item ids make a clinical group (``diabetes``, ``statin``, ``live_vaccine``...);
-- ``care_gaps.csv``: who needs what, how often (``every_months``) or how many doses by which age
-  (``doses`` ``"age:n age:n"``), and which items show it was done (``done_by``; ``item@months``
-  overrides the interval for that item, ``group:NAME`` any item of a group);
-- ``never.csv``: what the collaborative suggestions must never offer, and when;
+- ``care_gaps.csv``: who needs what, how often (``every_months``, or ``season`` for flu and COVID:
+  from 1 August) or how many doses by which age (``doses`` ``"age:n age:n"``, counted from
+  ``given_from_age``, at least 24 days apart, fewer after a late start ``catch_up``), and which
+  items show it was done (``done_by``; ``item@months`` overrides the interval for that item,
+  ``group:NAME`` any item of a group);
+- ``never.csv``: what the collaborative suggestions must never offer, and when (``unless_due``:
+  a category rule that yields when the item closes a due gap);
 - ``advice.csv``: how to live, by condition and lifestyle.
 
 A rule's ``who`` / ``when`` column is a small expression: clauses separated by `` ; `` (any
 clause), atoms within a clause by `` & `` (all atoms). Atoms: ``always``, ``has:g1|g2``,
-``lacks:g1|g2``, ``sex=F``, ``pregnant``, ``not_pregnant``, ``smoking=current|former``, and
+``lacks:g1|g2``, ``recent:g1|g2@12`` (an item of the group within 12 months, or undated),
+``sex=F``, ``pregnant``, ``not_pregnant``, ``smoking=current|former``, and
 comparisons ``age>=N``, ``bmi<30``, ``pack_years>=20``, ``quit_years<=15``, ``activity<150``,
 ``alcohol>14``, ``sleep<7``. A comparison on an unknown value is false.
 """
