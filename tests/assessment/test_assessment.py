@@ -356,9 +356,16 @@ def test_pseudo_negations_and_clinical_shorthand(reader):
         ("22M, low mood, active SI with plan", 22, "suicidal"),
         ("32F, 28/40, painful PV bleeding", 32, "pregnant_over_20_weeks"),
         ("31F, 36/40 primip, headache, BP 165/112", 31, "very_high_bp"),
+        # dev9 (telephone and referral notes): emergencies its first read missed
+        ("Partner calling: he took a large amount of his antidepressants and some alcohol", 29, "overdose"),
+        ("30 weeks pregnant, baby has been moving much less since yesterday", 35, "reduced_fetal_movement"),
+        ("6 year old fell off the trampoline, now vomited three times and very sleepy", 6, "fall"),
+        ("left leg suddenly cold, pale and very painful, can't feel her toes", 74, "cold_pale_limb"),
+        ("red, hot, swollen right knee since yesterday, temperature 38.2", 55, "joint_swelling"),
+        ("10 month old, temp 39.8, very sleepy and hard to rouse", 0.8, "confusion"),
     ],
 )
-def test_clinician_shorthand_and_vital_signs_make_an_emergency(model, text, age, finding):
+def test_clinician_and_telephone_wording_makes_an_emergency(model, text, age, finding):
     result = model.assess(text, age=age)
     assert finding in {f["name"] for f in result["findings"] if f["present"]}
     assert result["triage"]["level"] == "emergency", result["triage"]["reasons"]
@@ -390,27 +397,9 @@ def test_words_near_a_finding_do_not_invent_it(model):
     assert "bleeding_wont_stop" in nosebleed
 
 
-@pytest.mark.parametrize(
-    "text, age, finding",
-    [
-        ("Partner calling: he took a large amount of his antidepressants and some alcohol", 29, "overdose"),
-        ("30 weeks pregnant, baby has been moving much less since yesterday", 35, "reduced_fetal_movement"),
-        ("6 year old fell off the trampoline, now vomited three times and very sleepy", 6, "fall"),
-        ("left leg suddenly cold, pale and very painful, can't feel her toes", 74, "cold_pale_limb"),
-        ("red, hot, swollen right knee since yesterday, temperature 38.2", 55, "joint_swelling"),
-        ("10 month old, temp 39.8, very sleepy and hard to rouse", 0.8, "confusion"),
-    ],
-)
-def test_telephone_triage_wording_finds_the_emergency(model, text, age, finding):
-    """dev9 (telephone and referral notes) first read found these emergencies missed."""
-    result = model.assess(text, age=age)
-    assert finding in {f["name"] for f in result["findings"] if f["present"]}
-    assert result["triage"]["level"] == "emergency", result["triage"]["reasons"]
-
-
-def test_only_ends_a_negation(model):
+def test_not_interested_in_feeds_is_a_symptom_not_a_negation(model):
     findings = {
         f["name"]: f["present"]
         for f in model.assess("not interested in feeds, only 1 wet nappy today", age=0.8)["findings"]
     }
-    assert findings.get("reduced_urine") is True
+    assert findings.get("reduced_urine") is True and findings.get("loss_of_appetite") is True
