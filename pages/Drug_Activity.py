@@ -6,6 +6,7 @@ import streamlit as st
 from medcore import MedcoreError, ui
 from medcore.core.audit import input_digest
 from medcore.core.cards import format_figure
+from medcore.molecules.data import task_words
 from medcore.molecules.plots import molecule_svg, task_figure
 
 ui.page_header("Drug activity")
@@ -72,7 +73,8 @@ def _one() -> None:
     with left:
         st.image(_svg(smiles, explanation["atoms"] if result["predictions"] else None), caption=result["canonical"])
         st.caption(
-            f"Atoms shaded red push the {task} prediction up, blue push it down ({explanation['method']})."
+            f"Atoms shaded red push the {'predicted ' if model.regression else 'prediction that it '}"
+            f"{task_words(task)} up, blue push it down ({explanation['method']})."
             if result["predictions"]
             else "No prediction, so no contributions."
         )
@@ -90,7 +92,7 @@ def _one() -> None:
                 )
             elif len(model.tasks) == 1:
                 st.metric(
-                    f"P({task})",
+                    f"Probability it {task_words(task)}",
                     f"{result['predictions'][task]:.0%}",
                     "calibrated probability",
                     delta_color="off",
@@ -106,9 +108,14 @@ def _one() -> None:
     for cell, neighbour in zip(columns, found["neighbours"]):
         cell.image(_svg(neighbour["smiles"]))
         measured = neighbour["labels"][task]  # the task shown above; None = not measured
-        cell.caption(
-            f"Tanimoto {neighbour['similarity']:.2f}; {task}: {'not measured' if measured is None else f'{measured:g}'}"
+        answer = (
+            "not measured"
+            if measured is None
+            else ("yes" if measured else "no")
+            if not model.regression
+            else f"{measured:g}"
         )
+        cell.caption(f"Tanimoto {neighbour['similarity']:.2f}; {task_words(task)}: {answer} (measured)")
 
 
 def _batch() -> None:

@@ -49,6 +49,30 @@ _TOX21 = (
     "SR-MMP",
     "SR-p53",
 )
+# Every task in words a reader understands (issue 28 item 15), with the assay's own code kept beside it.
+TASK_WORDS: dict[str, str] = {
+    "p_np": "crosses the blood-brain barrier",
+    "NR-AR": "activates the androgen receptor (NR-AR)",
+    "NR-AR-LBD": "binds the androgen receptor's ligand-binding domain (NR-AR-LBD)",
+    "NR-AhR": "activates the aryl hydrocarbon receptor (NR-AhR)",
+    "NR-Aromatase": "inhibits aromatase (NR-Aromatase)",
+    "NR-ER": "activates the oestrogen receptor alpha (NR-ER)",
+    "NR-ER-LBD": "binds the oestrogen receptor's ligand-binding domain (NR-ER-LBD)",
+    "NR-PPAR-gamma": "activates PPAR-gamma (NR-PPAR-gamma)",
+    "SR-ARE": "triggers the oxidative-stress (antioxidant response element) pathway (SR-ARE)",
+    "SR-ATAD5": "damages DNA (ATAD5 genotoxicity) (SR-ATAD5)",
+    "SR-HSE": "triggers the heat-shock stress response (SR-HSE)",
+    "SR-MMP": "disrupts the mitochondrial membrane potential (SR-MMP)",
+    "SR-p53": "activates the p53 DNA-damage response (SR-p53)",
+    "log_solubility_mol_per_L": "aqueous solubility (log10 mol/L)",
+}
+
+
+def task_words(task: str) -> str:
+    """A task in words ("crosses the blood-brain barrier"); an unknown task keeps its code."""
+    return TASK_WORDS.get(task, task)
+
+
 DATASETS: dict[str, Dataset] = {
     "drug-bbbp": Dataset(
         "drug-bbbp",

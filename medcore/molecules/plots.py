@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
+from medcore.molecules.data import task_words
+
 __all__ = ["molecule_svg", "parity_figure", "task_figure"]
 
 
@@ -65,7 +67,7 @@ def task_figure(result: dict, tasks: list[str]) -> go.Figure:
     figure = go.Figure(
         go.Bar(
             x=values,
-            y=tasks,
+            y=[task_words(task) for task in tasks],
             orientation="h",
             text=[f"{v:.0%}" for v in values],
             textposition="auto",
@@ -77,6 +79,6 @@ def task_figure(result: dict, tasks: list[str]) -> go.Figure:
         xaxis_range=[0, 1],
         xaxis_title="probability",
         height=120 + 26 * len(tasks),
-        margin={"l": 130},
+        margin={"l": 330},
     )
     return figure

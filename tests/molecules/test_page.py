@@ -28,9 +28,13 @@ def test_an_example_molecule_is_drawn_predicted_and_placed_among_its_neighbours(
     if result["out_of_domain"]:
         assert not metrics and any("Outside the applicability domain" in w.value for w in app.warning)
     else:
-        assert metrics["P(p_np)"] == f"{result['predictions']['p_np']:.0%}"
+        # Tasks are named in words (issue 28 item 15), not "P(p_np)".
+        assert metrics["Probability it crosses the blood-brain barrier"] == f"{result['predictions']['p_np']:.0%}"
+        assert not any("p_np" in label for label in metrics)
     assert len(app.get("imgs")) >= 1 or app.get("image")
     assert any("Tanimoto" in c.value for c in app.caption)
+    neighbours = [c.value for c in app.caption if c.value.startswith("Tanimoto")]
+    assert neighbours and all("crosses the blood-brain barrier:" in c and "p_np" not in c for c in neighbours)
     assert "Most similar training molecules" in [h.value for h in app.subheader]
 
 
@@ -99,3 +103,17 @@ def test_an_uploaded_bbbp_file_gets_roc_pr_and_reliability():
     assert not app.exception
     assert {"own-roc", "own-pr", "own-rel"} <= {chart.key for chart in app.get("plotly_chart")}
     assert any("n=6 molecules scored" in c.value and "auc" in c.value for c in app.caption)
+
+
+def test_every_task_has_words_and_the_chart_uses_them():
+    from medcore.molecules.data import DATASETS, TASK_WORDS
+    from medcore.molecules.plots import task_figure
+
+    tasks = [task for dataset in DATASETS.values() for task in dataset.tasks]
+    assert set(tasks) <= set(TASK_WORDS) and all(TASK_WORDS[t] != t for t in tasks)
+    tox21 = list(DATASETS["drug-tox21"].tasks)
+    figure = task_figure({"predictions": {t: 0.1 for t in tox21}}, tox21)
+    assert (
+        list(figure.data[0].y) == [TASK_WORDS[t] for t in tox21]
+        and "inhibits aromatase (NR-Aromatase)" in figure.data[0].y
+    )
