@@ -37,12 +37,13 @@ def where_section(model, header: str, location, key: str, default_need: str, ask
         st.info("Type a location (latitude, longitude; a ZIP code; or 'City, ST') to see the nearest places.")
         return
     try:
+        origin, shown = model.locate(location)  # resolved once: the table and the map share it
         places = audited(
             key,
             "service recommendation: where to go",
             model.card,
             input_digest(repr(location), need),
-            lambda: model.where(location, need, k=5),
+            lambda: model.where(origin, need, k=5),
             lambda r: {"need": need, "found": len(r)},
         )
     except MedcoreError as err:
@@ -68,7 +69,6 @@ def where_section(model, header: str, location, key: str, default_need: str, ask
         ).set_index("#")
     )
     if places:
-        origin, shown = model.locate(location)
         tiles = map_tiles()
         figure = places_figure(origin, [{**p, "need": need} for p in places], shown, tiles)
         st.plotly_chart(figure, key=f"{key}-map")
