@@ -134,6 +134,11 @@ def build_likelihood(knowledge: dict, root: Path) -> tuple[np.ndarray, dict]:
     for row in knowledge["presentations"]:
         likelihood[names[row["condition"]], index[row["finding"]]] = row["frequency"]
         origin["textbook"] += 1
+    # A finding is reported at least as often as any finding that implies it (vomiting blood is vomiting).
+    for _ in range(3):  # the hierarchy is at most three deep
+        for j, finding in enumerate(findings):
+            for broader in finding["implies"]:
+                likelihood[:, index[broader]] = np.maximum(likelihood[:, index[broader]], likelihood[:, j])
     return np.clip(likelihood, 0.005, 0.99), origin
 
 

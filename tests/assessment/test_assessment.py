@@ -363,6 +363,8 @@ def test_pseudo_negations_and_clinical_shorthand(reader):
         ("left leg suddenly cold, pale and very painful, can't feel her toes", 74, "cold_pale_limb"),
         ("red, hot, swollen right knee since yesterday, temperature 38.2", 55, "joint_swelling"),
         ("10 month old, temp 39.8, very sleepy and hard to rouse", 0.8, "confusion"),
+        # dev10 (care-home and triage-nurse notes)
+        ("Nurse note: found on floor by carer, unable to lift right arm", 79, "arm_weakness"),
     ],
 )
 def test_clinician_and_telephone_wording_makes_an_emergency(model, text, age, finding):
@@ -403,3 +405,17 @@ def test_not_interested_in_feeds_is_a_symptom_not_a_negation(model):
         for f in model.assess("not interested in feeds, only 1 wet nappy today", age=0.8)["findings"]
     }
     assert findings.get("reduced_urine") is True and findings.get("loss_of_appetite") is True
+
+
+def test_a_finding_is_as_likely_as_any_finding_that_implies_it(model):
+    """Vomiting blood is vomiting: a condition is not penalised for the broader finding it implies."""
+    names = [f["id"] for f in model.vocabulary]
+    bleed = model.conditions.index("Upper gastrointestinal bleeding")
+    yes = np.exp(model._log_yes[bleed])
+    assert yes[names.index("vomiting")] >= yes[names.index("vomiting_blood")]
+    result = model.assess(
+        "vomited dark coffee-ground stuff twice and her poo is black and sticky", age=76, sex="female"
+    )
+    assert result["differential"][0]["condition"] == "Upper gastrointestinal bleeding"
+    found = {f["name"] for f in model.assess("pain over her right temple, pain chewing", age=77)["findings"]}
+    assert "jaw_claudication" in found
