@@ -6,7 +6,7 @@ import streamlit as st
 from medcore import MedcoreError, ui
 from medcore.core.audit import input_digest
 from medcore.core.plots import probability_bars
-from medcore.imaging.modality import detect_uploads, suggested_model
+from medcore.imaging.modality import detect_uploads, route_models, suggested_model
 from medcore.imaging.model import MODALITY_MODEL, decision_text, operating_point, results_frame
 
 ui.page_header("Image diagnosis")
@@ -43,7 +43,16 @@ name = st.selectbox(
     format_func=lambda n: by_name[n]["task"],
     key=f"image-model-{detected}",  # a new detection preselects again
 )
-if detected and name == detected:
+routes = route_models(detections, name, names)
+mixed = len(set(routes)) > 1
+if mixed:
+    counts = {model: routes.count(model) for model in dict.fromkeys(routes)}
+    st.info(
+        "The uploads are of more than one kind, so each image is read by the model for its kind: "
+        + "; ".join(f"{by_name[m]['task']}: {n} image{'s' * (n > 1)}" for m, n in counts.items())
+        + ". Images of no recognised kind go to the model chosen above."
+    )
+elif detected and name == detected:
     st.caption("Chosen for what the uploads look like.")
 elif detected:
     st.warning(
@@ -68,13 +77,13 @@ if not files:
     st.info("Upload an image to see the model's probabilities and where it looked.")
     st.stop()
 try:
-    model = ui.get_model(name)
+    models = {route: ui.get_model(route) for route in dict.fromkeys(routes)}
 except MedcoreError as err:
     st.error(str(err))
     st.stop()
 
 
-def analyse(file_name: str, data: bytes, digest: str, detection: dict | None):
+def analyse(model, file_name: str, data: bytes, digest: str, detection: dict | None):
     """Predict one file (with the kind already detected above) and audit it (hash and result only)."""
     result = model.analyse([(file_name, data)], [detection] if router is not None else None)[0]
     summary = {
@@ -88,9 +97,9 @@ def analyse(file_name: str, data: bytes, digest: str, detection: dict | None):
 
 
 # Once per model and file content in this session: adding a file or moving a slider re-predicts nothing.
-keys = [(model.name, file_name, digest) for (file_name, _), digest in zip(files, digests)]
+keys = [(route, file_name, digest) for route, (file_name, _), digest in zip(routes, files, digests)]
 results = [
-    ui.memo_each("image", key, lambda file=file, key=key, seen=seen: analyse(file[0], file[1], key[2], seen))
+    ui.memo_each("image", key, lambda f=file, k=key, seen=seen: analyse(models[k[0]], f[0], f[1], k[2], seen))
     for file, key, seen in zip(files, keys, detections)
 ]
 for result in results:
@@ -100,17 +109,29 @@ for result in results:
         st.warning(result.warnings[0])
 ok = [(key, result) for key, result in zip(keys, results) if not result.error and not result.out_of_domain]
 if len(results) > 1:
-    table = results_frame(results, model.labels)
+    labels = list(dict.fromkeys(label for model in models.values() for label in model.labels))
+    table = results_frame(results, labels, routes if mixed else None)
     st.subheader(f"Results for {len(results)} files")
-    st.dataframe(table.style.format(precision=4, na_rep="–"), hide_index=True)  # "–": no answer
+    st.dataframe(
+        table.style.format(precision=4, na_rep="–"),  # "–": no answer
+        hide_index=True,
+        column_config={"warnings": st.column_config.TextColumn("warnings", width="large")},
+    )
     st.download_button("Download results (CSV)", table.to_csv(index=False), "medcore_results.csv", "text/csv")
+    notes = [(result.name, note) for result in results if not result.error for note in result.warnings]
+    if notes:  # a table cell cuts long text: every note in full
+        with st.expander(f"Notes on the files, in full ({len(notes)})", expanded=True):
+            st.markdown("\n".join(f"- **{file_name}**: {note}" for file_name, note in notes))
 if not ok:
     st.stop()
 
 chosen_key, chosen = ok[0]
 if len(ok) > 1:
     chosen_key, chosen = ok[st.selectbox("Show details for", range(len(ok)), format_func=lambda i: ok[i][1].name)]
+model = models[chosen_key[0]]
 st.subheader(chosen.name)
+if mixed:
+    st.caption(f"Read by the {model.card['task']} model ({model.name}).")
 for note in chosen.warnings:
     st.warning(note)
 threshold = chosen.threshold
@@ -149,4 +170,5 @@ if model.name == "breast-ultrasound":  # where the lesion is and how big, beside
         threshold,
         chosen_key,
         heatmap,
+        chosen.prepared.pixel_spacing,
     )

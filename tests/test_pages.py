@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -81,6 +82,41 @@ def test_a_chest_xray_on_the_breast_model_gets_no_breast_result(genuine):
     assert any("look like chest X-ray images" in w.value for w in app.warning)
     assert any(w.value.startswith("Not analysed: 'xray.png'") and "pneumonia-cxr" in w.value for w in app.warning)
     assert not app.get("plotly_chart") and not any("Result:" in md.value for md in app.markdown)
+
+
+@pytest.mark.data
+def test_a_mixed_batch_sends_each_image_to_the_model_for_its_kind(genuine):
+    """Issue 28 item 12: an X-ray, an ultrasound and a fundus photograph uploaded together are each
+    answered by their own model (they were all run through the first kind's and marked "not analysed")."""
+    uploads = [
+        ("xray.png", png_bytes(genuine["pneumonia-cxr"][0]), "image/png"),
+        # landscape, so the breast model's centre crop leaves a note to show
+        (
+            "breast.png",
+            png_bytes(np.pad(genuine["breast-ultrasound"][1], ((0, 0), (60, 60)), mode="edge")),
+            "image/png",
+        ),
+        ("fundus.png", png_bytes(genuine["retina-dr"][0]), "image/png"),
+    ]
+    app = _page("pages/Image_Diagnosis.py")
+    app.file_uploader[0].set_value(uploads).run()
+    assert not app.exception
+    assert any("each image is read by the model for its kind" in i.value for i in app.info)
+    table = app.dataframe[0].value
+    assert list(table["model"]) == ["pneumonia-cxr", "breast-ultrasound", "retina-dr"]
+    for row, (file_name, data, _) in zip(table.itertuples(), uploads):
+        (expected,) = medcore.load_model(row.model).analyse([(file_name, data)])
+        assert row.decision == (expected.decision or "") and row.status == (
+            "ok" if not expected.out_of_domain else "not analysed: outside the model's domain"
+        )
+    assert (table["status"] == "ok").sum() >= 2  # genuine images of each kind: at most one refused by its own check
+    notes = next(e for e in app.expander if e.label.startswith("Notes on the files, in full"))
+    shown = " ".join(md.value for md in notes.markdown)
+    assert "'breast.png' is 376x256: only its central 256x256 square was used" in shown
+    for file_name, data, _ in uploads:  # the table cell may cut a note; the list below it never does
+        model = medcore.load_model(table.set_index("file").loc[file_name, "model"])
+        for note in model.analyse([(file_name, data)])[0].warnings:
+            assert note in shown
 
 
 @pytest.mark.data

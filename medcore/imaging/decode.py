@@ -18,11 +18,14 @@ import numpy as np
 from medcore.core.errors import InvalidInputError
 from medcore.core.settings import LIMITS
 from medcore.core.validate import check_count, check_file_bytes
-from medcore.imaging.dicom import is_dicom, read_dicom
+from medcore.imaging.dicom import is_dicom, pixel_spacing_mm, read_dicom
 
 __all__ = ["DecodedImage", "PreparedImage", "decode_image", "as_image_list", "to_model_input", "framing_of"]
 
 _ACCEPTED = "a PNG, JPEG or DICOM file"
+
+
+CROP_NOTICE_SHARE = 0.01  # a centre crop that leaves out more than this share of the image is said
 
 
 @dataclass
@@ -34,6 +37,7 @@ class DecodedImage:
     source: str
     warnings: list[str] = field(default_factory=list)
     modality: str | None = None
+    pixel_spacing: tuple[float, float] | None = None  # (row, column) mm per pixel, when a DICOM states it
 
 
 @dataclass
@@ -52,6 +56,7 @@ class PreparedImage:
     crop: tuple[int, int, int]
     warnings: list[str] = field(default_factory=list)
     framing: str = "crop"
+    pixel_spacing: tuple[float, float] | None = None  # of ``original``, from its DICOM header
 
 
 def _sniff(data: bytes) -> str:
@@ -99,7 +104,7 @@ def decode_image(data: bytes, name: str = "file") -> DecodedImage:
     kind = _sniff(data)
     if kind == "DICOM" or (kind == "unknown" and name.lower().endswith((".dcm", ".dicom"))):
         pixels, notes, modality = read_dicom(data, name)
-        return _checked(DecodedImage(name, pixels, "DICOM", notes, modality))
+        return _checked(DecodedImage(name, pixels, "DICOM", notes, modality, pixel_spacing_mm(data)))
     if kind not in ("PNG", "JPEG"):
         got = "a text file" if kind == "text" else (f"a {kind} file" if kind != "unknown" else "an unrecognised format")
         raise InvalidInputError(
@@ -335,9 +340,12 @@ def to_model_input(
             square = square.resize((source[0], source[0]), _RESAMPLE[source[1]])
     elif framing == "crop":  # offsets rounded as torchvision's CenterCrop (how BreastMNIST was cut)
         top, left = int(round((height - size) / 2)), int(round((width - size) / 2))
-        if max(height, width) > 1.5 * size:
+        unseen = 1.0 - size / max(height, width)
+        if unseen > CROP_NOTICE_SHARE:  # one rule for every shape: any visible cut is said
+            edges = "left and right" if width > height else "top and bottom"
             notes.append(
-                f"'{image.name}' is {width}x{height}: only its central {size}x{size} square was used, as in the training data."
+                f"'{image.name}' is {width}x{height}: only its central {size}x{size} square was used, as in the "
+                f"training data; {unseen:.0%} of the image (its {edges} edges) was not seen."
             )
         square = Image.fromarray(pixels[top : top + size, left : left + size])
     else:
@@ -346,7 +354,7 @@ def to_model_input(
     if resized.ndim == 2:
         resized = resized[..., None]
     notes.extend(_intensity_warnings(image.name, resized, stats))
-    return PreparedImage(image.name, image.pixels, resized, (top, left, size), notes, framing)
+    return PreparedImage(image.name, image.pixels, resized, (top, left, size), notes, framing, image.pixel_spacing)
 
 
 def _is_gray_rgb(pixels: np.ndarray) -> bool:

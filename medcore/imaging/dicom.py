@@ -17,7 +17,7 @@ import numpy as np
 from medcore.core.errors import InvalidInputError
 from medcore.core.settings import LIMITS
 
-__all__ = ["is_dicom", "read_dicom"]
+__all__ = ["is_dicom", "read_dicom", "pixel_spacing_mm"]
 
 
 def is_dicom(data: bytes) -> bool:
@@ -141,3 +141,35 @@ def _to_uint8(image: np.ndarray) -> np.ndarray:
     if high <= low:
         return np.zeros(image.shape, dtype=np.uint8)
     return np.round((image - low) / (high - low) * 255.0).astype(np.uint8)
+
+
+def pixel_spacing_mm(data: bytes) -> tuple[float, float] | None:
+    """The (row, column) size of one pixel in mm that a DICOM file states, or None.
+
+    Read from PixelSpacing, else ImagerPixelSpacing (projection radiographs), else the first
+    ultrasound region's PhysicalDeltaY/X when its units are cm (code 3). Values that are missing,
+    zero, negative or implausible (over 10 mm a pixel) give None: a size in pixels, said so, beats
+    a wrong size in mm.
+    """
+    import pydicom
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            dataset = pydicom.dcmread(io.BytesIO(data), force=not is_dicom(data), stop_before_pixels=True)
+            spacing = None
+            for keyword in ("PixelSpacing", "ImagerPixelSpacing"):
+                value = dataset.get(keyword)
+                if value is not None and len(value) == 2:
+                    spacing = (float(value[0]), float(value[1]))
+                    break
+            if spacing is None and "SequenceOfUltrasoundRegions" in dataset:
+                region = dataset.SequenceOfUltrasoundRegions[0]
+                units = (int(region.get("PhysicalUnitsYDirection", 0)), int(region.get("PhysicalUnitsXDirection", 0)))
+                if units == (3, 3):
+                    spacing = (float(region.PhysicalDeltaY) * 10.0, float(region.PhysicalDeltaX) * 10.0)
+    except Exception:  # hostile or damaged headers: no spacing, the sizes stay in pixels
+        return None
+    if spacing is None or not all(0.0 < v <= 10.0 and np.isfinite(v) for v in spacing):
+        return None
+    return spacing

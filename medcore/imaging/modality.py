@@ -17,7 +17,7 @@ from medcore.core.calibration import apply_temperature
 from medcore.imaging.decode import as_image_list, to_model_input
 from medcore.imaging.numpy_cnn import CnnEnsemble
 
-__all__ = ["ModalityModel", "load_modality_model", "detect_uploads", "suggested_model"]
+__all__ = ["ModalityModel", "load_modality_model", "detect_uploads", "route_models", "suggested_model"]
 
 
 class ModalityModel:
@@ -86,6 +86,22 @@ def detect_uploads(router: ModalityModel | None, files: list[tuple[str, bytes]])
         except MedcoreError:
             detections.append(None)
     return detections
+
+
+def route_models(detections: list[dict | None], chosen: str, available: list[str]) -> list[str]:
+    """The model that reads each upload.
+
+    In a batch of one recognised kind, every file goes to ``chosen`` (the clinician's choice is
+    kept; a file of another kind is then refused by that model's domain check). In a mixed batch
+    (two or more recognised kinds), each recognised file goes to the model for its kind and the
+    rest to ``chosen``.
+    """
+    recognised = [
+        d["model"] if d and d.get("model") in available and d["probability"] >= 0.5 else None for d in detections
+    ]
+    if len({model for model in recognised if model}) < 2:
+        return [chosen] * len(detections)
+    return [model or chosen for model in recognised]
 
 
 def suggested_model(detections: list[dict | None], available: list[str]) -> str | None:

@@ -418,16 +418,21 @@ def load_image_model(path: Path, card: dict) -> ImageModel:
     return ImageModel(network, card, domain, small)
 
 
-def results_frame(results: list[ImageResult], labels: list[str]):
-    """A table of batch results: one row per file, probabilities as columns (pandas DataFrame)."""
+def results_frame(results: list[ImageResult], labels: list[str], models: list[str] | None = None):
+    """A table of batch results: one row per file, probabilities as columns (pandas DataFrame).
+
+    ``models`` (one name per result) adds a "model" column, for a mixed batch read by several models;
+    ``labels`` is then the union of their labels.
+    """
     import pandas as pd
 
     rows = []
-    for result in results:
+    for i, result in enumerate(results):
         status = (
             "error" if result.error else "not analysed: outside the model's domain" if result.out_of_domain else "ok"
         )
-        row = {"file": result.name, "decision": result.decision or "", "status": status}
+        row = {"file": result.name} | ({"model": models[i]} if models else {})
+        row |= {"decision": result.decision or "", "status": status}
         row.update({f"P({label})": result.probabilities.get(label) for label in labels})
         row["warnings"] = " | ".join(result.warnings) if not result.error else result.error
         rows.append(row)

@@ -581,9 +581,17 @@ def gradcam_panel(image, heatmap, decision: str) -> None:
 
 
 @st.fragment  # its toggles redraw the outline only
-def lesion_section(image, malignant_probability: float | None, threshold: float | None, key, heatmap=None) -> None:
+def lesion_section(
+    image,
+    malignant_probability: float | None,
+    threshold: float | None,
+    key,
+    heatmap=None,
+    pixel_spacing: tuple[float, float] | None = None,
+) -> None:
     """The lesion outline beside the breast-ultrasound classifier: outline (mask and Grad-CAM toggles),
-    measures, and a review flag when the two models disagree. Nothing when no segmentation bundle is shipped."""
+    measures (in mm when the DICOM states the pixel size or the clinician enters it, else in pixels and
+    why), and a review flag when the two models disagree. Nothing when no segmentation bundle is shipped."""
     from medcore.imaging.plots import heatmap_overlay
     from medcore.segmentation.model import agreement
     from medcore.segmentation.plots import outline_traces
@@ -597,8 +605,30 @@ def lesion_section(image, malignant_probability: float | None, threshold: float 
     if result["out_of_domain"]:
         st.warning(result["reason"])
         return
-    measures = result["measures"]
     left, right = st.columns([3, 2])
+    with right:
+        if pixel_spacing:
+            st.caption(
+                f"Sizes in mm from the DICOM's pixel spacing ({pixel_spacing[0]:.3g} x {pixel_spacing[1]:.3g} mm)."
+            )
+        else:
+            entered = st.number_input(
+                "Pixel size (mm per pixel), if known",
+                min_value=0.0,
+                max_value=10.0,
+                value=0.0,
+                step=0.01,
+                format="%.3f",
+                key=f"seg-spacing-{key}",
+                help="0 = unknown. The scanner's pixel size, e.g. from its DICOM header or a calibrated ruler.",
+            )
+            pixel_spacing = (entered, entered) if entered > 0 else None
+            if pixel_spacing is None:
+                st.caption(
+                    "Sizes are in pixels: a PNG or JPEG does not record how large a pixel is (a DICOM does). "
+                    "Upload the DICOM, or enter the pixel size above, to get mm."
+                )
+    measures = model.measure(result["mask"], pixel_spacing) if pixel_spacing else result["measures"]
     with right:
         fill = st.toggle("Fill the lesion", key=f"seg-fill-{key}")
         with_cam = st.toggle("Show the Grad-CAM too", key=f"seg-cam-{key}") and heatmap is not None

@@ -163,3 +163,14 @@ def test_wrong_python_types_and_empty_lists_raise_invalid_input():
         as_image_list([])
     with pytest.raises(InvalidInputError, match="expected a NumPy array"):
         as_image_list(["not an image"])
+
+
+@pytest.mark.parametrize("width", [1100, 1300, 1600, 2400])
+def test_every_visibly_cropped_landscape_image_gets_the_same_notice(width):
+    """Issue 28 item 14: the centre-crop notice was given for 1.5:1 and wider, silent for 1.3:1."""
+    pixels = np.full((1000, width), 128, np.uint8)
+    prepared = to_model_input(decode_image(png_bytes(pixels), "wide.png"), side=28, channels=1)
+    notes = [note for note in prepared.warnings if "central 1000x1000" in note]
+    assert len(notes) == 1 and f"{1 - 1000 / width:.0%} of the image" in notes[0] and "left and right" in notes[0]
+    square = to_model_input(decode_image(png_bytes(np.full((1000, 1005), 128, np.uint8)), "sq.png"), 28, 1)
+    assert not any("central" in note for note in square.warnings)  # half a per cent cut is not worth a notice

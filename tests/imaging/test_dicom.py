@@ -112,3 +112,23 @@ def test_modality_mismatch_is_warned():
     decoded = decode_image(_dicom_bytes(np.arange(64 * 64, dtype=np.uint16).reshape(64, 64), Modality="MR"), "mr.dcm")
     prepared = to_model_input(decoded, 28, 1, modalities=["CR", "DX"])
     assert any("modality MR" in note for note in prepared.warnings)
+
+
+def test_the_pixel_spacing_a_dicom_states_reaches_the_prepared_image():
+    """Issue 28 item 13: sizes in mm need the spacing; a missing or absurd one gives None, not a guess."""
+    from pydicom.dataset import Dataset
+
+    from medcore.imaging.decode import to_model_input
+
+    ramp = np.tile(np.arange(64, dtype=np.uint16) * 50, (48, 1))
+    decoded = decode_image(_dicom_bytes(ramp, PixelSpacing=[0.2, 0.25]), "spaced.dcm")
+    assert decoded.pixel_spacing == (0.2, 0.25)
+    assert to_model_input(decoded, 28, 1).pixel_spacing == (0.2, 0.25)
+    assert decode_image(_dicom_bytes(ramp, ImagerPixelSpacing=[0.14, 0.14]), "dx.dcm").pixel_spacing == (0.14, 0.14)
+    region = Dataset()
+    region.PhysicalUnitsXDirection = region.PhysicalUnitsYDirection = 3  # cm
+    region.PhysicalDeltaX = region.PhysicalDeltaY = 0.008
+    ultrasound = decode_image(_dicom_bytes(ramp, Modality="US", SequenceOfUltrasoundRegions=[region]), "us.dcm")
+    assert ultrasound.pixel_spacing == pytest.approx((0.08, 0.08))
+    assert decode_image(_dicom_bytes(ramp), "none.dcm").pixel_spacing is None
+    assert decode_image(_dicom_bytes(ramp, PixelSpacing=[0, 0.2]), "zero.dcm").pixel_spacing is None

@@ -80,3 +80,59 @@ def test_the_evaluation_page_shows_the_dice_distribution_and_worst_cases():
     assert not app.exception
     titles = [json.loads(c.proto.spec)["layout"].get("title", {}).get("text", "") for c in app.get("plotly_chart")]
     assert any(t.startswith("Dice per image") for t in titles) and any("Worst validation" in t for t in titles)
+
+
+def _ultrasound_dicom(image: np.ndarray, spacing_mm: float) -> bytes:
+    """The frame as an 8-bit ultrasound DICOM whose region states the pixel size (in cm, as scanners do)."""
+    from pydicom.dataset import Dataset, FileDataset, FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian, UltrasoundImageStorage, generate_uid
+
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = UltrasoundImageStorage
+    meta.MediaStorageSOPInstanceUID = generate_uid()
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    dataset = FileDataset("us.dcm", {}, file_meta=meta, preamble=b"\x00" * 128)
+    dataset.SOPClassUID, dataset.SOPInstanceUID, dataset.Modality = meta.MediaStorageSOPClassUID, generate_uid(), "US"
+    dataset.Rows, dataset.Columns = image.shape
+    dataset.SamplesPerPixel, dataset.PhotometricInterpretation = 1, "MONOCHROME2"
+    dataset.BitsAllocated = dataset.BitsStored = 8
+    dataset.HighBit, dataset.PixelRepresentation = 7, 0
+    dataset.PixelData = image.astype(np.uint8).tobytes()
+    region = Dataset()
+    region.PhysicalUnitsXDirection = region.PhysicalUnitsYDirection = 3
+    region.PhysicalDeltaX = region.PhysicalDeltaY = spacing_mm / 10
+    dataset.SequenceOfUltrasoundRegions = [region]
+    buffer = io.BytesIO()
+    dataset.save_as(buffer, enforce_file_format=True)
+    return buffer.getvalue()
+
+
+def _measure_rows(app) -> dict:
+    table = next(t.value for t in app.table if "value" in t.value.columns)
+    return dict(zip(table.index, table["value"]))
+
+
+def test_lesion_sizes_are_in_mm_from_the_dicom_or_the_clinician_else_pixels_and_why(busi):
+    """Issue 28 item 13: a size in pixels says why; a DICOM's pixel size, or one entered, gives mm."""
+    image = next(
+        img
+        for img in busi["images"][busi["labels"] == "malignant"]
+        if medcore.load_model("breast-lesion-segmentation").analyse([img])[0]["measures"]["lesion_found"]
+    )
+    expected = medcore.load_model("breast-lesion-segmentation").analyse([image])[0]["measures"]
+    app = AppTest.from_file(str(PROJECT / "pages/Image_Diagnosis.py"), default_timeout=60).run()
+    app.file_uploader[0].set_value(("frame.png", _png(image), "image/png")).run()
+    assert not app.exception
+    if not any(s.value == "Lesion outline" for s in app.subheader):
+        pytest.skip("the breast classifier refused this frame")
+    assert any("Sizes are in pixels: a PNG or JPEG does not record" in c.value for c in app.caption)
+    assert "mm" not in _measure_rows(app)["longest diameter"]
+    next(n for n in app.number_input if n.label.startswith("Pixel size (mm per pixel)")).set_value(0.1).run()
+    rows = _measure_rows(app)
+    assert f"{expected['area_pixels'] * 0.01:.0f} mm²" in rows["area"]
+    assert f"({expected['longest_diameter_pixels'] * 0.1:.1f} mm)" in rows["longest diameter"]
+    dicom = AppTest.from_file(str(PROJECT / "pages/Image_Diagnosis.py"), default_timeout=60).run()
+    dicom.file_uploader[0].set_value(("frame.dcm", _ultrasound_dicom(image, 0.08), "application/dicom")).run()
+    assert not dicom.exception
+    assert any("from the DICOM's pixel spacing (0.08 x 0.08 mm)" in c.value for c in dicom.caption)
+    assert " mm)" in _measure_rows(dicom)["longest diameter"]
