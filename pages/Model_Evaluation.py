@@ -3,6 +3,7 @@
 import streamlit as st
 
 from medcore import MedcoreError, ui
+from medcore.checklist.data import readable
 from medcore.core.audit import input_digest
 from medcore.core.cards import comparison_table, own_vs_shipped
 from medcore.core.evaluate import accepted_uploads, evaluate_upload
@@ -21,6 +22,7 @@ try:
 except MedcoreError as err:
     st.error(str(err))
     st.stop()
+card, evaluation = readable(card), readable(evaluation)  # the data sets' misspelled labels, corrected
 
 card_tab, charts_tab, compare_tab, own_tab = st.tabs(
     ["Model card", "Validation charts", "Comparison", "Evaluate on your data"]
@@ -70,4 +72,4 @@ with own_tab:
         bar.empty()
     st.markdown("**Your data beside the shipped validation figures**")
     st.table(own_vs_shipped(card, result))
-    ui.evaluation_result(result, card["labels"], key="own")
+    ui.evaluation_result(readable(result), card["labels"], key="own")

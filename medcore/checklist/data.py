@@ -38,6 +38,51 @@ _SYMPTOM_ALIASES = {
 }
 
 
+# The data set's misspellings, corrected for what people read. The model keeps the data set's own
+# label names (ARCHITECTURE: API and CLI answer with them); screens show these.
+DISPLAY_NAMES = {
+    "(vertigo) Paroymsal  Positional Vertigo": "Benign paroxysmal positional vertigo",
+    "Osteoarthristis": "Osteoarthritis",
+    "Peptic ulcer diseae": "Peptic ulcer disease",
+    "Dimorphic hemmorhoids(piles)": "Haemorrhoids (piles)",
+    "Dimorphic Hemorrhoids": "Haemorrhoids (piles)",
+    "hepatitis A": "Hepatitis A",
+    "Chicken pox": "Chickenpox",
+    "Bronchial Asthma": "Bronchial asthma",
+    "Common Cold": "Common cold",
+    "Drug Reaction": "Drug reaction",
+    "Varicose Veins": "Varicose veins",
+    "swelled_lymph_nodes": "swollen lymph nodes",
+    "cold_hands_and_feets": "cold hands and feet",
+    "swollen_extremeties": "swollen extremities",
+    "scurring": "scarring",
+    "toxic_look_(typhos)": "toxic look (typhoid)",
+    "dischromic_patches": "discoloured patches",
+    "spotting_urination": "spotting when urinating",
+    "burning_micturition": "burning when urinating",
+    "continuous_feel_of_urine": "constant urge to urinate",
+}
+
+
+def display_name(name: str) -> str:
+    """The name a screen shows for a data-set label or symptom id (spelling corrected, underscores spaced)."""
+    return DISPLAY_NAMES.get(name, name)
+
+
+def readable(obj):
+    """A copy of a card, evaluation or result with every data-set label spelled as ``DISPLAY_NAMES`` says.
+
+    Only whole strings (values, list items and dict keys) equal to a misspelled label change.
+    """
+    if isinstance(obj, str):
+        return DISPLAY_NAMES.get(obj, obj)
+    if isinstance(obj, dict):
+        return {readable(key): readable(value) for key, value in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(readable(item) for item in obj)
+    return obj
+
+
 def normalise_symptom(name: str) -> str:
     """The canonical symptom name: lower-case, stripped, whitespace -> ``_``, runs of ``_`` collapsed.
 

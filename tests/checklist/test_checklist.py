@@ -378,3 +378,26 @@ def test_real_model_beats_naive_bayes_with_few_symptoms(data_dir, tmp_path):
     assert (
         model.differential(["itching", "skin_rash", "nodal_skin_eruptions"], top=1)[0]["disease"] == "Fungal infection"
     )
+
+
+def test_screens_show_the_data_sets_labels_spelled_correctly():
+    """Issue 28 item 17: the evaluation page read "(vertigo) Paroymsal  Positional Vertigo" and
+    "Peptic ulcer diseae"; the model (API, CLI) keeps the data set's names, as ARCHITECTURE says."""
+    from streamlit.testing.v1 import AppTest
+
+    from medcore.checklist.data import DISPLAY_NAMES, readable
+
+    model = medcore.load_model("symptom-checklist")
+    assert "(vertigo) Paroymsal  Positional Vertigo" in model.labels  # the contract's label
+    nested = readable({"labels": ["Peptic ulcer diseae", "GERD"], "per_class": {"Osteoarthristis": 0.9}})
+    assert nested == {"labels": ["Peptic ulcer disease", "GERD"], "per_class": {"Osteoarthritis": 0.9}}
+    app = AppTest.from_file(str(PROJECT_ROOT / "pages/Model_Evaluation.py"), default_timeout=60).run()
+    app.selectbox[0].set_value("symptom-checklist").run()
+    assert not app.exception
+    shown = " ".join(
+        [md.value for md in app.markdown]
+        + [chart.proto.spec for chart in app.get("plotly_chart")]
+        + [frame.value.to_csv() for frame in list(app.dataframe) + list(app.table)]
+    )
+    assert "Benign paroxysmal positional vertigo" in shown
+    assert not [wrong for wrong in DISPLAY_NAMES if wrong in shown and " " in wrong]  # no misspelled name left
