@@ -8,6 +8,7 @@ from medcore.core.audit import input_digest
 from medcore.core.cards import format_figure
 from medcore.dosing import data as iwpc
 from medcore.dosing.plots import genotype_figure, waterfall_figure
+from medcore.ui.dosing import batch_plans, strength_picker, tablet_plan, template_section
 
 ui.page_header("Warfarin dosing")
 model = ui.choose_model("dosing", "Model")
@@ -78,7 +79,7 @@ def _patient() -> dict | None:
     return st.session_state.get("dose-patient")
 
 
-def _one() -> None:
+def _one(strengths: list[float]) -> None:
     patient = _patient()
     if patient is None:
         st.info("Fill in the form (under a minute) and press Recommend a dose. Nothing you enter is written to disk.")
@@ -124,7 +125,7 @@ def _one() -> None:
         delta_color="off",
         delta_arrow="off",
     )
-    left.markdown(f"**As a week of tablets:** {result['schedule']['text']} (about {result['dose'] / 7:.1f} mg/day).")
+    tablet_plan(left, result["dose"], strengths)  # only the strengths the clinician chose (issue 28 item 5)
     right.markdown("**Beside it** (mg/week)")
     right.dataframe(
         pd.DataFrame(
@@ -147,8 +148,9 @@ def _one() -> None:
     st.plotly_chart(genotype_figure(rows, (patient[iwpc.VKORC1], patient[iwpc.CYP2C9])), key="genotypes")
 
 
-def _batch() -> None:
+def _batch(strengths: list[float]) -> None:
     st.markdown("CSV with IWPC column names (any subset; empty = unknown). Up to 20,000 patients.")
+    template_section()
     upload = st.file_uploader("Patients (CSV)", type=["csv"], key="dose-batch")
     if upload is None:
         return
@@ -165,6 +167,7 @@ def _batch() -> None:
     except MedcoreError as err:
         st.error(str(err))
         return
+    plans = batch_plans(results, strengths)
     frame = pd.DataFrame(
         [
             {
@@ -173,6 +176,7 @@ def _batch() -> None:
                 "95 % low": r["interval"][0] if r["interval"] else None,
                 "95 % high": r["interval"][1] if r["interval"] else None,
                 **{k: v for k, v in r["baselines"].items()},
+                "week of tablets": plans[i] or ("" if r["dose"] is None else "no tablet strength chosen"),
                 "note": r["reason"] or "; ".join(r["notes"]),
             }
             for i, r in enumerate(results)
@@ -183,8 +187,9 @@ def _batch() -> None:
     st.download_button("Download doses (CSV)", frame.to_csv(index=False), "warfarin-doses.csv", "text/csv")
 
 
+chosen = strength_picker()
 one_tab, batch_tab = st.tabs(["One patient", "Batch (CSV)"])
 with one_tab:
-    _one()
+    _one(chosen)
 with batch_tab:
-    _batch()
+    _batch(chosen)

@@ -10,6 +10,7 @@ are refused by ``data.read_frame``.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +29,7 @@ from medcore.dosing.data import (
     read_frame,
 )
 from medcore.dosing.iwpc import baseline_doses
+from medcore.dosing.tablets import daily_tablets, week_of_tablets
 
 __all__ = ["DoseModel", "load_dose_model", "GROUPS", "TABLETS", "tablets_for", "weekly_schedule"]
 
@@ -49,8 +51,14 @@ GROUPS = {
 TABLETS = (1.0, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 7.5, 10.0)  # warfarin tablet strengths, mg
 
 
-def tablets_for(dose: float) -> list[float]:
-    """The fewest tablets (at most three, of ``TABLETS`` strengths) making ``dose`` mg, or [] if none do."""
+def tablets_for(dose: float, *, strengths: Iterable[float] | None = None) -> list[float]:
+    """The fewest tablets making ``dose`` mg, or [] if none do.
+
+    Without ``strengths``: at most three, of any ``TABLETS`` strength (as before). With them: only
+    those strengths, at most ``tablets.MAX_TABLETS_PER_DAY``.
+    """
+    if strengths is not None:
+        return daily_tablets(dose, strengths)
     for count in (1, 2, 3):
         for combo in itertools.combinations_with_replacement(sorted(TABLETS, reverse=True), count):
             if abs(sum(combo) - dose) < 1e-9:
@@ -65,12 +73,22 @@ def _tablet_text(dose: float) -> str:
     return f"half a {2 * dose:g} mg tablet" if 2 * dose in TABLETS else "split tablets"
 
 
-def weekly_schedule(weekly: float, step: float = 0.5) -> dict:
-    """A week of daily doses (multiples of ``step`` mg, two levels at most) closest to ``weekly`` mg.
+def weekly_schedule(weekly: float, step: float = 0.5, *, strengths: Iterable[float] | None = None) -> dict:
+    """A week of daily doses (two levels at most) closest to ``weekly`` mg.
+
+    Without ``strengths`` (the API and CLI): multiples of ``step`` mg from any ``TABLETS`` strength,
+    halves allowed. With ``strengths``: whole tablets of those strengths only, and an honest note
+    when they cannot make the dose (``tablets.week_of_tablets``; ``step`` is then unused).
 
     Returns:
-        ``{"days": [7 daily doses], "total", "text"}``.
+        ``{"days": [7 daily doses], "total", "text"}``; with ``strengths`` also ``"by_day"``,
+        ``"doses"``, ``"strengths"``, ``"difference"`` and ``"note"``.
+
+    Raises:
+        InvalidInputError: ``strengths`` given but empty or not positive numbers of mg.
     """
+    if strengths is not None:
+        return week_of_tablets(weekly, strengths)
     per_day = weekly / 7
     low = max(step, np.floor(per_day / step) * step)
     high = low + step

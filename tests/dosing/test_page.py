@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import io
 import json
+import re
 
+import pandas as pd
 import pytest
+from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
 import medcore
 from medcore.cli import main
 from medcore.dosing import data as iwpc
+from medcore.dosing.tablets import week_of_tablets
 from tests.conftest import PROJECT
 from tests.dosing.conftest import synthetic_patients
 
@@ -138,3 +143,61 @@ def test_zero_weight_is_refused_in_the_form_as_in_a_batch_csv():
         "0.0 is not a number from 20 to 300" in form_error.replace("0 is", "0.0 is") or "from 20 to 300" in form_error
     )
     assert "from 20 to 300" in csv_error and not app.metric
+
+
+def _pick_strengths(app: AppTest, strengths: list[float]) -> None:
+    next(m for m in app.multiselect if m.label == "Tablet strengths stocked (mg)").set_value(strengths)
+    app.run()
+
+
+def _plan_text(app: AppTest) -> str | None:
+    return next((m.value for m in app.markdown if m.value.startswith("**As a week of tablets:**")), None)
+
+
+def test_the_week_of_tablets_uses_only_the_strengths_the_clinician_picks():
+    """Issue 28 item 5: the plan is made of the strengths stocked, says how near it is, and none without any."""
+    app = _page()
+    assert next(m for m in app.multiselect if m.label.startswith("Tablet strengths")).value == [1.0, 3.0, 5.0]
+    _submit(app)
+    dose = medcore.load_model("warfarin-dose").analyse([app.session_state["dose-patient"]])[0]["dose"]
+    for chosen in ([1.0, 3.0], [2.5, 5.0], [5.0]):
+        _pick_strengths(app, chosen)
+        assert not app.exception
+        text, plan = _plan_text(app), week_of_tablets(dose, chosen)
+        assert text and plan["text"] in text, (chosen, text)
+        shown = {float(mg) for mg in re.findall(r"\d+ × ([\d.]+) mg", text)}
+        assert shown and shown <= set(chosen), (chosen, text)
+        assert any(c.value == f"Day by day: {plan['by_day']}." for c in app.caption)
+        notes = [n.value for n in [*app.warning, *app.info] if "cannot be made exactly" in n.value]
+        assert notes == ([plan["note"]] if plan["note"] else []), (chosen, notes)
+    assert "nearest week totals 35 mg" in plan["note"]  # 5 mg tablets only: 7 x 5 mg, and the gap said
+    _pick_strengths(app, [])
+    assert not app.exception and _plan_text(app) is None
+    assert any("No tablet strength chosen" in w.value for w in app.warning)
+
+
+def test_the_batch_template_offered_on_the_page_is_read_back_by_its_batch_upload(monkeypatch):
+    """Issue 28 item 5: the template's bytes, uploaded as they are, give a dose for the example patient."""
+    offered = {}
+    keep = MemoryMediaFileStorage.load_and_get_id
+
+    def record(self, data, mimetype, kind, filename=None):
+        offered[filename] = data
+        return keep(self, data, mimetype, kind, filename)
+
+    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", record)
+    app = _page()
+    labels = [b.label for b in app.get("download_button")]
+    assert {"Download batch template (CSV)", "Download column key (CSV)"} <= set(labels)
+    template = offered["warfarin-batch-template.csv"]
+    header = list(pd.read_csv(io.BytesIO(template)).columns)
+    key = pd.read_csv(io.BytesIO(offered["warfarin-batch-columns.csv"]))
+    assert list(key["column"]) == header and {iwpc.HEIGHT, iwpc.WEIGHT, iwpc.CYP2C9, iwpc.VKORC1} <= set(header)
+    assert "(cm)" in key.set_index("column").loc[iwpc.HEIGHT, "allowed values (units)"]
+    app.file_uploader[0].set_value(("template.csv", template, "text/csv")).run()
+    assert not app.exception and not app.error
+    table = app.dataframe[-1].value
+    expected = medcore.load_model("warfarin-dose").analyse(template)[0]
+    assert len(table) == 1 and table["dose (mg/week)"].iloc[0] == pytest.approx(round(expected["dose"], 1))
+    assert table["note"].iloc[0] == "", "every value of the example row is read"
+    assert table["week of tablets"].iloc[0] == week_of_tablets(expected["dose"], [1.0, 3.0, 5.0])["text"]
