@@ -235,7 +235,10 @@ def _predict_dosing(model, args) -> int:
         path = Path(item)
         if not path.is_file():
             raise InvalidInputError(f"No file at '{item}'. Pass CSVs of patients with IWPC column names.")
-        rows += [{"file": path.name, "row": i + 1, **r} for i, r in enumerate(model.analyse(path))]
+        strengths = (
+            None if args.strengths is None else [part.strip() for part in args.strengths.split(",") if part.strip()]
+        )
+        rows += [{"file": path.name, "row": i + 1, **r} for i, r in enumerate(model.analyse(path, strengths))]
     _audit(model, [str(args.inputs)], {"patients": len(rows)})
     if args.json:
         print(json.dumps(rows))
@@ -687,6 +690,7 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument(
         "--where", metavar="NEED", help="care-recommender: nearest facilities for NEED (e.g. emergency)"
     )
+    predict.add_argument("--strengths", help="warfarin-dose: tablet strengths stocked, mg, e.g. '1,3,5' (default)")
     predict.add_argument("--location", help="care-recommender: 'LAT,LON', a US ZIP code or 'City, ST'")
     predict.add_argument(
         "--lifestyle", help="care-recommender: e.g. smoking=current,pack_years=30,bmi=31,activity=60,alcohol=10,sleep=6"

@@ -129,3 +129,17 @@ def test_predict_is_audited_under_the_os_user_without_content(tmp_path, monkeypa
     entry = json.loads(log.read_text())
     assert entry["page"] == "cli predict" and entry["user"].startswith("cli:") and entry["model"] == "symptom-text"
     assert "Jane" not in log.read_text() and "elbows" not in log.read_text()
+
+
+def test_the_week_of_warfarin_tablets_uses_the_strengths_given(tmp_path, capsys):
+    """Issue 28 items 3 and 5: the CLI plans from the stocked strengths as the page and the API do."""
+    path = tmp_path / "patients.csv"
+    path.write_text("Age,Height (cm),Weight (kg),Race (Reported)\n60 - 69,170,80,White\n")
+    assert main(["predict", "warfarin-dose", str(path), "--json", "--strengths", "2.5"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)
+    assert row["schedule"]["strengths"] == [2.5] and all(t == 2.5 for d in row["schedule"]["doses"] for t in d["tablets"])
+    assert main(["predict", "warfarin-dose", str(path), "--json"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)
+    assert set(row["schedule"]["strengths"]) <= {1.0, 3.0, 5.0}
+    assert main(["predict", "warfarin-dose", str(path), "--strengths", "big"]) == 2
+    assert "Tablet strength 'big'" in capsys.readouterr().err

@@ -264,6 +264,9 @@ def _records(model, payload: Payload) -> tuple[dict, dict]:
     records = _list_of(payload.body, "records", dict, model)
     # Survival: {"curves": true} adds each patient's times, survival and band (the client's predict_survival).
     curves = {"curves": True} if model.kind == "survival" and payload.body.get("curves") is True else {}
+    # Dosing: {"strengths": [1, 3, 5]} are the tablet strengths stocked (mg) for the week of tablets.
+    if model.kind == "dosing" and payload.body.get("strengths") is not None:
+        curves = {"strengths": payload.body["strengths"]}
     results = model.analyse(records, **curves)
     if payload.explain:
         for record, result in zip(records, results):
@@ -331,7 +334,8 @@ _EXAMPLES = {
     "recommender": '{"history": ["condition:444814009"], "k": 10, "age": 40, "sex": "F"} (add "plan": true and '
     '"location", "lifestyle" for the care plan; or {"where": {"location": "68508", "need": "emergency"}})',
     "survival": '{"records": [{"age": 60, ...}]} with the covariate columns of the card',
-    "dosing": '{"records": [{"Age": "60 - 69", ...}]} with the IWPC columns of the card',
+    "dosing": '{"records": [{"Age": "60 - 69", ...}], "strengths": [1, 3, 5]} with the IWPC columns of the card '
+    "(strengths: the tablet strengths stocked, mg; optional)",
     "molecule": '{"smiles": ["CC(=O)Oc1ccccc1C(=O)O"]}',
     "literature": '{"texts": ["Cisplatin-induced nephrotoxicity was ..."]}',
 }

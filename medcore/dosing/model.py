@@ -29,7 +29,7 @@ from medcore.dosing.data import (
     read_frame,
 )
 from medcore.dosing.iwpc import baseline_doses
-from medcore.dosing.tablets import daily_tablets, week_of_tablets
+from medcore.dosing.tablets import DEFAULT_STRENGTHS, check_strengths, daily_tablets, week_of_tablets
 
 __all__ = ["DoseModel", "load_dose_model", "GROUPS", "TABLETS", "tablets_for", "weekly_schedule"]
 
@@ -183,8 +183,13 @@ class DoseModel:
             out.append(reasons)
         return out
 
-    def analyse(self, frame) -> list[dict]:
-        """Per patient: dose, interval, schedule, baselines and notes, or ``out_of_domain`` and why."""
+    def analyse(self, frame, strengths: Iterable[float] | None = None) -> list[dict]:
+        """Per patient: dose, interval, schedule, baselines and notes, or ``out_of_domain`` and why.
+
+        ``schedule`` is the week of whole tablets of ``strengths`` (mg; default
+        ``tablets.DEFAULT_STRENGTHS``), the same plan the page shows for the strengths chosen there.
+        """
+        stocked = check_strengths(DEFAULT_STRENGTHS if strengths is None else strengths)
         checked = read_frame(frame)
         x = factors(checked, self._medians)
         root = self._root(x)
@@ -214,7 +219,7 @@ class DoseModel:
                 result.update(
                     dose=dose,
                     interval=[float(max(root[i] + low_q, 0.0) ** 2), float((root[i] + high_q) ** 2)],
-                    schedule=weekly_schedule(dose),
+                    schedule=week_of_tablets(dose, stocked),
                 )
             else:
                 result.update(dose=None, interval=None, schedule=None)

@@ -168,6 +168,12 @@ def test_records_and_molecules_answer_as_the_python_api_and_refuse_out_of_domain
     patient = {"Age": "60 - 69", "Height (cm)": 170, "Weight (kg)": 80, "Race (Reported)": "White"}
     (row,) = service.post("/v1/models/warfarin-dose/predict", json={"records": [patient]}).json()["results"]
     assert row["dose"] == pytest.approx(float(dose.predict_dose([patient])[0]))
+    assert set(row["schedule"]["strengths"]) <= {1.0, 3.0, 5.0}  # the page's default strengths, one rule everywhere
+    body = {"records": [patient], "strengths": [2.5]}
+    (row,) = service.post("/v1/models/warfarin-dose/predict", json=body).json()["results"]
+    assert row["schedule"]["strengths"] == [2.5] and row["schedule"] == dose.analyse([patient], [2.5])[0]["schedule"]
+    refused = service.post("/v1/models/warfarin-dose/predict", json={"records": [patient], "strengths": ["big"]})
+    assert refused.status_code == 422 and "Tablet strength 'big'" in refused.json()["error"]
 
     esol = medcore.load_model("drug-esol")
     rows = service.post("/v1/models/drug-esol/predict", json={"smiles": ["CCO", "not a smiles"]}).json()["results"]
