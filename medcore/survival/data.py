@@ -28,6 +28,8 @@ __all__ = [
     "read_csv_bytes",
     "read_frame",
     "read_labelled",
+    "value_problems",
+    "expected_text",
     "design_matrix",
     "design_columns",
 ]
@@ -244,8 +246,13 @@ def _as_frame(source, name: str) -> pd.DataFrame:
     )
 
 
-def _checked_column(values: pd.Series, covariate: Covariate, name: str) -> np.ndarray:
-    """One column as float64, or InvalidInputError naming the first bad row (1 = first data row)."""
+def value_problems(values: pd.Series, covariate: Covariate) -> tuple[np.ndarray, list[tuple[np.ndarray, str]]]:
+    """One column's values as float64 and its checks: ``(numbers, [(bad rows mask, problem in words)])``.
+
+    The checks, in order: not a number, missing, outside the plausible range, not whole (for
+    binary, integer and coded columns), not one of the codes. A row can fail several; the first
+    one that applies is the one to tell the user.
+    """
     numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
     low, high = covariate.range
     bad_text = np.isnan(numbers) & values.notna().to_numpy()
@@ -264,6 +271,18 @@ def _checked_column(values: pd.Series, covariate: Covariate, name: str) -> np.nd
         checks.append(
             (~np.isin(np.round(numbers), list(covariate.categories)), f"must be one of {covariate.categories}")
         )
+    return numbers, checks
+
+
+def expected_text(covariate: Covariate) -> str:
+    """What a column must hold, in words: 'Age at surgery, years, 18-110'."""
+    low, high = covariate.range
+    return covariate.description + (f", {covariate.unit}" if covariate.unit else "") + f", {low:g}-{high:g}"
+
+
+def _checked_column(values: pd.Series, covariate: Covariate, name: str) -> np.ndarray:
+    """One column as float64, or InvalidInputError naming the first bad row (1 = first data row)."""
+    numbers, checks = value_problems(values, covariate)
     for mask, problem in checks:
         rows = np.flatnonzero(mask)
         if len(rows):
@@ -271,9 +290,7 @@ def _checked_column(values: pd.Series, covariate: Covariate, name: str) -> np.nd
             more = f" ({len(rows) - 1} more row(s) alike)" if len(rows) > 1 else ""
             raise InvalidInputError(
                 f"{name}: column '{covariate.name}', row {rows[0] + 1}: the value {shown!r} {problem}{more}. "
-                f"Expected: {covariate.description}"
-                + (f", {covariate.unit}" if covariate.unit else "")
-                + f", {low:g}-{high:g}."
+                f"Expected: {expected_text(covariate)}."
             )
     return numbers
 

@@ -131,3 +131,123 @@ def test_every_factor_is_listed_in_plain_words():
     model = medcore.load_model("survival-gbsg")
     assert all(c["description"] in listed for c in model.covariates)
     assert "(1)" not in listed and "Post-menopausal: yes" in listed
+
+
+def _upload(app: AppTest, name: str, frame: pd.DataFrame | bytes) -> AppTest:
+    data = frame if isinstance(frame, bytes) else frame.to_csv(index=False).encode()
+    return app.file_uploader[0].set_value((name, data, "text/csv")).run()
+
+
+def _frames(app: AppTest) -> tuple[pd.DataFrame | None, pd.DataFrame]:
+    """The batch tab's table of unreadable cells (None when there is none) and its results table."""
+    tables = [d.value for d in app.dataframe]
+    problems = next((t for t in tables if "problem" in t.columns), None)
+    return problems, next(t for t in tables if "risk group (cohort third)" in t.columns)
+
+
+def test_one_bad_row_is_listed_while_the_good_rows_are_answered_with_their_ids_kept():
+    """Issue 28 item 10: "sixty" in one row no longer refuses the file; the ID column comes back unchanged."""
+    frame = synthetic_cohort(4, seed=15).drop(columns=["duration", "event"]).astype(object)
+    frame.insert(0, "patient_id", ["007", "008", "009", "010"])  # numbers to pandas, IDs to a clinic
+    frame.loc[1, "age"] = "sixty"
+    app = _upload(_page("pages/Survival_Risk.py"), "ward.csv", frame)
+    assert not app.exception
+    problems, table = _frames(app)
+    assert problems.to_dict("records") == [
+        {"row": 2, "column": "age", "value": "sixty", "problem": "is not a number",
+         "allowed": "Age at surgery, years, 18-110"}
+    ]  # fmt: skip
+    assert any("1 of 4 rows could not be read" in e.value for e in app.error)
+    assert list(table["patient_id"]) == ["007", "008", "009", "010"]  # as written, "007" not 7
+    good = frame.drop(index=1).drop(columns="patient_id")
+    expected = medcore.load_model("survival-gbsg").analyse(good)
+    assert list(table["risk group (cohort third)"]) == [
+        expected[0].get("risk_group", "not analysed"),
+        "not analysed",
+        *[r.get("risk_group", "not analysed") for r in expected[1:]],
+    ]
+    answered = [0, 2, 3]
+    for row, result in zip(answered, expected):
+        if not result["out_of_domain"]:
+            assert table["risk percentile"].iloc[row] == pytest.approx(result["risk_percentile"], abs=1e-3)
+    assert "'age' = 'sixty' is not a number" in table["note"].iloc[1]
+    assert any("3 patients" in c.value for c in app.caption)
+
+
+def test_unit_labelled_headers_give_the_same_answers_as_the_bare_names():
+    """Issue 28 item 10: "age (years)" and the other template headers are read; old files still work."""
+    frame = synthetic_cohort(3, seed=16).drop(columns=["duration", "event"])
+    app = _upload(_page("pages/Survival_Risk.py"), "plain.csv", frame)
+    _, plain = _frames(app)
+    labelled = frame.rename(
+        columns={
+            "age": "age (years)",
+            "progesterone_receptor": "progesterone_receptor (fmol/l)",
+            "tumor_size_cat": "Tumour size group",
+        }
+    )
+    app = _upload(app, "labelled.csv", labelled)
+    assert not app.exception and not app.error
+    problems, table = _frames(app)
+    assert problems is None
+    pd.testing.assert_frame_equal(table, plain)
+    app = _upload(app, "months.csv", frame.rename(columns={"age": "age (months)"}))
+    assert any("'months' is not its unit" in e.value and "years" in e.value for e in app.error)
+
+
+def test_a_median_beyond_follow_up_says_not_reached():
+    """Issue 28 item 10: a curve that stays above 50 % shows "not reached", never None or NaN."""
+    model = medcore.load_model("survival-gbsg")
+    low_risk = {**model.reference_row, "positive_nodes": 1, "tumor_size_cat": 0, "progesterone_receptor": 200,
+                "hormone_therapy": 1}  # fmt: skip
+    median, reached = (model.analyse([row])[0]["median_survival"] for row in (model.reference_row, low_risk))
+    assert reached is None and median is not None
+    app = _upload(_page("pages/Survival_Risk.py"), "two.csv", pd.DataFrame([model.reference_row, low_risk]))
+    _, table = _frames(app)
+    assert list(table["median relapse-free survival (months)"]) == [f"{median:.1f}", "not reached"]
+    for covariate in ("positive_nodes", "tumor_size_cat", "progesterone_receptor", "hormone_therapy"):
+        widget = app.number_input if covariate in ("positive_nodes", "progesterone_receptor") else app.selectbox
+        widget(key=f"survival-gbsg-{covariate}").set_value(low_risk[covariate])
+    app = _predict(app)
+    metrics = {m.label: m.value for m in app.metric}
+    assert metrics["Median relapse-free survival"] == "not reached"
+
+
+def test_the_template_is_offered_with_its_key_and_read_back_as_is():
+    """Issue 28 item 10: the template (ID column, unit and code-key headers) is accepted unchanged."""
+    from medcore.survival.inputs import template_csv
+
+    app = _page("pages/Survival_Risk.py")
+    assert any("Download a template" in str(b.proto.label) for b in app.get("download_button"))
+    key = app.table[0].value
+    assert "hormone_therapy (0 = no; 1 = yes)" in key.index and "postmenopausal (0 = no; 1 = yes)" in key.index
+    model = medcore.load_model("survival-gbsg")
+    app = _upload(app, "template.csv", template_csv(model).encode())
+    assert not app.exception and not app.error
+    problems, table = _frames(app)
+    assert problems is None and list(table["patient_id"]) == ["example-1"]
+    expected = model.analyse([model.reference_row])[0]
+    assert table["risk percentile"].iloc[0] == pytest.approx(expected["risk_percentile"], abs=1e-3)
+
+
+def test_metabric_answers_without_mrna_values_and_says_which_were_filled():
+    """Issue 28 item 8: the genes are explained, may be left empty, and the page says what was filled."""
+    app = _page("pages/Survival_Risk.py")
+    app.selectbox[0].set_value("survival-metabric").run()
+    assert any("log2 intensities" in c.value and "most clinics do not have them" in c.value for c in app.caption)
+    assert any("Without gene-expression data, the GBSG model" in c.value for c in app.caption)
+    assert app.number_input(key="survival-metabric-egfr_expr").value is None  # empty = not measured
+    app = _predict(app)
+    assert not app.exception and not app.error
+    model = medcore.load_model("survival-metabric")
+    result = model.analyse([model.reference_row])[0]
+    metrics = {m.label: m.value for m in app.metric}
+    assert metrics["Risk percentile"] == f"{result['risk_percentile']:.0f}th"
+    notice = next(w.value for w in app.warning if "Not measured" in w.value)
+    for gene in ("EGFR", "PGR", "ERBB2 (HER2)", "MKI67 (Ki-67)"):
+        assert f"{gene} mRNA expression = " in notice
+    assert "rests on the clinical factors only" in notice and "5th and 95th percentiles" in notice
+    app.number_input(key="survival-metabric-egfr_expr").set_value(7.0)
+    app = _predict(app)
+    notice = next(w.value for w in app.warning if "Not measured" in w.value)
+    assert "EGFR" not in notice and "PGR mRNA expression = " in notice
