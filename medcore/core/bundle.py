@@ -1,7 +1,8 @@
 """Write a model bundle: model file(s), evaluation.json, card.json with sha256s, README.md.
 
 Only ``python -m medcore train`` calls this; bundles are never edited by hand. The card's
-``files`` maps every other file of the bundle to its sha256, which ``registry`` checks at load.
+``files`` maps every other file of the bundle to its sha256, and ``card_sha256`` is the sha256 of
+the card's own content; ``registry`` checks both at load.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import platform
 import shutil
 from pathlib import Path
 
-__all__ = ["REQUIRED_CARD_KEYS", "sha256_file", "framework_versions", "write_bundle", "render_readme"]
+__all__ = ["REQUIRED_CARD_KEYS", "card_digest", "sha256_file", "framework_versions", "write_bundle", "render_readme"]
 
 REQUIRED_CARD_KEYS = (
     "name",
@@ -44,6 +45,17 @@ def sha256_file(path: Path | str) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def card_digest(card: dict) -> str:
+    """sha256 of the card's content (everything but ``card_sha256`` itself), as canonical JSON.
+
+    The card's thresholds, temperatures, domain limits, labels and preprocessing decide what a
+    model answers: they are model parameters, so an edited card is refused like an edited weight file.
+    """
+    content = {key: value for key, value in card.items() if key != "card_sha256"}
+    canonical = json.dumps(json.loads(json.dumps(content)), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 def framework_versions() -> dict[str, str]:
@@ -86,6 +98,7 @@ def write_bundle(out_dir: Path, card: dict, evaluation: dict, staged_files: dict
     missing = [key for key in REQUIRED_CARD_KEYS if key not in card]
     if missing:
         raise ValueError(f"card for '{card.get('name')}' lacks {missing}")
+    card["card_sha256"] = card_digest(card)
     (staging / "card.json").write_text(json.dumps(card, indent=1) + "\n", encoding="utf-8")
     shutil.rmtree(out_dir, ignore_errors=True)
     staging.rename(out_dir)

@@ -21,7 +21,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from medcore.core.bundle import sha256_file
+from medcore.core.bundle import card_digest, sha256_file
 from medcore.core.errors import BundleIntegrityError, InvalidInputError, ModelNotFoundError
 from medcore.core.settings import models_dir
 
@@ -204,12 +204,24 @@ def verify_bundle(path: Path) -> dict:
         The card.
 
     Raises:
-        BundleIntegrityError: a listed file is missing or its sha256 differs.
+        BundleIntegrityError: the card is unsigned or edited, or a listed file is missing or its sha256 differs.
     """
     card = _read_json(path / "card.json")
     files = card.get("files") or {}
     if not files:
         raise BundleIntegrityError(f"The card of '{path.name}' lists no files and their sha256; retrain the bundle.")
+    signed = card.get("card_sha256")
+    if not signed:
+        raise BundleIntegrityError(
+            f"The card of '{path.name}' carries no card_sha256, so an edit to its thresholds or labels could not be "
+            f"seen; rebuild it with `python -m medcore train {path.name}`."
+        )
+    if card_digest(card) != signed:
+        raise BundleIntegrityError(
+            f"Model '{path.name}' refused: its card.json was changed after training (its content does not match "
+            "its card_sha256). Thresholds, temperatures, domain limits, labels and preprocessing are model "
+            f"parameters; restore the card from the repository or rebuild it with `python -m medcore train {path.name}`."
+        )
     for file_name, expected in files.items():
         file_path = path / file_name
         if not file_path.is_file():

@@ -81,6 +81,47 @@ def test_a_changed_byte_refuses_to_load(tmp_path, monkeypatch):
         medcore.load_model("breast-ultrasound")
 
 
+@pytest.mark.parametrize(
+    "path, value",
+    [
+        (("operating_point", "threshold"), 0.99),
+        (("calibration", "temperature"), 5.0),
+        (("domain_check", "threshold"), 1e9),
+        (("labels",), ["pneumonia", "normal"]),
+        (("preprocessing", "framing"), "crop"),
+    ],
+)
+def test_an_edited_card_refuses_to_load(tmp_path, monkeypatch, path, value):
+    """Issue 29 item 1: the card's decision fields are model parameters, signed like the weights."""
+    from medcore.core.registry import verify_bundle
+
+    copy = tmp_path / "pneumonia-cxr"
+    shutil.copytree(SHIPPED / "pneumonia-cxr", copy)
+    assert verify_bundle(copy)["card_sha256"]  # the shipped copy loads
+    card = json.loads((copy / "card.json").read_text())
+    node = card
+    for key in path[:-1]:
+        node = node[key]
+    assert node[path[-1]] != value
+    node[path[-1]] = value
+    (copy / "card.json").write_text(json.dumps(card, indent=1) + "\n")
+    monkeypatch.setenv("MEDCORE_MODELS_DIR", str(tmp_path))
+    with pytest.raises(medcore.BundleIntegrityError, match="card.json was changed after training"):
+        medcore.load_model("pneumonia-cxr")
+
+
+def test_an_unsigned_card_refuses_to_load(tmp_path):
+    from medcore.core.registry import verify_bundle
+
+    copy = tmp_path / "symptom-checklist"
+    shutil.copytree(SHIPPED / "symptom-checklist", copy)
+    card = json.loads((copy / "card.json").read_text())
+    del card["card_sha256"]
+    (copy / "card.json").write_text(json.dumps(card, indent=1) + "\n")
+    with pytest.raises(medcore.BundleIntegrityError, match="carries no card_sha256"):
+        verify_bundle(copy)
+
+
 def test_a_missing_file_refuses_to_load(tmp_path, monkeypatch):
     copy = tmp_path / "breast-ultrasound"
     shutil.copytree(SHIPPED / "breast-ultrasound", copy)
