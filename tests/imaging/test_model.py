@@ -70,6 +70,8 @@ def test_analyse_gives_calibrated_probabilities_and_the_threshold_decision_for_g
         assert list(result.probabilities) == model.labels
         np.testing.assert_allclose(list(result.probabilities.values()), row, atol=1e-9)  # the temperature is applied
         assert result.decision == model.decide(row) and result.predicted == model.labels[int(row.argmax())]
+    # predict_proba (what `medcore evaluate` and the evaluation page read) is calibrated the same way (issue 29 item 3)
+    np.testing.assert_allclose(model.predict_proba(np.stack([image for image, _ in read])), calibrated, atol=1e-9)
 
 
 def test_binary_decision_follows_the_operating_threshold():
