@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 
 import numpy as np
@@ -125,3 +126,70 @@ def test_a_synthea_zip_that_unpacks_past_the_limit_is_refused(monkeypatch):
     assert len(bomb) < 20_000
     with pytest.raises(medcore.InvalidInputError, match="unpacks to 1 MB of tables; the limit is 1 MB"):
         evaluate_upload(medcore.load_model("care-recommender"), "bomb.zip", bomb)
+
+
+# -- the shipped limits, as the README documents them (issue 29 item 4) ------------------------
+def _documented() -> dict[str, int]:
+    """The README Safety table's number for each limit: '50 MB' -> bytes (MB = 1,048,576), '67,108,864' -> int."""
+    readme = (PROJECT / "README.md").read_text()
+    rows = re.findall(r"\|\s*`((?:max|min)_\w+)`\s*\|\s*([\d,]+)( MB)?", readme)
+    return {key: int(number.replace(",", "")) * (1024 * 1024 if mb else 1) for key, number, mb in rows}
+
+
+def test_the_readme_states_each_shipped_limit():
+    assert _documented() == LIMITS  # a changed setting is a changed contract: the README must follow
+
+
+def test_one_more_file_than_documented_is_refused_with_both_numbers():
+    limit = _documented()["max_batch_files"]
+    with pytest.raises(medcore.InvalidInputError) as refused:
+        as_image_list([np.zeros((16, 16), np.uint8)] * (limit + 1))
+    assert str(refused.value).startswith(f"{limit + 1:,} files were given; at most {limit:,} are accepted at once.")
+
+
+def test_one_more_molecule_than_documented_is_refused_with_both_numbers():
+    limit = _documented()["max_batch_molecules"]
+    with pytest.raises(medcore.InvalidInputError) as refused:
+        medcore.load_model("drug-esol").analyse(["CCO"] * (limit + 1))
+    assert str(refused.value).startswith(f"{limit + 1:,} molecules were given; at most {limit:,} are accepted")
+
+
+def test_one_more_recommendation_than_documented_is_refused_with_the_exact_range():
+    limit = _documented()["max_recommendations"]
+    recommender = medcore.load_model("care-recommender")
+    with pytest.raises(medcore.InvalidInputError) as refused:
+        recommender.recommend(["condition:44054006"], k=limit + 1)
+    assert str(refused.value).startswith(f"k must be from 1 to {limit}; got {limit + 1}.")
+    assert len(recommender.recommend(["condition:44054006"], k=limit)["items"]) <= limit
+
+
+def test_zips_one_byte_over_the_documented_unpacked_size_are_refused():
+    """The shipped limit, not a lowered one: 200 MB + 1 of zeros packs to about 200 kB."""
+    from medcore.core.evaluate import evaluate_upload
+
+    limit = _documented()["max_unpacked_bytes"]
+    words = f"the limit is {limit // (1024 * 1024)} MB"
+    images = _zip({"malignant/big.png": bytes(limit + 1)})
+    with pytest.raises(medcore.InvalidInputError, match=f"unpacks to 200 MB; {words}"):
+        load_labelled_upload(medcore.load_model("breast-ultrasound"), "bomb.zip", images)
+    tables = _zip({"export/patients.csv": b"Id,BIRTHDATE,GENDER\n" + b" " * limit})
+    with pytest.raises(medcore.InvalidInputError, match=f"of tables; {words}"):
+        evaluate_upload(medcore.load_model("care-recommender"), "bomb.zip", tables)
+
+
+def test_a_request_one_byte_over_the_documented_size_is_413_with_the_number():
+    import asyncio
+
+    from starlette.requests import Request
+
+    from medcore.api.app import ApiError, _read_body
+
+    limit = _documented()["max_request_bytes"]
+
+    async def receive():
+        raise AssertionError("the body was read")
+
+    headers = [(b"content-length", str(limit + 1).encode())]
+    with pytest.raises(ApiError) as refused:
+        asyncio.run(_read_body(Request({"type": "http", "method": "POST", "path": "/", "headers": headers}, receive)))
+    assert refused.value.status == 413 and f"over the limit of {limit // (1024 * 1024)} MB" in str(refused.value)

@@ -23,6 +23,7 @@ import numpy as np
 
 from medcore.core.bundle import sha256_file
 from medcore.core.errors import InvalidInputError
+from medcore.core.validate import megabytes
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -169,7 +170,7 @@ def read_synthea_zip(name: str, data: bytes, max_bytes: int) -> dict[str, bytes]
     unpacked = sum(m.file_size for m in members)
     if unpacked > max_bytes:
         raise InvalidInputError(
-            f"'{name}' unpacks to {unpacked / 1e6:.0f} MB of tables; the limit is {max_bytes / 1e6:.0f} MB. "
+            f"'{name}' unpacks to {megabytes(unpacked)} of tables; the limit is {megabytes(max_bytes)}. "
             "Export fewer patients."
         )
     try:

@@ -13,7 +13,7 @@ from collections.abc import Sized
 from medcore.core.errors import InvalidInputError
 from medcore.core.settings import LIMITS
 
-__all__ = ["check_file_bytes", "check_count", "check_text_length"]
+__all__ = ["megabytes", "check_file_bytes", "check_count", "check_text_length"]
 
 _MB = 1024 * 1024  # Streamlit's server.maxUploadSize counts megabytes of this size
 
@@ -26,6 +26,11 @@ def check_file_bytes(name: str, data: bytes, hint: str) -> None:
         raise InvalidInputError(
             f"'{name}' is {len(data) / _MB:.1f} MB; the limit is {LIMITS['max_file_bytes'] / _MB:.0f} MB. {hint}"
         )
+
+
+def megabytes(size: float) -> str:
+    """A byte count in the MB the limits and the README use (1 MB = 1,048,576 bytes, as Streamlit counts)."""
+    return f"{size / _MB:.0f} MB"
 
 
 def check_count(items: Sized, limit: str, what: str) -> None:

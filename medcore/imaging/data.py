@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from medcore.core.errors import InvalidInputError
+from medcore.core.validate import megabytes
 
 __all__ = [
     "prepared_batch",
@@ -185,7 +186,7 @@ def load_image_zip(
     unpacked = sum(m.file_size for m in members)
     if unpacked > max_bytes:
         raise InvalidInputError(
-            f"'{name}' unpacks to {unpacked / 1e6:.0f} MB; the limit is {max_bytes / 1e6:.0f} MB. Upload fewer images."
+            f"'{name}' unpacks to {megabytes(unpacked)}; the limit is {megabytes(max_bytes)}. Upload fewer images."
         )
     lookup = {label.lower(): i for i, label in enumerate(labels)}
     lookup.update({str(i): i for i in range(len(labels))})
