@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+import medcore
 from medcore.core import plots
 
 
@@ -37,3 +38,22 @@ def test_probability_bars_keep_ordinal_grades_in_order():
     figure = plots.probability_bars(grades, ordered=True)
     assert list(figure.data[0].y) == ["grade 3", "grade 2", "grade 1", "grade 0"]  # grade 0 drawn on top
     assert list(plots.probability_bars(grades).data[0].y)[-1] == "grade 2"  # unordered: the likeliest on top
+
+
+def test_the_evaluation_page_shows_every_figures_interval_both_ends():
+    """Issue 29 item 5: the card's figure table could lose its 95 % intervals unnoticed."""
+    from streamlit.testing.v1 import AppTest
+
+    from medcore.core.settings import PROJECT_ROOT
+
+    app = AppTest.from_file(str(PROJECT_ROOT / "pages/Model_Evaluation.py"), default_timeout=60).run()
+    app.selectbox[0].set_value("pneumonia-cxr").run()
+    assert not app.exception
+    validation = medcore.load_model("pneumonia-cxr").card["metrics"]["validation"]
+    table = next(frame.value for frame in app.dataframe if "95 % CI" in frame.value.columns)
+    shown = table[table["split"] == validation["split"]].set_index("metric")["95 % CI"]
+    with_interval = [key[: -len("_ci95")] for key in validation if key.endswith("_ci95")]
+    assert {"auc", "sensitivity", "specificity"} <= set(with_interval)
+    for key in with_interval:
+        low, high = validation[f"{key}_ci95"]
+        assert shown[key] == f"{low:.3f}-{high:.3f}", key

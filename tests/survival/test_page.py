@@ -251,3 +251,18 @@ def test_metabric_answers_without_mrna_values_and_says_which_were_filled():
     app = _predict(app)
     notice = next(w.value for w in app.warning if "Not measured" in w.value)
     assert "EGFR" not in notice and "PGR mRNA expression = " in notice
+
+
+def test_the_drawn_curve_carries_both_ends_of_its_band():
+    """Issue 29 item 5: the survival band could vanish from the plot unnoticed."""
+    app = _predict(_page("pages/Survival_Risk.py"))
+    assert not app.exception
+    model = medcore.load_model("survival-gbsg")
+    result = model.analyse([model.reference_row], curves=True)[0]
+    curve = json.loads(app.get("plotly_chart")[0].proto.spec)
+    traces = curve["data"]
+    band = next(t for t in traces if t.get("name") == "95 % band (bootstrap refits)")
+    upper = traces[traces.index(band) - 1]  # the band fills down to it ("tonexty")
+    assert band["fill"] == "tonexty"
+    assert band["y"] == pytest.approx(list(result["low"])) and upper["y"] == pytest.approx(list(result["high"]))
+    assert any(lo < hi for lo, hi in zip(result["low"], result["high"]))  # a band, not a line
