@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 __all__ = [
     "NOTICE",
     "COUNT_OF",
@@ -11,6 +13,7 @@ __all__ = [
     "models_table",
     "headline_metric",
     "own_vs_shipped",
+    "training_file_note",
 ]
 
 NOTICE = (
@@ -172,3 +175,16 @@ def own_vs_shipped(card: dict, result: dict):
     table = pd.DataFrame(rows).T.astype(float)
     table.index.name = "evaluated on"
     return table.round(4).astype({"n": "Int64"})
+
+
+def training_file_note(card: dict, data: bytes | None) -> str | None:
+    """The warning for an evaluation file that is the model's own training file (its sha256 is the card's
+    ``training.data_sha256``), else None. Figures on it are in-sample, not new evidence."""
+    if not isinstance(data, (bytes, bytearray)):
+        return None
+    if hashlib.sha256(bytes(data)).hexdigest() != card.get("training", {}).get("data_sha256"):
+        return None
+    return (
+        "This is the model's own training file: these figures are in-sample and optimistic, not new evidence. "
+        "The card's figures are cross-validated or held out."
+    )

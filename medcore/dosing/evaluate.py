@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from medcore.core.cards import training_file_note
 from medcore.core.errors import InvalidInputError
 from medcore.dosing.data import DOSE, RACE, factors, read_frame
 from medcore.dosing.iwpc import baseline_doses
@@ -76,9 +77,9 @@ def evaluate_doses(model: DoseModel, source, name: str = "input") -> dict:
         }
         for i, r in enumerate(results)
     ]
-    out["notes"] = (
-        [f"{out['out_of_domain']} patient(s) outside the training ranges were left out."]
-        if out["out_of_domain"]
-        else []
+    out["notes"] = [f"{out['out_of_domain']} patient(s) outside the training ranges were left out."] * bool(
+        out["out_of_domain"]
     )
+    if own := training_file_note(model.card, source if isinstance(source, bytes) else None):
+        out["notes"].insert(0, own)
     return out

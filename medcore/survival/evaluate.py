@@ -7,12 +7,12 @@ The file holds the model's covariate columns plus ``duration`` (in the model's t
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
+from medcore.core.cards import training_file_note
 from medcore.core.errors import InvalidInputError
 from medcore.core.uncertainty import with_intervals
 from medcore.survival.data import read_labelled
@@ -63,7 +63,6 @@ def evaluate_survival(
         if not path.is_file():
             raise InvalidInputError(f"No file at '{source}'. Pass a CSV with the covariates, duration and event.")
         name, source = path.name, path.read_bytes()
-    digest = hashlib.sha256(source).hexdigest() if isinstance(source, bytes) else None
     frame, time, event = read_labelled(source, model.cohort, name)
     if len(time) < 10:
         raise InvalidInputError(f"{name} holds {len(time)} patients; survival metrics need at least 10.")
@@ -95,11 +94,8 @@ def evaluate_survival(
                 key: values.tolist() for key, values in curve.items()
             }
     notes = []
-    if digest and digest == model.card["training"].get("data_sha256"):
-        notes.append(
-            "This is the model's own training file: these figures are optimistic. The card's figures are "
-            "cross-validated."
-        )
+    if own := training_file_note(model.card, source if isinstance(source, bytes) else None):
+        notes.append(own)
     if any(refused):
         notes.append(
             f"{sum(refused)} of {len(refused)} patients lie outside the training cohort (the page would refuse "

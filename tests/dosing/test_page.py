@@ -94,9 +94,19 @@ def test_cli_predict_and_evaluate(tmp_path, capsys):
     assert main(["evaluate", "warfarin-dose", str(path)]) == 0
     out = capsys.readouterr().out
     assert "mae" in out and "IWPC pharmacogenetic mae" in out and "dose band <= 21 mg/week" in out
+    assert "own training file" not in out  # new patients: no warning
+
     path.write_text("Age,CYP2C9 consensus\n50 - 59,*7/*7\n")
     assert main(["predict", "warfarin-dose", str(path)]) == 2
     assert "CYP2C9 consensus" in capsys.readouterr().err
+
+
+@pytest.mark.data
+def test_evaluating_on_the_training_file_says_it_is_in_sample(data_dir, capsys):
+    """Issue 29 item 10: the training file's MAE (7.77) was printed as if it were new evidence."""
+    assert main(["evaluate", "warfarin-dose", str(data_dir / "pharmacogenomics" / "warfarin_train.csv"), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert any("own training file" in note and "in-sample" in note for note in result["notes"])
 
 
 def test_the_evaluation_page_shows_calibration_candidates_and_scores_an_upload():
