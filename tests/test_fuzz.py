@@ -66,9 +66,19 @@ def test_mutated_images_decode_or_refuse(seed, position, value, cut):
 @given(st.integers(1, 70_000), st.integers(1, 70_000))
 def test_declared_giant_dimensions_are_refused_or_decoded_small(width, height):
     _count("giant declared dimensions")
+    from medcore.core.settings import LIMITS
     from tests.imaging.test_decode import _png_declaring
 
-    _ok_or_invalid(decode_image, _png_declaring(width, height), "declared.png")
+    data = _png_declaring(width, height)  # 64 bytes of pixel data: never enough for the size declared
+    with pytest.raises(InvalidInputError) as refused:
+        decode_image(data, "declared.png")
+    message = str(refused.value)
+    if width * height > LIMITS["max_image_pixels"]:  # refused for its size, before any decoding
+        assert f"declares more than {LIMITS['max_image_pixels']:,} pixels" in message
+    elif min(width, height) < LIMITS["min_image_side"]:
+        assert "at least" in message or "truncated or corrupt" in message
+    else:
+        assert "truncated or corrupt" in message
 
 
 @SETTINGS

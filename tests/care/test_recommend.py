@@ -527,5 +527,4 @@ def test_the_shipped_recommender_offers_no_procedure_bound_drug_for_a_chronic_pa
     text = " ".join(item["description"].lower() for item in result["items"])
     for drug in ("remifentanil", "lorazepam", "rocuronium", "propofol", "heparin", "midazolam"):
         assert drug not in text
-    validation = card["metrics"]["validation"]
-    assert validation["hr@10"] >= 0.95 and validation["ndcg@10"] >= 0.57  # kept where they were (0.955 / 0.577)
+    # The held-out HR@10 is recomputed by test_held_out_patients_beat_the_classic_filters, not read back here.
