@@ -309,7 +309,7 @@ def _predict_literature(model, args) -> int:
             names += found_names
             texts += found_texts
         else:
-            names.append(item[:40])
+            names.append(f"text {len(names) + 1}")  # never the text itself: it may hold a name
             texts.append(item)
     results = model.extract_many(texts)
     _audit(model, texts, {"texts": len(texts), "refused": sum(r["out_of_domain"] for r in results)})

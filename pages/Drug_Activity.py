@@ -8,6 +8,7 @@ from medcore.core.audit import input_digest
 from medcore.core.cards import format_figure
 from medcore.molecules.data import task_words
 from medcore.molecules.plots import molecule_svg, task_figure
+from medcore.ui.molecules import batch_threshold_caption, decision_columns, decisions_section, disagreement_section
 
 ui.page_header("Drug activity")
 model = ui.choose_model("molecule", "Property")
@@ -59,8 +60,8 @@ def _one() -> None:
     if result["error"]:
         st.error(result["error"])
         return
-    for note in result["notes"]:
-        (st.warning if "Outside" in note else st.info)(note)
+    for note in result["notes"]:  # the reason there is no prediction is a warning; the rest are notes
+        (st.warning if note == result.get("reason") or "Outside" in note else st.info)(note)
     task = model.tasks[0]
     if len(model.tasks) > 1 and result["predictions"]:
         task = st.selectbox(
@@ -100,9 +101,11 @@ def _one() -> None:
                 )
             else:
                 st.plotly_chart(task_figure(result, model.tasks), key="tasks")
+            decisions_section(result.get("decisions", {}))
         st.markdown(f"Nearest training molecule: Tanimoto **{result['similarity']:.2f}**.")
     found = model.neighbours(smiles, 5)
     (st.success if found["in_domain"] else st.warning)(found["verdict"])
+    disagreement_section(found, task)
     st.subheader("Most similar training molecules")
     columns = st.columns(len(found["neighbours"]))
     for cell, neighbour in zip(columns, found["neighbours"]):
@@ -149,6 +152,7 @@ def _batch() -> None:
         row = {"row": index, "smiles": r["smiles"], **{t: r["predictions"].get(t) for t in model.tasks}}
         if model.regression and r.get("interval"):
             row["95 % low"], row["95 % high"] = r["interval"][model.tasks[0]]
+        row.update(decision_columns(r))
         row["similarity"] = r.get("similarity")
         row["note"] = r["error"] or "; ".join(r.get("notes", []))
         rows.append(row)
@@ -156,9 +160,12 @@ def _batch() -> None:
     errors = sum(bool(r["error"]) for r in results)
     outside = sum(bool(r["out_of_domain"]) for r in results)
     st.caption(
-        f"{len(results)} molecules: {errors} unreadable, {outside} outside the applicability domain (no prediction)."
+        f"{len(results)} molecules: {errors} unreadable, {outside} outside the applicability domain or lone "
+        "counter-ions (no prediction)."
     )
     st.dataframe(frame.round(4), hide_index=True)
+    if not model.regression:
+        batch_threshold_caption(card, model.tasks)
     st.download_button("Download results (CSV)", frame.to_csv(index=False), f"{name}-predictions.csv", "text/csv")
 
 

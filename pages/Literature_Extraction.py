@@ -8,10 +8,11 @@ import streamlit as st
 from medcore import MedcoreError, ui
 from medcore.core.audit import input_digest
 from medcore.core.cards import format_figure
+from medcore.core.deid import mask_identifiers as mask
 from medcore.literature.data import EXAMPLES, MAX_DOCUMENTS, read_texts
 from medcore.literature.model import frequent_pairs, result_rows
 from medcore.literature.plots import highlight_html, pairs_figure
-from medcore.text.deid import mask_identifiers
+from medcore.ui.literature import BATCH_RELATIONS_SHOWN, masked_with_notice, relation_rows, relations_table
 
 ui.page_header("Literature extraction")
 model = ui.choose_model("literature", "Model")
@@ -25,14 +26,6 @@ st.caption(
     f"{format_figure(validation, 'cid_f1', 'chemical-induced-disease relations F1 (end to end)')}. "
     "Research use only: check every extraction in its sentence."
 )
-
-
-def _masked(text: str) -> str:
-    """The text with identifiers masked, saying what was masked."""
-    masked, findings = mask_identifiers(text)
-    if findings:
-        st.info("Masked before extraction: " + ", ".join(f"{f['count']} {f['kind']}" for f in findings) + ".")
-    return masked
 
 
 def _downloads(rows: list[dict], results: object, key: str) -> None:
@@ -64,7 +57,7 @@ def _one() -> None:
     if not text.strip():
         st.info("Paste a text (or pick an example), then press Extract. Nothing you paste is written to disk.")
         return
-    text = _masked(text)
+    text = masked_with_notice(text)
     try:
         result = ui.audited(
             "literature",
@@ -91,21 +84,7 @@ def _one() -> None:
     st.html(highlight_html(text, result["entities"]))
     st.subheader("Chemical → disease relations")
     if result["relations"]:
-        st.dataframe(
-            pd.DataFrame(
-                [
-                    {
-                        "chemical": f"{r['chemical_text']} ({r['chemical']})",
-                        "disease": f"{r['disease_text']} ({r['disease']})",
-                        "score": r["score"],
-                        "why": "; ".join(r["why"]),
-                        "evidence": " … ".join(text[a:b] for a, b in r["evidence"]),
-                    }
-                    for r in result["relations"]
-                ]
-            ),
-            hide_index=True,
-        )
+        relations_table(relation_rows(text, result["relations"]))
         st.caption(
             f"A pair is reported when its score reaches {model.threshold:.2f} (the threshold of best relation F1 on "
             "the development abstracts). The score is not a probability that the drug causes the effect: it says how "
@@ -115,7 +94,8 @@ def _one() -> None:
         st.info("No chemical-induced-disease relation reaches the threshold in this text.")
     rows = result_rows("pasted text", text, result)
     with st.expander(f"Every mention ({len(result['entities'])})"):
-        st.dataframe(pd.DataFrame([r for r in rows if r["kind"] == "mention"]), hide_index=True)
+        mentions = pd.DataFrame([r for r in rows if r["kind"] == "mention"])
+        st.dataframe(mentions.drop(columns=["evidence", "why"], errors="ignore"), hide_index=True)
     _downloads(rows, result, "one")
 
 
@@ -133,12 +113,12 @@ def _batch() -> None:
     try:
         names, texts, docs = read_texts(upload.name, data)
         if docs is not None:  # mask title and abstract apart so the title stays its own sentence
-            titles = [mask_identifiers(d.text[: d.title_end])[0] for d in docs]
-            bodies = [mask_identifiers(d.text[d.title_end + 1 :])[0] for d in docs]
+            titles = [mask(d.text[: d.title_end])[0] for d in docs]
+            bodies = [mask(d.text[d.title_end + 1 :])[0] for d in docs]
             texts = [f"{t} {b}" for t, b in zip(titles, bodies)]
             title_ends = [len(t) for t in titles]
         else:
-            texts = [mask_identifiers(t)[0] for t in texts]
+            texts = [mask(t)[0] for t in texts]
             title_ends = None
         results = ui.audited(
             "literature-batch",
@@ -167,8 +147,14 @@ def _batch() -> None:
     if pairs and scored:
         st.plotly_chart(pairs_figure(pairs, scored), key="pairs")
     rows = [row for n, t, r in zip(names, texts, results) for row in result_rows(n, t, r)]
-    if rows:
-        st.dataframe(pd.DataFrame(rows), hide_index=True)
+    if rows:  # every row, sortable; the long why and evidence cells are laid out in full below
+        st.dataframe(pd.DataFrame(rows).drop(columns=["evidence", "why"], errors="ignore"), hide_index=True)
+    found = [row for n, t, r in zip(names, texts, results) for row in relation_rows(t, r["relations"], n)]
+    if found:
+        st.subheader("Relations with their reasons and evidence")
+        relations_table(found[:BATCH_RELATIONS_SHOWN])
+        if len(found) > BATCH_RELATIONS_SHOWN:
+            st.caption(f"The first {BATCH_RELATIONS_SHOWN} of {len(found):,} relations; the downloads hold every one.")
     _downloads(rows, [{"name": n, **r} for n, r in zip(names, results)], "batch")
 
 

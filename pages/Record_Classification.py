@@ -8,10 +8,10 @@ import streamlit as st
 
 from medcore import MedcoreError, ui
 from medcore.core.audit import input_digest
+from medcore.core.deid import mask_identifiers
 from medcore.core.plots import probability_bars
 from medcore.core.validate import check_text_length
 from medcore.text.data import TEXT_EXAMPLES
-from medcore.text.deid import mask_identifiers
 from medcore.text.plots import highlight_html
 
 NAME = "abstract-topic"

@@ -137,7 +137,9 @@ def test_the_week_of_warfarin_tablets_uses_the_strengths_given(tmp_path, capsys)
     path.write_text("Age,Height (cm),Weight (kg),Race (Reported)\n60 - 69,170,80,White\n")
     assert main(["predict", "warfarin-dose", str(path), "--json", "--strengths", "2.5"]) == 0
     (row,) = json.loads(capsys.readouterr().out)
-    assert row["schedule"]["strengths"] == [2.5] and all(t == 2.5 for d in row["schedule"]["doses"] for t in d["tablets"])
+    assert row["schedule"]["strengths"] == [2.5] and all(
+        t == 2.5 for d in row["schedule"]["doses"] for t in d["tablets"]
+    )
     assert main(["predict", "warfarin-dose", str(path), "--json"]) == 0
     (row,) = json.loads(capsys.readouterr().out)
     assert set(row["schedule"]["strengths"]) <= {1.0, 3.0, 5.0}

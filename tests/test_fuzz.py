@@ -130,7 +130,7 @@ def test_evaluation_uploads_load_or_refuse(data, name):
 @given(st.text(max_size=500))
 def test_identifier_masking_never_fails(text):
     _count("text masking")
-    from medcore.text.deid import mask_identifiers
+    from medcore.core.deid import mask_identifiers
 
     masked, findings = mask_identifiers(text)
     assert isinstance(masked, str) and all(f["count"] > 0 for f in findings)

@@ -162,7 +162,7 @@ def test_survival_page_writes_nothing_and_audits_without_content(tmp_path, monke
 
     entries = [json.loads(line) for line in log.read_text().splitlines()]
     assert [e["page"] for e in entries] == ["survival and risk", "survival and risk (batch)"]
-    assert entries[1]["summary"] == {"rows": 2, "out_of_domain": 0}
+    assert entries[1]["summary"] == {"rows": 2, "out_of_domain": 0, "unreadable": 0}
     text = log.read_text()
     assert not any(value in text for value in ("61.25", "47.5", "ward_patients"))
 

@@ -59,7 +59,7 @@ def evaluate_literature(
     docs = list(source)
     if not any(d.mentions for d in docs):
         raise InvalidInputError(f"'{name}' has no annotated mentions, so there is nothing to score against.")
-    results = model.extract_many([d.text for d in docs], [d.title_end for d in docs], progress)
+    results = model.extract_many([d.text for d in docs], [d.title_end for d in docs], progress, mask=False)
     kept = [i for i, r in enumerate(results) if not r["out_of_domain"]]
     if not kept:
         raise InvalidInputError(f"'{name}': the language check refused every abstract; nothing could be scored.")

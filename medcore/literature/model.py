@@ -17,9 +17,11 @@ from pathlib import Path
 
 import numpy as np
 
+from medcore.core.deid import mask_identifiers
 from medcore.core.errors import InvalidInputError
 from medcore.literature.data import MAX_DOCUMENTS, sentences
 from medcore.literature.features import Lexicon, Vocab
+from medcore.literature.masking import placeholder_spans
 from medcore.literature.ner import propagate, tag_documents
 from medcore.literature.normalise import Normaliser, abbreviations
 from medcore.literature.relations import Candidate, Priors, RelationScorer, candidates, reasons
@@ -63,6 +65,20 @@ class LiteratureModel:
         self._propagate = bool(card["architecture"].get("propagate", True))
 
     # ----- checks --------------------------------------------------------------------------------
+    @staticmethod
+    def _masked(text, title_end: int) -> tuple[str, int, list[dict]]:
+        """``text`` with identifiers masked (title and abstract apart, so the title keeps its end), the
+        title's new end and what was masked. Numbers, doses and intervals stay as written."""
+        if not isinstance(text, str):
+            raise InvalidInputError(f"Expected text (a string), got {type(text).__name__}. Pass the abstract as text.")
+        title, title_found = mask_identifiers(text[:title_end]) if title_end else ("", [])
+        body, body_found = mask_identifiers(text[title_end:])
+        found: dict[tuple[str, str], int] = {}
+        for finding in title_found + body_found:
+            key = (finding["kind"], finding["tag"])
+            found[key] = found.get(key, 0) + finding["count"]
+        return title + body, len(title), [{"kind": k, "tag": t, "count": n} for (k, t), n in found.items()]
+
     def _prepared(self, text) -> tuple[str, list[str]]:
         if not isinstance(text, str):
             raise InvalidInputError(f"Expected text (a string), got {type(text).__name__}. Pass the abstract as text.")
@@ -96,7 +112,9 @@ class LiteratureModel:
         Returns:
             ``{"entities": [{"start", "end", "text", "type", "id", "score"}], "relations": [{"chemical",
             "disease", "chemical_text", "disease_text", "score", "evidence": [[start, end], ...], "why": [...]}],
-            "out_of_domain", "reason", "notices", "chars_read"}``; offsets index ``text``.
+            "out_of_domain", "reason", "notices", "chars_read"}``. Identifiers are masked first (names,
+            dates, phones, record numbers; never numbers): then ``masked`` says what and ``masked_text``
+            is the text the offsets index; otherwise offsets index ``text``.
 
         Raises:
             InvalidInputError: ``text`` is not a string.
@@ -104,7 +122,11 @@ class LiteratureModel:
         return self.extract_many([text])[0]
 
     def extract_many(
-        self, texts: list[str], title_ends: list[int] | None = None, progress: Callable[[float], None] | None = None
+        self,
+        texts: list[str],
+        title_ends: list[int] | None = None,
+        progress: Callable[[float], None] | None = None,
+        mask: bool = True,
     ) -> list[dict]:
         """``extract`` for each text, the tagger run in batches.
 
@@ -112,6 +134,8 @@ class LiteratureModel:
             texts: the texts.
             title_ends: per text, where a title ends (a PubTator title is its own sentence); optional.
             progress: called with the fraction done.
+            mask: mask identifiers first (every clinical path). False only for published abstracts
+                scored against their own gold offsets (evaluation, training).
 
         Raises:
             InvalidInputError: not a list of strings, or more than ``MAX_DOCUMENTS`` texts.
@@ -120,8 +144,11 @@ class LiteratureModel:
             raise InvalidInputError("Expected a list of texts. Use extract(text) for one text.")
         if len(texts) > MAX_DOCUMENTS:
             raise InvalidInputError(f"{len(texts):,} texts given; at most {MAX_DOCUMENTS:,} at once. Split the batch.")
-        prepared = [self._prepared(t) for t in texts]
         title_ends = list(title_ends) if title_ends is not None else [0] * len(texts)
+        # every clinical path (page, batch, CLI, API) masks
+        masked = [self._masked(t, e) if mask else (t, e, []) for t, e in zip(texts, title_ends)]
+        texts, title_ends = [m[0] for m in masked], [m[1] for m in masked]
+        prepared = [self._prepared(t) for t in texts]
         reasons = [self.domain_reason(t) for t, _ in prepared]
         run = [i for i, r in enumerate(reasons) if r is None]
         found = tag_documents(
@@ -143,6 +170,11 @@ class LiteratureModel:
                 "notices": notices,
                 "chars_read": len(text),
             }
+            if masked[i][2]:  # offsets index the masked text, so it is returned with them
+                result["masked"], result["masked_text"] = masked[i][2], text
+                notices.insert(
+                    0, "Masked before extraction: " + ", ".join(f"{f['count']} {f['kind']}" for f in masked[i][2]) + "."
+                )
             if reasons[i] is None:
                 result.update(self._finish(text, tagged[i], min(title_ends[i], len(text))))
             results.append(result)
@@ -150,10 +182,19 @@ class LiteratureModel:
             progress(1.0)
         return results
 
+    def _not_placeholders(self, text: str, mentions: list[tuple[int, int, str, float]]) -> list:
+        """``mentions`` without any that touches a masking tag ("[NAME]", "[DATE]"): a tag is never a
+        chemical or disease (a bracketed name the training abstracts use, such as "[ATP]", is kept)."""
+        spans = placeholder_spans(
+            text, lambda word: tuple(word.lower().replace("_", " ").split()) in self._lexicon.types
+        )
+        return [m for m in mentions if not any(m[0] < b and a < m[1] for a, b in spans)]
+
     def _finish(self, text: str, mentions: list[tuple[int, int, str, float]], title_end: int) -> dict:
         short_forms = abbreviations(text)
+        mentions = self._not_placeholders(text, mentions)
         if self._propagate:
-            mentions = propagate(text, mentions, short_forms)
+            mentions = self._not_placeholders(text, propagate(text, mentions, short_forms))
         ids = self._normaliser.ids_of(text, [(a, b) for a, b, _, _ in mentions])
         entities = [
             {"start": a, "end": b, "text": text[a:b], "type": kind, "id": ident, "score": round(float(score), 4)}
@@ -175,7 +216,7 @@ class LiteratureModel:
                 "disease_text": names.get(("Disease", c.disease), c.disease),
                 "score": round(float(s), 4),
                 "evidence": [list(span) for span in c.evidence],
-                "why": reasons(c.features),
+                "why": reasons(c.features, titled=title_end > 0),
             }
             for c, s in zip(pairs, scores)
             if s >= self.threshold
@@ -216,6 +257,7 @@ def result_rows(name: str, text: str, result: dict) -> list[dict]:
             "mention": e["text"],
             "mesh_id": e["id"] or "",
             "score": e["score"],
+            "why": "",
             "evidence": "",
         }
         for e in result["entities"]
@@ -231,6 +273,7 @@ def result_rows(name: str, text: str, result: dict) -> list[dict]:
                 "mention": f"{r['chemical_text']} -> {r['disease_text']}",
                 "mesh_id": f"{r['chemical']} -> {r['disease']}",
                 "score": r["score"],
+                "why": "; ".join(r.get("why", [])),
                 "evidence": " … ".join(text[a:b] for a, b in r["evidence"]),
             }
         )

@@ -75,9 +75,19 @@ _REASONS = {
 }
 
 
-def reasons(features: np.ndarray) -> list[str]:
-    """The named features that hold for a candidate, in plain words."""
-    return [text for name, text in _REASONS.items() if features[FEATURES.index(name)] >= 1]
+# Without a title (pasted text) the title features describe the first sentence, and say so.
+_UNTITLED = {"chemical in title": "chemical in the first sentence", "disease in title": "disease in the first sentence"}
+
+
+def reasons(features: np.ndarray, titled: bool = True) -> list[str]:
+    """The named features that hold for a candidate, in plain words.
+
+    Args:
+        features: the candidate's ``FEATURES`` values.
+        titled: whether the text had a title (PubTator); without one the "title" is the first sentence.
+    """
+    words = _REASONS if titled else {**_REASONS, **_UNTITLED}
+    return [words[name] for name in _REASONS if features[FEATURES.index(name)] >= 1]
 
 
 @dataclass

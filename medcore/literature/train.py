@@ -334,7 +334,7 @@ def train_literature_model(
     selection = _model(
         net, vocab, lex_train, _priors(train, ade), known_train, scorer, 0.0, propagate_on, domain_threshold
     )
-    dev_results = selection.extract_many([d.text for d in dev], [d.title_end for d in dev])
+    dev_results = selection.extract_many([d.text for d in dev], [d.title_end for d in dev], mask=False)
     threshold, cid_cross = _choose_threshold(dev, dev_results, seed)
     _say(f"  relation threshold {threshold:.2f} (cross-fitted dev CID F1 {cid_cross['cid_f1']:.3f})")
     golds = [_gold(d) for d in dev]

@@ -134,7 +134,7 @@ def evaluate_molecules(
                 f"measured {t}": (None if np.isnan(y_all[i, j]) else float(y_all[i, j]))
                 for j, t in enumerate(model.tasks)
             },
-            "note": r["error"] or ("outside the applicability domain" if r["out_of_domain"] else ""),
+            "note": r["error"] or (_not_scored(r) if r["out_of_domain"] else ""),
         }
         for i, r in enumerate(results)
     ]
@@ -143,4 +143,12 @@ def evaluate_molecules(
         out["notes"].append(
             f"{out['unreadable']} unreadable and {out['out_of_domain']} out-of-domain molecule(s) are not scored."
         )
+    ions = sum("counter-ion" in (r.get("reason") or "") for r in results)
+    if ions:
+        out["notes"].append(f"{ions} of the out-of-domain molecule(s) are lone counter-ions (no prediction).")
     return out
+
+
+def _not_scored(result: dict) -> str:
+    """Why a readable molecule got no prediction, in a few words."""
+    return "a lone counter-ion" if "counter-ion" in (result.get("reason") or "") else "outside the applicability domain"

@@ -6,7 +6,11 @@ graph network (``network.keras``), or their mean. Binary tasks get Platt-calibra
 probabilities; the regression task a 95 % interval (the forest's tree spread, scaled on the
 validation scaffolds to cover 95 %). A molecule whose nearest training molecule is less similar
 (Tanimoto on Morgan bits) than the card's threshold is outside the applicability domain: no
-prediction, and the nearest molecules are shown instead.
+prediction, and the nearest molecules are shown instead; so is a lone counter-ion (``chem``).
+
+Each binary task's answer is a decision at a stated threshold: the card's operating point when it
+records one, else 0.50 on the calibrated probability (even odds). ``neighbours`` cautions when close
+training molecules (Tanimoto >= ``AGREEMENT_CUT``) were measured both ways.
 """
 
 from __future__ import annotations
@@ -20,9 +24,45 @@ from medcore.core.errors import InvalidInputError
 from medcore.core.trees import leaf_values
 from medcore.core.validate import check_count
 from medcore.molecules.chem import Parsed, parse, parse_many
+from medcore.molecules.data import task_words
 from medcore.molecules.features import FP_BITS, descriptors, fingerprints, graphs, morgan_atoms, tanimoto
 
-__all__ = ["MoleculeModel", "load_molecule_model"]
+__all__ = ["MoleculeModel", "load_molecule_model", "decision_threshold", "decision", "AGREEMENT_CUT"]
+
+EVEN_ODDS = 0.5
+AGREEMENT_CUT = 0.5  # neighbours at least this similar (Tanimoto) should agree; if not, a caution
+_EVEN_ODDS_BASIS = (
+    "even odds on a probability calibrated on the validation scaffolds; the model card records no other operating point"
+)
+
+
+def decision_threshold(card: dict, task: str) -> tuple[float, str]:
+    """(threshold, where it comes from) for one binary task: the card's operating point if it records one
+    (a number, or one per task), else 0.50 on the calibrated probability."""
+    point = card.get("operating_point", {})
+    threshold = point.get("threshold")
+    if isinstance(threshold, dict):
+        threshold = threshold.get(task)
+    if threshold is None:
+        return EVEN_ODDS, _EVEN_ODDS_BASIS
+    return float(threshold), str(point.get("chosen_on", "the operating point the model card records"))
+
+
+def decision(card: dict, task: str, probability: float) -> dict:
+    """One task's yes/no at its threshold, in words: ``{"positive", "probability", "threshold", "basis",
+    "text"}``, e.g. "crosses the blood-brain barrier: yes (P 0.91, above the 0.50 threshold)"."""
+    threshold, basis = decision_threshold(card, task)
+    positive = bool(probability >= threshold)
+    digits = 3 if abs(probability - threshold) < 0.005 else 2  # never "P 0.50, below the 0.50 threshold"
+    side = ("at" if probability == threshold else "above") if positive else "below"
+    return {
+        "positive": positive,
+        "probability": float(probability),
+        "threshold": threshold,
+        "basis": basis,
+        "text": f"{task_words(task)}: {'yes' if positive else 'no'} "
+        f"(P {probability:.{digits}f}, {side} the {threshold:.2f} threshold)",
+    }
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -105,7 +145,8 @@ class MoleculeModel:
 
     # ----- public API ---------------------------------------------------------------------------------
     def predict(self, smiles: list[str]) -> np.ndarray:
-        """(N, len(tasks)): calibrated positive-class probabilities, or the predicted value (regression).
+        """(N, len(tasks)): calibrated positive-class probabilities, or the predicted value (regression);
+        NaN for a lone counter-ion (no prediction).
 
         Raises:
             InvalidInputError: a SMILES that cannot be read (named with its position), or too many.
@@ -116,14 +157,18 @@ class MoleculeModel:
         parsed = [parse(text, position) for position, text in enumerate(smiles, start=1)]
         if not parsed:
             return np.zeros((0, len(self.tasks)))
-        return self._predict_mols([p.mol for p in parsed])[0]
+        values = self._predict_mols([p.mol for p in parsed])[0]
+        values[[p.counter_ion is not None for p in parsed]] = np.nan
+        return values
 
     def analyse(
         self, smiles: list[str], progress: Callable[[float], None] | None = None, chunk: int = 256
     ) -> list[dict]:
         """One result per SMILES: ``smiles``, ``canonical``, ``notes``, ``error``, ``out_of_domain``,
-        ``similarity`` (to the nearest training molecule), ``predictions`` ({task: value}) and, for
-        regression, ``interval`` ({task: [low, high]}). Bad SMILES get ``error``; the rest are predicted."""
+        ``similarity`` (to the nearest training molecule), ``predictions`` ({task: value}), for binary
+        tasks ``decisions`` ({task: ``decision(...)``}) and, for regression, ``interval`` ({task: [low,
+        high]}); ``reason`` says why there is no prediction (outside the domain, a lone counter-ion), else
+        None. Bad SMILES get ``error``; the rest are predicted."""
         if isinstance(smiles, str):
             smiles = [smiles]
         check_count(smiles, "max_batch_molecules", "molecules")
@@ -154,17 +199,23 @@ class MoleculeModel:
                 "notes": list(item.notes),
                 "error": None,
                 "similarity": float(similarity[i]),
-                "out_of_domain": bool(similarity[i] < self._threshold),
+                "out_of_domain": bool(similarity[i] < self._threshold or item.counter_ion),
+                "reason": None,
                 "predictions": {},
             }
-            if result["out_of_domain"]:
-                result["notes"].append(
+            if item.counter_ion:  # chem's note (the last) says so
+                result["reason"] = result["notes"][-1]
+            elif result["out_of_domain"]:
+                result["reason"] = (
                     f"Outside the applicability domain: the most similar training molecule has Tanimoto "
                     f"{similarity[i]:.2f} (< {self._threshold:.2f}). No prediction; see the nearest molecules."
                 )
+                result["notes"].append(result["reason"])
             else:
                 result["predictions"] = {task: float(values[i, j]) for j, task in enumerate(self.tasks)}
-                if self.regression:
+                if not self.regression:
+                    result["decisions"] = {t: decision(self.card, t, p) for t, p in result["predictions"].items()}
+                else:
                     result["interval"] = {
                         task: [float(values[i, j] - widths[i, j]), float(values[i, j] + widths[i, j])]
                         for j, task in enumerate(self.tasks)
@@ -186,7 +237,10 @@ class MoleculeModel:
 
         Returns:
             ``{"neighbours": [{"smiles", "similarity", "labels": {task: value or None}, "split"}],
-            "in_domain", "similarity", "threshold", "verdict"}``.
+            "in_domain", "similarity", "threshold", "verdict", "agreement_cut", "disagreement"}``;
+            ``disagreement`` ({task: {"yes", "no", "close", "text"}}, binary tasks only) names each task whose
+            neighbours with Tanimoto >= ``agreement_cut`` were measured both ways. A lone counter-ion is
+            never in the domain.
         """
         if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= int(k) <= 50:
             raise InvalidInputError(f"k must be a whole number between 1 and 50; got {k!r}.")
@@ -206,11 +260,14 @@ class MoleculeModel:
             for i in order
         ]
         best = float(similarity[order[0]])
-        inside = best >= self._threshold
+        inside = best >= self._threshold and parsed.counter_ion is None
         verdict = (
             f"Inside the applicability domain: the nearest training molecule has Tanimoto {best:.2f} "
             f"(threshold {self._threshold:.2f})."
             if inside
+            else f"{parsed.canonical} is only a counter-ion ({parsed.counter_ion}): not a drug, so no verdict; the "
+            "training molecules below are for reference only."
+            if parsed.counter_ion
             else f"Outside the applicability domain: no training molecule is similar (best Tanimoto {best:.2f} < "
             f"{self._threshold:.2f}); predictions for it would be guesses."
         )
@@ -220,7 +277,27 @@ class MoleculeModel:
             "similarity": best,
             "threshold": self._threshold,
             "verdict": verdict,
+            "agreement_cut": AGREEMENT_CUT,
+            "disagreement": {} if self.regression or parsed.counter_ion else self._disagreement(found),
         }
+
+    def _disagreement(self, found: list[dict]) -> dict:
+        """Tasks whose close neighbours (Tanimoto >= AGREEMENT_CUT) were measured both yes and no."""
+        out = {}
+        close = [n for n in found if n["similarity"] >= AGREEMENT_CUT]
+        for task in self.tasks:
+            measured = [n["labels"][task] for n in close if n["labels"][task] is not None]
+            yes, no = sum(v >= 0.5 for v in measured), sum(v < 0.5 for v in measured)
+            if yes and no:
+                out[task] = {
+                    "yes": yes,
+                    "no": no,
+                    "close": len(close),
+                    "text": f"Caution, neighbours disagree: {yes} yes, {no} no. Among the {len(found)} nearest "
+                    f"training molecules, those with Tanimoto >= {AGREEMENT_CUT:.2f} were measured both ways "
+                    f"({task_words(task)}): close analogues do not settle the answer, so trust the prediction less.",
+                }
+        return out
 
     def explain(self, smiles: str, task: str | None = None) -> dict:
         """Per-atom contributions to one task's prediction, for drawing.

@@ -352,7 +352,7 @@ def train_text_model(
                 "The model always answers with one of its classes, even for a condition it was not trained on.",
                 "No demographic information is available, so performance across age, sex, dialect or "
                 "health literacy has not been measured; plain-language and non-native descriptions may fare worse.",
-                "Mask identifiers (medcore.text.deid.mask_identifiers) before text is stored or shared.",
+                "Mask identifiers (medcore.core.deid.mask_identifiers) before text is stored or shared.",
                 "Word highlights show which words moved the result, not medical reasoning.",
             ],
             "data_licence": recipe.licence,

@@ -436,3 +436,13 @@ def test_care_plan_and_where_answer_as_the_python_api(service):
     assert bad.status_code == 422 and "lifestyle.bmi" in bad.json()["error"]
     bad = service.post("/v1/models/care-recommender/predict", json={**body, "colour": "blue"})
     assert bad.status_code == 422 and "colour" in bad.json()["error"]
+
+
+def test_the_literature_service_masks_a_planted_name_phone_and_record_number(service):
+    """Issue 29 item 2: the service path masks as the page does."""
+    from tests.literature.test_truthful import LEAKS, PLANTED
+
+    response = service.post("/v1/models/literature-extraction/predict", json={"texts": [PLANTED]})
+    assert response.status_code == 200 and not any(leak in response.text for leak in LEAKS)
+    (result,) = response.json()["results"]
+    assert {f["kind"] for f in result["masked"]} >= {"name", "phone number", "record number"}

@@ -40,8 +40,8 @@ def test_an_example_abstract_is_highlighted_with_its_relations():
         assert f'class="medcore-{e["type"].lower()}"' in shown and f">{e['text']}</mark>" in shown
     assert shown.count("<mark") == len(result["entities"]) > 0
     if result["relations"]:
-        table = app.dataframe[0].value
-        assert list(table["score"]) == [r["score"] for r in result["relations"]]
+        table = app.table[0].value
+        assert list(table["score"]) == [f"{r['score']:.2f}" for r in result["relations"]]
     assert any("F1" in c.value and "95 % CI" in c.value for c in app.caption)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from medcore.text.deid import mask_identifiers
+from medcore.core.deid import mask_identifiers
 
 
 @pytest.mark.parametrize(
