@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from medcore.core.cards import training_file_note
 from medcore.core.errors import InvalidInputError
 from medcore.core.metrics import brier_score, expected_calibration_error, reliability_curve
 from medcore.core.uncertainty import bootstrap_intervals, with_intervals
@@ -143,6 +144,17 @@ def evaluate_molecules(
         out["notes"].append(
             f"{out['unreadable']} unreadable and {out['out_of_domain']} out-of-domain molecule(s) are not scored."
         )
+    if own := training_file_note(model.card, source if isinstance(source, bytes) else None):
+        out["notes"].insert(0, own)
+    else:
+        scored = [r["canonical"] for r in results if not r["error"] and not r["out_of_domain"]]
+        seen = sum(smiles in model.training_molecules() for smiles in scored)
+        if seen:
+            out["notes"].insert(
+                0,
+                f"{seen} of the {len(scored)} scored molecules are training molecules of this model: on them the "
+                "figures are in-sample and optimistic. Score only new molecules for new evidence.",
+            )
     ions = sum("counter-ion" in (r.get("reason") or "") for r in results)
     if ions:
         out["notes"].append(f"{ions} of the out-of-domain molecule(s) are lone counter-ions (no prediction).")

@@ -231,6 +231,18 @@ class MoleculeModel:
     def _train_bits(self) -> np.ndarray:
         return self._bits
 
+    def training_molecules(self) -> frozenset[str]:
+        """Canonical SMILES of the training molecules (computed once), to tell in-sample inputs from new ones."""
+        if getattr(self, "_training_canonical", None) is None:
+            found = set()
+            for smiles in self._arrays["train_smiles"]:
+                try:
+                    found.add(parse(str(smiles)).canonical)
+                except InvalidInputError:
+                    continue
+            self._training_canonical = frozenset(found)
+        return self._training_canonical
+
     def neighbours(self, smiles: str, k: int = 5) -> dict:
         """The ``k`` most similar training molecules (Tanimoto on Morgan bits) with their labels, and the
         applicability-domain verdict.

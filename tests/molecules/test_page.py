@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 import medcore
@@ -117,3 +118,23 @@ def test_every_task_has_words_and_the_chart_uses_them():
         list(figure.data[0].y) == [TASK_WORDS[t] for t in tox21]
         and "inhibits aromatase (NR-Aromatase)" in figure.data[0].y
     )
+
+
+@pytest.mark.data
+def test_evaluating_on_training_molecules_says_the_figures_are_in_sample(data_dir, tmp_path, capsys):
+    """Issue 29 item 10: training molecules scored as if they were new evidence."""
+    import pandas as pd
+
+    source = data_dir / "molecules" / "esol_trainval.csv"
+    assert main(["evaluate", "drug-esol", str(source), "--json"]) == 0
+    assert any("own training file" in note for note in json.loads(capsys.readouterr().out)["notes"])
+    rows = pd.read_csv(source)
+    part = tmp_path / "part.csv"
+    rows[rows["split"] == "train"].head(12).drop(columns="split").to_csv(part, index=False)
+    assert main(["evaluate", "drug-esol", str(part), "--json"]) == 0
+    notes = json.loads(capsys.readouterr().out)["notes"]
+    assert any(note.startswith("12 of the 12 scored molecules are training molecules") for note in notes), notes
+    new = tmp_path / "new.csv"
+    new.write_text("smiles,log_solubility_mol_per_L\nCCCCCCCCCCCCCCCCCCCCO,-7.0\nCC(C)Cc1ccc(C(C)C(=O)O)cc1,-3.6\n")
+    main(["evaluate", "drug-esol", str(new), "--json"])
+    assert not any("training" in note for note in json.loads(capsys.readouterr().out).get("notes", []))
