@@ -20,7 +20,7 @@ __all__ = ["Mention", "Reading", "FindingReader", "read_age", "read_sex", "read_
 
 def _tolerant(pattern: str) -> str:
     """A pattern that also matches typed shortcuts: the apostrophe optional or curly ("cant", "don’t")."""
-    return pattern.replace("'", "['’]?")
+    return pattern.replace("'", "['’]?").replace(r"(?:\w+", r"(?:\w+(?:['’]\w+)?")  # a gap word may be "there's"
 
 
 _NEGATION_BEFORE = re.compile(

@@ -419,3 +419,19 @@ def test_a_finding_is_as_likely_as_any_finding_that_implies_it(model):
     assert result["differential"][0]["condition"] == "Upper gastrointestinal bleeding"
     found = {f["name"] for f in model.assess("pain over her right temple, pain chewing", age=77)["findings"]}
     assert "jaw_claudication" in found
+
+
+def test_a_facial_palsy_with_the_forehead_weak_is_urgent_and_any_other_fast_sign_an_emergency(model):
+    """Bell's palsy (forehead and eye closure weak) is seen today; the same face with an arm or speech
+    sign, or a face droop sparing the forehead, stays a stroke emergency (NICE NG128, CKS Bell's palsy)."""
+    bells = model.assess(
+        "Right side of my face dropped overnight, can't close my right eye or raise that eyebrow", age=45
+    )
+    assert bells["triage"]["level"] == "urgent" and bells["differential"][0]["condition"] == "Bell's palsy"
+    assert any("Bell's palsy" in reason for reason in bells["triage"]["reasons"])
+    for text in (
+        "Right side of my face dropped, can't close my right eye, and my right arm feels weak",
+        "Right side of my face dropped, can't raise that eyebrow, and my speech is slurred",
+        "His face suddenly drooped on the left side about an hour ago",
+    ):
+        assert model.assess(text, age=70)["triage"]["level"] == "emergency", text
