@@ -365,6 +365,20 @@ def test_pseudo_negations_and_clinical_shorthand(reader):
         ("10 month old, temp 39.8, very sleepy and hard to rouse", 0.8, "confusion"),
         # dev10 (care-home and triage-nurse notes)
         ("Nurse note: found on floor by carer, unable to lift right arm", 79, "arm_weakness"),
+        # dev12 (emergencies outside the first red-flag list)
+        (
+            "Stopped drinking 2 days ago after years of heavy drinking, seeing things that aren't there",
+            50,
+            "hallucinations",
+        ),
+        ("Erection that won't go away for 5 hours and very painful", 34, "priapism"),
+        (
+            "New antidepressant with my tramadol, agitated, sweating, temperature 38.9, muscles twitching",
+            40,
+            "muscle_twitching",
+        ),
+        ("Suddenly very breathless after a car crash, stabbing chest pain", 35, "road_accident"),
+        ("Can't pass urine at all since last night, lower tummy swollen and very painful", 76, "urinary_retention"),
     ],
 )
 def test_clinician_and_telephone_wording_makes_an_emergency(model, text, age, finding):
@@ -435,3 +449,10 @@ def test_a_facial_palsy_with_the_forehead_weak_is_urgent_and_any_other_fast_sign
         "His face suddenly drooped on the left side about an hour ago",
     ):
         assert model.assess(text, age=70)["triage"]["level"] == "emergency", text
+
+
+def test_things_that_are_not_there_are_seen_not_denied(reader):
+    found = {
+        m.name: m.present for m in reader.read("seeing things that aren't there, sweating and confused").findings()
+    }
+    assert found["hallucinations"] and found["sweating"] and found["confusion"]  # "aren't there" denies nothing
