@@ -456,3 +456,18 @@ def test_things_that_are_not_there_are_seen_not_denied(reader):
         m.name: m.present for m in reader.read("seeing things that aren't there, sweating and confused").findings()
     }
     assert found["hallucinations"] and found["sweating"] and found["confusion"]  # "aren't there" denies nothing
+
+
+def test_a_stiff_shoulder_is_not_a_stroke_and_a_tender_chest_wall_alone_is_not_same_day(model):
+    """dev13: 'can't lift my arm above my head' is a shoulder's range, not a weak arm; chest pain brought on
+    by pressing the chest wall, with nothing else, is not a same-day chest pain (with sweating it stays an emergency)."""
+    shoulder = model.assess("Stiff painful shoulder for 3 months, can't lift my arm above my head", age=55)
+    assert "arm_weakness" not in {f["name"] for f in shoulder["findings"]}
+    assert shoulder["triage"]["level"] in ("routine", "self-care")
+    assert model.assess("Suddenly can't lift my right arm", age=70)["triage"]["level"] == "emergency"
+    wall = model.assess(
+        "Sharp pain in my chest wall when I press on the ribs, started after a cough, breathing fine", age=34
+    )
+    assert wall["triage"]["level"] in ("routine", "self-care")
+    worse = model.assess("Chest pain when I press on my breastbone, and I'm sweating and clammy", age=34)
+    assert worse["triage"]["level"] == "emergency"
