@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from streamlit.testing.v1 import AppTest
 
 import medcore
 from medcore.core.deid import mask_identifiers as mask
@@ -14,21 +13,11 @@ from medcore.literature.data import EXAMPLES
 from medcore.literature.masking import placeholder_spans
 from medcore.literature.relations import FEATURES, reasons
 from medcore.ui.literature import plain
-from tests.conftest import PROJECT
 from tests.literature.conftest import pubtator
+from tests.literature.test_page import _extract, _page
 
 ABSTRACT = EXAMPLES["drug side effect (abstract)"]
 TITLE_END = ABSTRACT.index(". ") + 1  # "Cisplatin-induced nephrotoxicity in children with osteosarcoma."
-
-
-def _page() -> AppTest:
-    return AppTest.from_file(str(PROJECT / "pages/Literature_Extraction.py"), default_timeout=60).run()
-
-
-def _extract(app: AppTest, text: str) -> None:
-    app.text_area[0].input(text)
-    next(b for b in app.button if b.label == "Extract").click()
-    app.run()
 
 
 @pytest.mark.parametrize(
