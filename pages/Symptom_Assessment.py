@@ -32,9 +32,7 @@ with st.form("sa-form", border=False):
     left, middle, right = st.columns([2, 2, 3])
     age = left.number_input(
         "Age in years (optional)",
-        min_value=0.0,
-        max_value=120.0,
-        value=None,
+        value=None,  # no widget limits: an impossible age gets the model's message, not a silent block
         step=1.0,
         format="%g",
         help="0 to 120; a baby of 6 weeks is 0.12. Left empty, an age in the text is used.",

@@ -48,12 +48,12 @@ def _patient() -> dict | None:
     with st.form("dose-form"):
         left, middle, right = st.columns(3)
         age = left.selectbox("Age (years)", iwpc.AGE_BINS, index=6)
-        # No upper widget limit: an impossible value gets the model's message naming the range (not a silent block).
-        height = middle.number_input("Height (cm; empty = unknown)", 0.0, None, None, 1.0, placeholder="unknown")
-        weight = right.number_input("Weight (kg; empty = unknown)", 0.0, None, None, 1.0, placeholder="unknown")
+        # No widget limits: an impossible value gets the model's message naming the range (not a silent block).
+        height = middle.number_input("Height (cm; empty = unknown)", value=None, step=1.0, placeholder="unknown")
+        weight = right.number_input("Weight (kg; empty = unknown)", value=None, step=1.0, placeholder="unknown")
         sex = left.selectbox("Sex", ["male", "female"])
         race = middle.selectbox("Race (OMB)", iwpc.RACES)
-        target = right.number_input("Target INR", 1.0, 5.0, 2.5, 0.1)
+        target = right.number_input("Target INR", value=2.5, step=0.1, help="1.0 to 5.0 (usually 2.5, or 3.5)")
         # Not tested unless the clinician says otherwise (issue 28 item 4): a default genotype would be invented.
         cyp = left.selectbox("CYP2C9 genotype", [NOT_TESTED, *iwpc.CYP2C9_TYPES[:6]], index=0)
         vk = middle.selectbox("VKORC1 -1639 G>A genotype", [NOT_TESTED, *iwpc.VKORC1_TYPES], index=0)

@@ -280,3 +280,37 @@ def test_the_image_page_opens_without_loading_a_model(monkeypatch):
     assert not app.exception and loaded == []
     assert any("Intended use" in md.value for md in app.markdown)
     assert any("Upload an image" in info.value for info in app.info)
+
+
+def test_no_number_box_blocks_a_value_silently_and_impossible_values_are_named():
+    """Issue 28 items 1 and 17: a widget minimum or maximum makes the browser refuse a value with only a
+    hover hint (the button then does nothing and the old result stays). No form has one; the model names
+    the range instead."""
+    pages = {
+        "pages/Warfarin_Dosing.py": None,
+        "pages/Symptom_Assessment.py": None,
+        "pages/Service_Recommendation.py": "Build a history",
+        "pages/Survival_Risk.py": None,
+    }
+    for path, mode in pages.items():
+        app = _page(path)
+        if mode:
+            app.radio[0].set_value(mode).run()
+        boxes = list(app.number_input)
+        assert boxes, path
+        limited = [box.label for box in boxes if box.proto.has_min or box.proto.has_max]
+        assert not limited, (path, limited)
+    warfarin = _page("pages/Warfarin_Dosing.py")
+    next(box for box in warfarin.number_input if box.label == "Target INR").set_value(9.0)
+    next(b for b in warfarin.button if b.label == "Recommend a dose").click().run()
+    assert any("Target INR" in e.value and "from 1 to 5" in e.value for e in warfarin.error) and not warfarin.metric
+    assessment = _page("pages/Symptom_Assessment.py")
+    assessment.text_area[0].input("headache and fever")
+    assessment.number_input[0].set_value(150.0)
+    next(b for b in assessment.button if b.label == "Assess").click().run()
+    assert any("150" in e.value and "0 to 120" in e.value for e in assessment.error)
+    care = _page("pages/Service_Recommendation.py")
+    care.radio[0].set_value("Build a history").run()
+    next(box for box in care.number_input if box.label.startswith("Age")).set_value(150.0).run()
+    assert not care.exception and any("age must be between" in e.value and "150" in e.value for e in care.error)
+    assert not any(header.value == "What next" for header in care.header)  # no plan for the previous age

@@ -110,7 +110,8 @@ def built_history(model) -> tuple[list, float, str, bool | None]:
         if isinstance(row.get("item"), str) and row["item"]
     ]
     left, middle, right = st.columns(3)
-    age = left.number_input("Age (years; 0.25 = 3 months)", 0.0, 120.0, 40.0, 0.25, format="%.2f")
+    # No widget limits here or below: an impossible value gets the planner's message naming the field.
+    age = left.number_input("Age (years; 0.25 = 3 months)", value=40.0, step=0.25, format="%.2f")
     sex = middle.radio("Sex", ["F", "M"], horizontal=True)
     pregnant = right.checkbox("Pregnant") if sex == "F" and 10 <= age <= 60 else None
     return history, age, sex, pregnant
@@ -121,15 +122,15 @@ def lifestyle_inputs(expanded: bool, pregnant: bool | None) -> dict:
     with st.expander("Lifestyle (personalises How to live; leave blank if unknown)", expanded=expanded):
         a, b, c = st.columns(3)
         smoking = a.selectbox("Smoking", ["unknown", "never", "former", "current"])
-        pack_years = b.number_input("Pack-years", 0.0, 200.0, None, 1.0, disabled=smoking in ("unknown", "never"))
-        quit_years = c.number_input("Years since quitting", 0.0, 100.0, None, 1.0, disabled=smoking != "former")
+        pack_years = b.number_input("Pack-years", value=None, step=1.0, disabled=smoking in ("unknown", "never"))
+        quit_years = c.number_input("Years since quitting", value=None, step=1.0, disabled=smoking != "former")
         a, b, c = st.columns(3)
-        height = a.number_input("Height (cm)", 40.0, 250.0, None, 1.0)
-        weight = b.number_input("Weight (kg)", 2.0, 400.0, None, 0.5)
-        activity = c.number_input("Moderate activity (minutes a week)", 0.0, 5040.0, None, 10.0)
+        height = a.number_input("Height (cm)", value=None, step=1.0)
+        weight = b.number_input("Weight (kg)", value=None, step=0.5)
+        activity = c.number_input("Moderate activity (minutes a week)", value=None, step=10.0)
         a, b, _ = st.columns(3)
-        alcohol = a.number_input("Alcohol (units a week)", 0.0, 300.0, None, 1.0)
-        sleep = b.number_input("Sleep (hours a night)", 0.0, 24.0, None, 0.5)
+        alcohol = a.number_input("Alcohol (units a week)", value=None, step=1.0)
+        sleep = b.number_input("Sleep (hours a night)", value=None, step=0.5)
     lifestyle = {
         "smoking": None if smoking == "unknown" else smoking,
         "pack_years": pack_years if smoking in ("former", "current") else None,

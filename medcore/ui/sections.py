@@ -612,18 +612,18 @@ def lesion_section(
                 f"Sizes in mm from the DICOM's pixel spacing ({pixel_spacing[0]:.3g} x {pixel_spacing[1]:.3g} mm)."
             )
         else:
-            entered = st.number_input(
+            entered = st.number_input(  # no widget limits: a bad size is named below, not silently blocked
                 "Pixel size (mm per pixel), if known",
-                min_value=0.0,
-                max_value=10.0,
                 value=0.0,
                 step=0.01,
                 format="%.3f",
                 key=f"seg-spacing-{key}",
                 help="0 = unknown. The scanner's pixel size, e.g. from its DICOM header or a calibrated ruler.",
             )
-            pixel_spacing = (entered, entered) if entered > 0 else None
-            if pixel_spacing is None:
+            pixel_spacing = (entered, entered) if 0 < entered <= 10 else None
+            if entered < 0 or entered > 10:
+                st.error(f"A pixel size of {entered:g} mm is impossible: enter 0 (unknown) or up to 10 mm per pixel.")
+            elif pixel_spacing is None:
                 st.caption(
                     "Sizes are in pixels: a PNG or JPEG does not record how large a pixel is (a DICOM does). "
                     "Upload the DICOM, or enter the pixel size above, to get mm."
