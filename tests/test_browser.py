@@ -254,7 +254,7 @@ def test_survival_form_to_curve_and_what_if(server, page):
     nodes.press("Tab")
     page.get_by_role("button", name="Predict").click()
     page.get_by_text("Predicted survival for this patient").wait_for(timeout=60_000)
-    page.get_by_text("Cohort by risk group").wait_for(timeout=30_000)
+    page.get_by_text("Training cohort by thirds of risk").wait_for(timeout=30_000)
     page.get_by_text("What drives this risk").wait_for(timeout=30_000)
     _assert_no_exception(page)
     import medcore

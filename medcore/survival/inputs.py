@@ -20,7 +20,7 @@ import pandas as pd
 
 from medcore.core.errors import InvalidInputError
 from medcore.survival.data import Covariate, expected_text, read_csv_bytes, value_problems
-from medcore.survival.metrics import horizon_label
+from medcore.survival.metrics import GROUP_WORDS, horizon_label
 
 __all__ = [
     "UNMEASURED",
@@ -392,12 +392,14 @@ def results_table(model, batch: Batch, results: list[dict]) -> pd.DataFrame:
             median = answer.get("median_survival")
             record.update(
                 {
-                    "risk percentile": answer.get("risk_percentile", np.nan),
-                    "risk group (cohort third)": answer.get("risk_group", "not analysed"),
+                    "risk percentile": round(answer.get("risk_percentile", np.nan), 1),
+                    "risk group (cohort third)": GROUP_WORDS.get(answer.get("risk_group"), "not analysed"),
                     median_column: (f"{median:.1f}" if median is not None else "not reached") if answered else "",
                 }
             )
-            record.update({f"{endpoint} at {label}": answer.get(f"survival@{label}", np.nan) for label in labels})
+            record.update(
+                {f"{endpoint} at {label}": round(answer.get(f"survival@{label}", np.nan), 3) for label in labels}
+            )
             notes = list(answer["warnings"])
             if batch.filled.get(number):
                 notes.append("not measured, the training cohort's median used: " + ", ".join(batch.filled[number]))

@@ -24,6 +24,7 @@ import numpy as np
 from medcore.core.uncertainty import bootstrap_intervals
 
 __all__ = [
+    "GROUP_WORDS",
     "SURVIVAL_RESAMPLES",
     "harrell_c",
     "kaplan_meier",
@@ -38,6 +39,14 @@ __all__ = [
 ]
 
 SURVIVAL_RESAMPLES = 200  # Harrell's C is O(N x events): 200 resamples keep SUPPORT to seconds
+
+
+# Risk groups are thirds of the training cohort: said as such, never as a bare "low risk" (issue 28 item 9).
+GROUP_WORDS = {
+    "low": "lowest third of the cohort's risk",
+    "intermediate": "middle third of the cohort's risk",
+    "high": "highest third of the cohort's risk",
+}
 
 
 def horizon_label(horizon: float, unit: str) -> str:

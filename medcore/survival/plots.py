@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
+from medcore.survival.metrics import GROUP_WORDS
+
 __all__ = [
     "survival_figure",
     "risk_groups_figure",
@@ -99,10 +101,11 @@ def risk_groups_figure(groups: dict, unit: str, highlight: str | None = None) ->
                     "shape": "hv",
                     "dash": "solid" if bold or highlight is None else "dot",
                 },
-                name=f"{name} risk (n={curve['n']}, {curve['events']} events)" + (" ← this patient" if bold else ""),
+                name=f"{GROUP_WORDS.get(name, name)} (n={curve['n']}, {curve['events']} events)"
+                + (" ← this patient" if bold else ""),
             )
         )
-    return _layout(figure, "Cohort by risk group (Kaplan-Meier)", unit)
+    return _layout(figure, "Training cohort by thirds of risk (Kaplan-Meier)", unit)
 
 
 def contributions_figure(explanation: dict, top: int = 12) -> go.Figure:

@@ -195,5 +195,10 @@ def batch_section(model) -> None:
             "cohort's median was used (see the note column), so their results rest on the values given."
         )
     table = results_table(model, batch, results)
-    st.dataframe(table.round(3), hide_index=True)
+    numbers = {
+        c: "{:.1f}" if c == "risk percentile" else "{:.3f}"
+        for c in table.columns
+        if c.startswith(("risk p", model.endpoint))
+    }
+    st.dataframe(table.style.format(numbers, na_rep="–"), hide_index=True)  # "–": no answer (the note says why)
     st.download_button("Download results (CSV)", table.to_csv(index=False), f"{name}-results.csv", "text/csv")
