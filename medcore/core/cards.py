@@ -13,6 +13,7 @@ __all__ = [
     "models_table",
     "headline_metric",
     "own_vs_shipped",
+    "percent",
     "training_file_note",
 ]
 
@@ -188,3 +189,12 @@ def training_file_note(card: dict, data: bytes | None) -> str | None:
         "This is the model's own training file: these figures are in-sample and optimistic, not new evidence. "
         "The card's figures are cross-validated or held out."
     )
+
+
+def percent(p: float) -> str:
+    """A probability as a percentage a reader cannot misread: "< 0.1 %" and "> 99.9 %" at the ends."""
+    if p < 0.001:
+        return "< 0.1 %"
+    if p > 0.999:
+        return "> 99.9 %"
+    return f"{100 * p:.1f} %"

@@ -9,6 +9,8 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
+from medcore.core.cards import percent
+
 __all__ = [
     "probability_bars",
     "confusion_matrix_figure",
@@ -48,7 +50,7 @@ def probability_bars(
             x=values,
             y=labels,
             orientation="h",
-            text=[f"{v:.1%}" for v in values],
+            text=[percent(v) for v in values],  # "< 0.1 %", never a "0.0%" beside a decision
             textposition="auto",
             marker_color=["#c0392b" if label == positive_label else "#2e86c1" for label in labels],
             hovertemplate="%{y}: %{x:.1%}<extra></extra>",

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from medcore.core.calibration import apply_temperature
+from medcore.core.cards import percent
 from medcore.core.errors import InvalidInputError, MedcoreError
 from medcore.imaging.decode import (
     DecodedImage,
@@ -382,15 +383,6 @@ def decision_text(card: dict, result: ImageResult) -> str:
         f"{result.decision}: P({positive}) {percent(p)}, {side} the {percent(result.threshold)} "
         f"operating threshold ({why})"
     )
-
-
-def percent(p: float) -> str:
-    """A probability as a percentage a reader cannot misread: "< 0.1 %" and "> 99.9 %" at the ends."""
-    if p < 0.001:
-        return "< 0.1 %"
-    if p > 0.999:
-        return "> 99.9 %"
-    return f"{100 * p:.1f} %"
 
 
 def _detect_modality(decoded: list[DecodedImage]) -> list[dict | None]:

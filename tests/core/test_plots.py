@@ -16,6 +16,15 @@ def test_probability_bars_sorted_with_threshold_line():
     assert any(shape.x0 == 0.35 for shape in figure.layout.shapes)
 
 
+def test_probability_bars_never_read_0_or_100_per_cent():
+    """Issue 28 item 11: the bars said "0.0%" and "100.0%" beside a decision that said "< 0.1 %"."""
+    figure = plots.probability_bars(
+        {"normal": 0.99996, "pneumonia": 0.00004}, threshold=0.66, positive_label="pneumonia"
+    )
+    assert sorted(figure.data[0].text) == ["< 0.1 %", "> 99.9 %"]
+    assert list(plots.probability_bars({"a": 0.25, "b": 0.75}).data[0].text) == ["25.0 %", "75.0 %"]
+
+
 def test_probability_bars_top_k():
     probabilities = {f"d{i}": p for i, p in enumerate(np.linspace(0.01, 0.2, 10))}
     assert len(plots.probability_bars(probabilities, top=5).data[0].y) == 5
