@@ -8,7 +8,13 @@ from medcore.core.audit import input_digest
 from medcore.core.cards import format_figure
 from medcore.molecules.data import task_words
 from medcore.molecules.plots import molecule_svg, task_figure
-from medcore.ui.molecules import batch_threshold_caption, decision_columns, decisions_section, disagreement_section
+from medcore.ui.molecules import (
+    batch_threshold_caption,
+    decision_columns,
+    decisions_section,
+    disagreement_section,
+    published,
+)
 
 ui.page_header("Drug activity")
 model = ui.choose_model("molecule", "Property")
@@ -21,7 +27,7 @@ st.caption(
     f"Model: {card['architecture']['predictor']}; on the validation scaffolds (new chemotypes): "
     f"{format_figure(validation, headline, 'RMSE' if model.regression else 'mean AUC')}. These scaffolds also chose "
     "and calibrated the model, so the figure is optimistic; on the withheld scaffold test part such models score "
-    "far lower (published BBBP test AUCs are about 0.70-0.74). Research use only."
+    f"far lower (published test {'RMSE' if model.regression else 'AUC'}: {published(card)}). Research use only."
 )
 EXAMPLES = {
     "aspirin": "CC(=O)Oc1ccccc1C(=O)O",
@@ -67,6 +73,7 @@ def _one() -> None:
         task = st.selectbox(
             "Explain the task",
             model.tasks,
+            format_func=task_words,
             index=max(range(len(model.tasks)), key=lambda j: result["predictions"][model.tasks[j]]),
         )
     explanation = model.explain(smiles, task)
@@ -149,7 +156,7 @@ def _batch() -> None:
         bar.empty()
     rows = []
     for index, r in enumerate(results, start=1):
-        row = {"row": index, "smiles": r["smiles"], **{t: r["predictions"].get(t) for t in model.tasks}}
+        row = {"row": index, "smiles": r["smiles"], **{task_words(t): r["predictions"].get(t) for t in model.tasks}}
         if model.regression and r.get("interval"):
             row["95 % low"], row["95 % high"] = r["interval"][model.tasks[0]]
         row.update(decision_columns(r))

@@ -8,7 +8,7 @@ import streamlit as st
 from medcore.molecules.data import task_words
 from medcore.molecules.model import decision_threshold
 
-__all__ = ["decisions_section", "disagreement_section", "decision_columns", "batch_threshold_caption"]
+__all__ = ["decisions_section", "disagreement_section", "decision_columns", "batch_threshold_caption", "published"]
 
 
 def decisions_section(decisions: dict[str, dict]) -> None:
@@ -48,7 +48,7 @@ def disagreement_section(found: dict, task: str) -> None:
 def decision_columns(result: dict) -> dict[str, str | None]:
     """Batch-table columns: each task's yes/no at its threshold (None without a prediction)."""
     return {
-        f"{task} at {d['threshold']:.2f}": "yes" if d["positive"] else "no"
+        f"{task_words(task)}: yes at P >= {d['threshold']:.2f}": "yes" if d["positive"] else "no"
         for task, d in result.get("decisions", {}).items()
     }
 
@@ -61,3 +61,9 @@ def batch_threshold_caption(card: dict, tasks: list[str]) -> None:
         + "; ".join(f"{threshold:.2f}: {basis}" for threshold, basis in sorted(found))
         + "."
     )
+
+
+def published(card: dict) -> str:
+    """The card's published test figures of this task, e.g. "random forest on ECFP 1.55, graph convolution 0.885"."""
+    figures = next(iter(card.get("anchors", {}).values()), {})
+    return ", ".join(f"{name} {value:g}" for name, value in figures.items() if name != "aim") or "not recorded"

@@ -66,6 +66,17 @@ def test_the_page_states_the_decision_and_where_its_threshold_comes_from():
         and len(result["decisions"]) == 12
     )
     assert "- inhibits aromatase (NR-Aromatase): no (P" in listed
+    # the task to explain is offered in words too, and each model's caption cites its own published figures
+    explain = next(box for box in tox21.selectbox if box.label == "Explain the task")
+    assert all("(" in option and not option.isupper() for option in explain.options), explain.options
+    esol = _page("drug-esol")
+    anchors = next(iter(medcore.load_model("drug-esol").card["anchors"].values()))
+    intended = next(c.value for c in esol.caption if "withheld scaffold test part" in c.value)
+    assert (
+        "RMSE" in intended
+        and "BBBP" not in intended
+        and f"graph convolution {anchors['graph convolution']:g}" in intended
+    )
 
 
 def test_close_neighbours_that_disagree_are_a_caution():
