@@ -8,7 +8,7 @@ import streamlit as st
 
 from medcore import MedcoreError, ui
 from medcore.core.audit import input_digest
-from medcore.core.deid import mask_identifiers
+from medcore.core.deid import mask_identifiers, masking_notice
 from medcore.core.plots import probability_bars
 from medcore.core.validate import check_text_length
 from medcore.text.data import TEXT_EXAMPLES
@@ -51,7 +51,7 @@ def classify() -> None:
         return
     masked, findings = mask_identifiers(text)
     if findings:
-        st.info("Masked before analysis: " + ", ".join(f"{f['count']} {f['kind']}" for f in findings) + ".")
+        st.info(masking_notice(findings))
     try:
         cleaned, notes = model.prepare(masked)
     except MedcoreError as err:

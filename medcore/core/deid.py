@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-__all__ = ["mask_identifiers", "mask_keeping_numbers", "NUMBER_PATTERNS", "PATTERNS"]
+__all__ = ["mask_identifiers", "masking_notice", "mask_keeping_numbers", "NUMBER_PATTERNS", "PATTERNS"]
 
 # Order matters: longer, more specific patterns first, so a date is not read as a phone number.
 PATTERNS: list[tuple[str, str, re.Pattern]] = [
@@ -70,6 +70,17 @@ PATTERNS: list[tuple[str, str, re.Pattern]] = [
         ),
     ),
 ]
+
+
+def masking_notice(findings: list[dict], before: str = "analysis") -> str:
+    """What was masked, and what masking cannot promise, e.g. "Masked before analysis: 1 date. Names are
+    caught only after a title or label ..."; "" when nothing was masked."""
+    if not findings:
+        return ""
+    return (
+        f"Masked before {before}: " + ", ".join(f"{f['count']} {f['kind']}" for f in findings) + ". Names are "
+        "caught only after a title or a label (Mr, Dr, Name:): remove any other name before sharing the text."
+    )
 
 
 def mask_identifiers(text: str) -> tuple[str, list[dict]]:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from medcore.core.deid import mask_identifiers
+from medcore.core.deid import mask_identifiers, masking_notice
 from medcore.core.errors import InvalidInputError
 from medcore.literature.data import MAX_DOCUMENTS, sentences
 from medcore.literature.features import Lexicon, Vocab
@@ -172,9 +172,7 @@ class LiteratureModel:
             }
             if masked[i][2]:  # offsets index the masked text, so it is returned with them
                 result["masked"], result["masked_text"] = masked[i][2], text
-                notices.insert(
-                    0, "Masked before extraction: " + ", ".join(f"{f['count']} {f['kind']}" for f in masked[i][2]) + "."
-                )
+                notices.insert(0, masking_notice(masked[i][2], "extraction"))
             if reasons[i] is None:
                 result.update(self._finish(text, tagged[i], min(title_ends[i], len(text))))
             results.append(result)

@@ -8,7 +8,7 @@ import re
 import pandas as pd
 import streamlit as st
 
-from medcore.core.deid import mask_identifiers
+from medcore.core.deid import mask_identifiers, masking_notice
 
 __all__ = ["masked_with_notice", "plain", "relation_rows", "relations_table", "BATCH_RELATIONS_SHOWN"]
 
@@ -20,7 +20,7 @@ def masked_with_notice(text: str) -> str:
     """The text with identifiers masked, saying what was masked."""
     masked, findings = mask_identifiers(text)
     if findings:
-        st.info("Masked before extraction: " + ", ".join(f"{f['count']} {f['kind']}" for f in findings) + ".")
+        st.info(masking_notice(findings, "extraction"))
     return masked
 
 
