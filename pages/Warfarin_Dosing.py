@@ -24,7 +24,6 @@ st.warning(
     "A starting point only: adjust the dose by INR monitoring. Genotype effects differ by ancestry, and variants "
     "common in patients of African ancestry (CYP2C9 *5, *6, *8, *11) are not modelled."
 )
-NOT_TESTED = "not tested"
 INDUCERS = {
     "none": None,
     "carbamazepine": iwpc.INDUCERS[0],
@@ -55,8 +54,8 @@ def _patient() -> dict | None:
         race = middle.selectbox("Race (OMB)", iwpc.RACES)
         target = right.number_input("Target INR", value=2.5, step=0.1, help="1.0 to 5.0 (usually 2.5, or 3.5)")
         # Not tested unless the clinician says otherwise (issue 28 item 4): a default genotype would be invented.
-        cyp = left.selectbox("CYP2C9 genotype", [NOT_TESTED, *iwpc.CYP2C9_TYPES[:6]], index=0)
-        vk = middle.selectbox("VKORC1 -1639 G>A genotype", [NOT_TESTED, *iwpc.VKORC1_TYPES], index=0)
+        cyp = left.selectbox("CYP2C9 genotype", [iwpc.NOT_TESTED, *iwpc.CYP2C9_TYPES[:6]], index=0)
+        vk = middle.selectbox("VKORC1 -1639 G>A genotype", [iwpc.NOT_TESTED, *iwpc.VKORC1_TYPES], index=0)
         inducer = right.selectbox("Enzyme inducer", list(INDUCERS))
         amiodarone = left.checkbox("Takes amiodarone")
         indications = middle.multiselect("Indication", list(INDICATIONS), format_func=INDICATIONS.get, default=[3])
@@ -70,8 +69,8 @@ def _patient() -> dict | None:
             iwpc.GENDER: sex,
             iwpc.RACE: race,
             iwpc.TARGET_INR: target,
-            iwpc.CYP2C9: None if cyp == NOT_TESTED else cyp,
-            iwpc.VKORC1: None if vk == NOT_TESTED else vk,
+            iwpc.CYP2C9: None if cyp == iwpc.NOT_TESTED else cyp,
+            iwpc.VKORC1: None if vk == iwpc.NOT_TESTED else vk,
             iwpc.AMIODARONE: int(amiodarone),
             **{column: int(INDUCERS[inducer] == column) for column in iwpc.INDUCERS},
             iwpc.INDICATION: "; ".join(str(i) for i in indications) or None,

@@ -32,6 +32,7 @@ __all__ = [
     "RACES",
     "CYP2C9_TYPES",
     "VKORC1_TYPES",
+    "NOT_TESTED",
     "BINARY",
     "MAX_PATIENTS",
     "read_frame",
@@ -66,6 +67,7 @@ AGE_BINS = ("10 - 19", "20 - 29", "30 - 39", "40 - 49", "50 - 59", "60 - 69", "7
 RACES = ("White", "Asian", "Black or African American", "Unknown")
 CYP2C9_TYPES = ("*1/*1", "*1/*2", "*1/*3", "*2/*2", "*2/*3", "*3/*3", "*1/*5", "*1/*6", "*1/*11", "*1/*13", "*1/*14")
 VKORC1_TYPES = ("G/G", "A/G", "A/A")
+NOT_TESTED = "not tested"  # a genotype nobody measured: the form's choice, an empty cell or these words in a CSV
 _OTHER_SNPS = {
     VKORC1_2255: ("C/C", "C/T", "T/T"),
     VKORC1_1173: ("C/C", "C/T", "T/T"),
@@ -121,7 +123,8 @@ def _row_error(name: str, column: str, row: int, value, expected: str) -> Invali
 def read_frame(source, name: str = "input", require_dose: bool = False) -> pd.DataFrame:
     """Patients with IWPC column names, checked (path, CSV bytes, a DataFrame or a list of dicts).
 
-    Missing values (empty, ``NA``) are allowed everywhere, as in the data.
+    Missing values (empty, ``NA``) are allowed everywhere, as in the data; a genotype may also read
+    "not tested", as the form says.
 
     Raises:
         InvalidInputError: unreadable, no known column, too many rows, or a value outside what a
@@ -154,6 +157,9 @@ def read_frame(source, name: str = "input", require_dose: bool = False) -> pd.Da
     if require_dose and DOSE not in frame.columns:
         raise InvalidInputError(f"'{name}' has no '{DOSE}' column (mg/week), so there is nothing to compare with.")
     frame = frame.replace({"": np.nan, "NA": np.nan})
+    for column in (CYP2C9, VKORC1, *_OTHER_SNPS):  # the form's words for a missing genotype mean the same in a CSV
+        if column in frame.columns:
+            frame[column] = frame[column].map(lambda v: np.nan if str(v).strip().lower() == NOT_TESTED else v)
     for column, allowed in (
         (AGE, AGE_BINS),
         (RACE, RACES),

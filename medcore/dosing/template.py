@@ -38,7 +38,7 @@ _KEY = {
     iwpc.CYP2C9: (
         "CYP2C9 genotype",
         ", ".join(iwpc.CYP2C9_TYPES) + " (the model counts the rare *5, *6, *11, *13 and *14 as not tested)",
-        "not tested (leave the cell empty; the words 'not tested' are refused)",
+        "not tested (leave the cell empty or write 'not tested')",
     ),
     iwpc.VKORC1: (
         "VKORC1 -1639 G>A genotype (rs9923231)",

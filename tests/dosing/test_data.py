@@ -83,3 +83,14 @@ def test_tables_without_iwpc_columns_or_rows_are_refused():
         read_frame(pd.DataFrame(columns=[iwpc.AGE]))
     with pytest.raises(InvalidInputError, match="Expected a CSV"):
         read_frame(42)
+
+
+def test_not_tested_means_the_same_in_a_csv_as_in_the_form():
+    """Issue 28 item 3 (new-user check): the form offers 'not tested' but a CSV with those words was refused."""
+    from medcore.dosing.data import read_frame
+
+    words = read_frame(b"Age,CYP2C9 consensus,VKORC1 -1639 consensus\n60 - 69,Not tested,not tested\n", "w.csv")
+    empty = read_frame(b"Age,CYP2C9 consensus,VKORC1 -1639 consensus\n60 - 69,,\n", "e.csv")
+    assert words.isna().equals(empty.isna())
+    with pytest.raises(InvalidInputError, match="CYP2C9 consensus"):
+        read_frame(b"Age,CYP2C9 consensus\n60 - 69,untested\n", "u.csv")  # other words stay refused, named
