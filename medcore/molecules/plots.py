@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import textwrap
+
 import numpy as np
 import plotly.graph_objects as go
 
+from medcore.core.cards import percent
 from medcore.molecules.data import task_words
 
 __all__ = ["molecule_svg", "parity_figure", "task_figure"]
@@ -67,9 +70,11 @@ def task_figure(result: dict, tasks: list[str]) -> go.Figure:
     figure = go.Figure(
         go.Bar(
             x=values,
-            y=[task_words(task) for task in tasks],
+            y=[
+                "<br>".join(textwrap.wrap(task_words(task), 28, break_on_hyphens=False)) for task in tasks
+            ],  # a narrow column keeps them
             orientation="h",
-            text=[f"{v:.0%}" for v in values],
+            text=[percent(v) for v in values],
             textposition="auto",
             marker_color=["#e76f51" if v >= 0.5 else "#2a9d8f" for v in values],
         )
@@ -78,7 +83,7 @@ def task_figure(result: dict, tasks: list[str]) -> go.Figure:
         title="Predicted probability of each activity (calibrated)",
         xaxis_range=[0, 1],
         xaxis_title="probability",
-        height=120 + 26 * len(tasks),
-        margin={"l": 330},
+        height=120 + 40 * len(tasks),
+        yaxis={"automargin": True},
     )
     return figure
