@@ -425,7 +425,7 @@ def results_frame(results: list[ImageResult], labels: list[str], models: list[st
         )
         row = {"file": result.name} | ({"model": models[i]} if models else {})
         row |= {"decision": result.decision or "", "status": status}
-        row.update({f"P({label})": result.probabilities.get(label) for label in labels})
+        row.update({f"P({label})": result.probabilities.get(label, float("nan")) for label in labels})  # "–", not None
         row["warnings"] = " | ".join(result.warnings) if not result.error else result.error
         rows.append(row)
     return pd.DataFrame(rows)

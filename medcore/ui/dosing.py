@@ -30,7 +30,7 @@ def tablet_plan(container, dose: float, strengths: list[float]) -> None:
         container.warning(NO_STRENGTH)
         return
     plan = week_of_tablets(dose, strengths)
-    container.markdown(f"**As a week of tablets:** {plan['text']}; about {dose / 7:.1f} mg/day.")
+    container.markdown(f"**As a week of tablets:** {plan['text']}; about {plan['total'] / 7:.1f} mg/day as planned.")
     container.caption(f"Day by day: {plan['by_day']}.")
     if plan["note"]:
         loud = abs(plan["difference"]) > 0.05 * dose
