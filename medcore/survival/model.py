@@ -21,7 +21,7 @@ import pandas as pd
 
 from medcore.core.errors import InvalidInputError
 from medcore.core.shapley import coalitions, exact_shapley
-from medcore.survival.data import Cohort, Covariate, read_frame
+from medcore.survival.data import COHORTS, Cohort, Covariate, read_frame
 from medcore.survival.families import load_risk
 from medcore.survival.metrics import horizon_label
 
@@ -47,6 +47,9 @@ class SurvivalModel:
         self.labels = list(card["labels"])
         self.tasks = self.labels
         self._risk = risk
+        # The card fixes what the model reads (names, types, ranges, codes); the words a clinician reads
+        # (description, unit) come from the package's cohort table, so they can be corrected without retraining.
+        words = {c.name: (c.unit, c.description) for c in COHORTS[name].covariates} if name in COHORTS else {}
         self.cohort = Cohort(
             name,
             card["training"]["data_file"],
@@ -58,9 +61,9 @@ class SurvivalModel:
                 Covariate(
                     c["name"],
                     c["type"],
-                    c["unit"],
+                    words.get(c["name"], (c["unit"], c["description"]))[0],
                     tuple(c["range"]),
-                    c["description"],
+                    words.get(c["name"], (c["unit"], c["description"]))[1],
                     {int(k): v for k, v in c["categories"].items()},
                     c["transform"],
                     c["treatment"],
@@ -153,13 +156,13 @@ class SurvivalModel:
             low, high = self._training_range[covariate.name]
             for row in np.flatnonzero((values < low) | (values > high)):
                 reasons[row].append(
-                    f"{covariate.name} = {values[row]:g} {covariate.unit}".rstrip()
+                    f"{covariate.description} = {values[row]:g} {covariate.unit}".rstrip()
                     + f" is outside the range seen in training ({low:g}-{high:g})"
                 )
             seen = self._seen_codes.get(covariate.name)
             if seen:
                 for row in np.flatnonzero(~np.isin(np.round(values), list(seen))):
-                    reasons[row].append(f"{covariate.name} = {values[row]:g} never occurred in training")
+                    reasons[row].append(f"{covariate.description} = {values[row]:g} never occurred in training")
         for row in np.flatnonzero(distance > self._threshold):
             reasons[row].append(
                 f"this combination of values is unusual for the training cohort (distance {distance[row]:.1f}, "
@@ -303,7 +306,7 @@ class SurvivalModel:
     def _show(self, covariate: Covariate, value: float) -> str:
         if covariate.categories:
             return covariate.categories.get(int(round(value)), f"{value:g}")
-        return f"{value:g} {covariate.unit}".rstrip()
+        return f"{value:.4g} {covariate.unit}".rstrip()  # 36.7 °C as entered, not 36.6953 (float noise)
 
     def _words(self, covariate: Covariate, value: float, median: float, ratio: float) -> str:
         where = (

@@ -59,7 +59,7 @@ def survival_figure(result: dict, unit: str, horizons: dict[str, float]) -> go.F
                     y=[value],
                     mode="markers+text",
                     text=[f"{label}: {value:.0%}"],
-                    textposition="top right",
+                    textposition="top left",  # the last horizon sits at the right edge: its label would be cut
                     marker={"size": 9, "color": "#264653"},
                     showlegend=False,
                 )

@@ -46,7 +46,7 @@ def what_if_section(model, row: dict) -> None:
         st.caption("Switch a treatment to see the curve under the other choice.")
         return
     what = model.what_if([row], changes)
-    text = ", ".join(f"{k} -> {describe_value(v, by_name[k])}" for k, v in changes.items())
+    text = ", ".join(f"{by_name[k]['description']}: {describe_value(v, by_name[k])}" for k, v in changes.items())
     st.plotly_chart(what_if_figure(what, model.time_unit, text), key="whatif")
     st.table(
         pd.DataFrame(
@@ -103,7 +103,7 @@ def patient_form(model) -> dict | None:
                 value=None if blank else median,
                 step=1 if whole else None,
                 placeholder="not measured" if blank else None,
-                help=f"{covariate['name']}: plausible {low:g}-{high:g}; seen in training "
+                help=f"Plausible {low:g}-{high:g}; seen in training "
                 f"{covariate['training_range'][0]:g}-{covariate['training_range'][1]:g}"
                 + (f"; leave empty if not measured (the cohort median {median:g} is used)" if blank else ""),
                 key=f"{name}-{covariate['name']}",

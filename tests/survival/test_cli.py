@@ -35,7 +35,7 @@ def test_predict_a_csv_gives_a_line_per_patient_and_refuses_strangers(tmp_path, 
     assert len(lines) == 3
     assert "higher risk than" in lines[0] and "% of the training cohort" in lines[0]
     assert "median relapse-free survival" in lines[0] and "relapse-free survival 1y" in lines[0]
-    assert "NOT ANALYSED" in lines[2] and "age = 95" in lines[2]
+    assert "NOT ANALYSED" in lines[2] and "Age at surgery = 95" in lines[2]
 
 
 def test_bad_csvs_exit_2_naming_column_and_row(tmp_path, capsys):

@@ -84,10 +84,10 @@ def test_outside_the_training_range_there_is_no_answer(tiny_model):
     # The decision says the risk relative to the cohort in words (issue 28 item 9), never a bare "low risk".
     assert results[0]["decision"] == f"higher risk than {results[0]['risk_percentile']:.0f} % of the training cohort"
     assert results[1]["out_of_domain"] and results[1]["decision"] is None and "risk" not in results[1]
-    assert "age = 100 years is outside the range seen in training" in results[1]["warnings"][0]
+    assert "Age at surgery = 100 years is outside the range seen in training" in results[1]["warnings"][0]
     assert results[2]["out_of_domain"] and "unusual" in results[2]["warnings"][0]
     reasons = tiny_model.domain_reasons(frame)
-    assert reasons[0] == [] and reasons[1][0].startswith("age = 100 years")
+    assert reasons[0] == [] and reasons[1][0].startswith("Age at surgery = 100 years")
     assert any("combination of values is unusual" in r for r in reasons[2])
 
 

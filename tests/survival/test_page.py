@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pandas as pd
 import pytest
@@ -63,7 +64,7 @@ def test_a_patient_outside_the_training_cohort_gets_no_answer():
     app.number_input(key="survival-gbsg-age").set_value(20.0)
     app = _predict(app)
     assert not app.exception
-    assert any("age = 20 years is outside the range seen in training" in e.value for e in app.error)
+    assert any("Age at surgery = 20 years is outside the range seen in training" in e.value for e in app.error)
     assert not app.metric and not app.get("plotly_chart")
 
 
@@ -72,7 +73,7 @@ def test_every_cohort_model_has_its_own_form():
     app.selectbox[0].set_value("survival-support").run()
     assert not app.exception
     labels = [s.label for s in app.selectbox]
-    assert "Cancer status (nominal, not ordered)" in labels and "Race (nominal)" in labels
+    assert "Cancer status" in labels and "Race" in labels and not any("nominal" in label for label in labels)
     app = _predict(app)
     assert not app.exception and not app.toggle  # SUPPORT records no treatment
     labels = [m.label for m in app.metric]
@@ -281,3 +282,23 @@ def test_risk_groups_are_named_as_thirds_of_the_cohort_never_a_bare_low_risk():
     tagged = [name for name in legend if name.endswith("← this patient")]
     assert len(tagged) == 1 and "third of the cohort's risk" in tagged[0]
     assert not any(name.split(" (")[0] in ("low risk", "intermediate risk", "high risk") for name in legend)
+
+
+def test_support_factors_read_as_a_clinician_says_them():
+    """Issue 28 item 7 (new-user check): SUPPORT said 'Female (1) or male (0): male', 'Race (nominal)',
+    '2 count', and the what-if legend 'hormone_therapy -> yes'."""
+    app = _page("pages/Survival_Risk.py")
+    app.selectbox[0].set_value("survival-support").run()
+    app = _predict(app)
+    assert not app.exception
+    shown = " ".join([md.value for md in app.markdown] + [str(i.label) for i in app.selectbox])
+    shown += " ".join(json.dumps(json.loads(c.proto.spec)["data"]) for c in app.get("plotly_chart"))
+    for wrong in ("(1) or", "(nominal"):
+        assert wrong not in shown, wrong
+    listed = " ".join(md.value for md in app.markdown if md.value.startswith("- "))  # the factors, one a line
+    assert "Sex: male" in listed and "sex_female" not in listed and "num_comorbidities" not in listed
+    assert not re.search(r"\d count\b", shown)  # "2 count" comorbidities
+    gbsg = _predict(_page("pages/Survival_Risk.py"))
+    next(t for t in gbsg.toggle if "switch to" in t.label).set_value(True).run()
+    what_if = next(frame.value.index.tolist() for frame in gbsg.table if "as recorded" in frame.value.index)
+    assert what_if == ["as recorded", "Hormonal therapy given: yes"]  # not "hormone_therapy -> yes"
