@@ -64,11 +64,6 @@ DISPLAY_NAMES = {
 }
 
 
-def display_name(name: str) -> str:
-    """The name a screen shows for a data-set label or symptom id (spelling corrected, underscores spaced)."""
-    return DISPLAY_NAMES.get(name, name)
-
-
 def readable(obj):
     """A copy of a card, evaluation or result with every data-set label spelled as ``DISPLAY_NAMES`` says.
 

@@ -49,7 +49,9 @@ class SurvivalModel:
         self._risk = risk
         # The card fixes what the model reads (names, types, ranges, codes); the words a clinician reads
         # (description, unit) come from the package's cohort table, so they can be corrected without retraining.
-        words = {c.name: (c.unit, c.description) for c in COHORTS[name].covariates} if name in COHORTS else {}
+        words = {
+            c.name: {"unit": c.unit, "description": c.description} for c in getattr(COHORTS.get(name), "covariates", ())
+        }
         self.cohort = Cohort(
             name,
             card["training"]["data_file"],
@@ -61,9 +63,9 @@ class SurvivalModel:
                 Covariate(
                     c["name"],
                     c["type"],
-                    words.get(c["name"], (c["unit"], c["description"]))[0],
+                    words.get(c["name"], c)["unit"],
                     tuple(c["range"]),
-                    words.get(c["name"], (c["unit"], c["description"]))[1],
+                    words.get(c["name"], c)["description"],
                     {int(k): v for k, v in c["categories"].items()},
                     c["transform"],
                     c["treatment"],
