@@ -3,7 +3,10 @@
 A figure without its uncertainty misleads: an AUC of 0.93 on 78 images is anything from
 about 0.87 to 0.98. ``bootstrap_intervals`` resamples rows (or whole groups, e.g. every row of
 one patient or one text) with a seeded generator and returns the 2.5th and 97.5th
-percentiles of each statistic; ``classification_intervals`` does this for the scalar metrics
+percentiles of each statistic. The calibration error is the exception: the plug-in ECE is biased
+upward (noise alone puts confidence and accuracy apart in a bin), so its resamples sit above it
+and their percentiles can exclude it. For it the interval is the basic bootstrap one around the
+bias-corrected estimate (``DebiasedInterval``), which always holds that estimate; ``classification_intervals`` does this for the scalar metrics
 of ``medcore.core.metrics.classification_summary`` and for the decision at an operating
 threshold; ``with_intervals`` writes them into a card's metrics as ``<metric>_ci95``.
 """
@@ -19,6 +22,8 @@ from medcore.core.metrics import auc_ovr, binary_operating_point, brier_score, e
 
 __all__ = [
     "wilson",
+    "DEBIASED",
+    "DebiasedInterval",
     "RESAMPLES",
     "bootstrap_intervals",
     "classification_scalars",
@@ -29,6 +34,21 @@ __all__ = [
 ]
 
 RESAMPLES = 1000
+DEBIASED = ("ece",)  # statistics whose plug-in value is biased: reported bias-corrected, basic interval
+
+
+class DebiasedInterval(list):
+    """``[low, high]`` of a bias-corrected statistic, carrying its ``point`` and the ``plugin`` value.
+
+    point = max(0, 2 x plug-in - mean of the resamples); low/high = max(0, 2 x plug-in - the 97.5th /
+    2.5th percentile of the resamples) (the basic bootstrap interval). ``with_intervals`` writes the
+    point, not the plug-in value, beside it.
+    """
+
+    def __init__(self, bounds: list[float], point: float, plugin: float):
+        super().__init__(bounds)
+        self.point = point
+        self.plugin = plugin
 
 
 def bootstrap_intervals(
@@ -55,7 +75,8 @@ def bootstrap_intervals(
         level: coverage of the interval.
 
     Returns:
-        ``{name: [low, high]}``; NaN bounds where a statistic was undefined in most resamples.
+        ``{name: [low, high]}``; NaN bounds where a statistic was undefined in most resamples. For the
+        names in ``DEBIASED`` a ``DebiasedInterval`` (basic interval around the bias-corrected value).
 
     Raises:
         ValueError: no rows.
@@ -80,13 +101,24 @@ def bootstrap_intervals(
         for name, value in statistics(rows).items():
             draws.setdefault(name, []).append(float(value))
     tail = (1.0 - level) / 2 * 100
+    whole = statistics(np.arange(n)) if any(name in draws for name in DEBIASED) else {}
     intervals = {}
     for name, values in draws.items():
         finite = np.asarray(values)[np.isfinite(values)]
         if len(finite) < resamples / 2:
             intervals[name] = [float("nan"), float("nan")]
+            continue
+        low, high = float(np.percentile(finite, tail)), float(np.percentile(finite, 100 - tail))
+        if name in DEBIASED and np.isfinite(whole.get(name, np.nan)):
+            plugin = float(whole[name])
+            # Bias = mean of the resamples - plug-in; subtracting it, and reflecting the percentiles
+            # about the plug-in value, gives an estimate that the interval always holds.
+            point = max(0.0, 2 * plugin - float(finite.mean()))
+            intervals[name] = DebiasedInterval(
+                [max(0.0, 2 * plugin - high), max(0.0, 2 * plugin - low)], min(max(point, 0.0), 1.0), plugin
+            )
         else:
-            intervals[name] = [float(np.percentile(finite, tail)), float(np.percentile(finite, 100 - tail))]
+            intervals[name] = [low, high]
     return intervals
 
 
@@ -175,10 +207,26 @@ def fold_interval(values: list[float], level: float = 0.95) -> list[float]:
 
 
 def with_intervals(figures: dict, intervals: dict[str, list[float]]) -> dict:
-    """``figures`` with ``<name>_ci95`` after every scalar that has an interval (others unchanged)."""
+    """``figures`` with ``<name>_ci95`` after every scalar that has an interval (others unchanged).
+
+    A ``DebiasedInterval`` replaces the figure by its bias-corrected point and adds ``<name>_method``
+    (with the plug-in value); the figure must be the plug-in value of the same rows.
+    """
     merged: dict = {}
     for key, value in figures.items():
         merged[key] = value
+        interval = intervals.get(key)
+        if isinstance(interval, DebiasedInterval):
+            if not math.isclose(float(value), interval.plugin, rel_tol=1e-6, abs_tol=1e-9):
+                raise ValueError(
+                    f"'{key}' is {value} but its interval was resampled from rows whose value is "
+                    f"{interval.plugin}: the figure and its interval must come from the same rows"
+                )
+            merged[key] = round(interval.point, 6)
+            merged[f"{key}_method"] = (
+                f"bootstrap bias-corrected (plug-in {interval.plugin:.4f} minus the resamples' mean excess); "
+                "95 % basic bootstrap interval"
+            )
         if key in intervals:
             # JSON has no NaN: an interval that could not be estimated is null.
             merged[f"{key}_ci95"] = [None if np.isnan(b) else round(b, 6) for b in intervals[key]]

@@ -195,3 +195,51 @@ def test_stratified_bootstrap_keeps_every_stratum_in_every_resample():
     assert all(classes == set(range(5)) for classes in seen)
     with pytest.raises(ValueError, match="groups or strata"):
         bootstrap_intervals(lambda rows: {}, 20, groups=strata, strata=strata)
+
+
+def test_ece_is_reported_bias_corrected_with_an_interval_that_holds_it(rng):
+    """Issue 29 item 12: the plug-in ECE of well-calibrated predictions lies below nearly every
+    resample, so a percentile interval excludes it. The bias-corrected point and its basic interval
+    must hold each other, and sit below the plug-in value."""
+    from medcore.core.metrics import expected_calibration_error
+    from medcore.core.uncertainty import DebiasedInterval, calibration_intervals, with_intervals
+
+    excluded = 0
+    for seed in range(6):
+        generator = np.random.default_rng(seed)
+        p = generator.uniform(0.5, 1.0, 400)
+        y = (generator.random(400) >= p).astype(int)  # class 0 is right with probability p: calibrated
+        proba = np.stack([p, 1 - p], axis=1)
+        plugin = expected_calibration_error(y, proba)
+        interval = calibration_intervals(y, proba, seed=seed)["ece"]
+        assert isinstance(interval, DebiasedInterval) and interval.plugin == pytest.approx(plugin)
+        figures = with_intervals({"ece": plugin}, {"ece": interval})
+        low, high = figures["ece_ci95"]
+        assert low <= figures["ece"] <= high
+        assert figures["ece"] < plugin  # the correction removes the upward bias of the plug-in value
+        assert "plug-in" in figures["ece_method"]
+        # The percentile interval of the same resamples is the one that failed (issue 29 item 12).
+        excluded += not (2 * plugin - high <= plugin <= 2 * plugin - low)
+    assert excluded > 0  # the case the fix is for occurs in this design
+    with pytest.raises(ValueError, match="same rows"):
+        with_intervals({"ece": plugin + 0.05}, {"ece": interval})
+
+
+def test_every_shipped_card_holds_its_ece_inside_the_interval():
+    """No card exempted: each ECE figure with an interval lies within it (issue 29 item 12)."""
+    import json
+    from pathlib import Path
+
+    def figures(node):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key.startswith("ece") and f"{key}_ci95" in node and node[f"{key}_ci95"][0] is not None:
+                    yield key, value, node[f"{key}_ci95"]
+                yield from figures(value)
+
+    checked = 0
+    for card in sorted(Path(__file__).resolve().parents[2].joinpath("models").glob("*/card.json")):
+        for key, value, (low, high) in figures(json.loads(card.read_text())):
+            assert low <= value <= high, f"{card.parent.name}: {key} {value} outside [{low}, {high}]"
+            checked += 1
+    assert checked >= 10
