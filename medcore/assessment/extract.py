@@ -26,7 +26,7 @@ def _tolerant(pattern: str) -> str:
 _NEGATION_BEFORE = re.compile(
     _tolerant(
         r"\b(?:no|not|denies|denied|deny|denying|without|negative for|never|nor|free of|absence of|hasn't|haven't|"
-        r"hadn't|isn't|wasn't|aren't|don't|doesn't|didn't|no sign of|no signs of|no history of|ruled out|none|neither)\b"
+        r"hadn't|isn't|wasn't|aren't|don't|doesn't|didn't|wouldn't|would not|would never|no sign of|no signs of|no history of|ruled out|none|neither)\b"
     ),
     re.IGNORECASE,
 )
@@ -234,17 +234,26 @@ class FindingReader:
     def read(self, text: str) -> Reading:
         """Every finding mention in ``text`` with its negation, plus age, sex and duration."""
         clauses = self._clauses(text)
+        found = [
+            (name, match.span())
+            for name, pattern in self._patterns
+            for match in pattern.finditer(text)
+            if match.end() > match.start()
+        ]
+        # A finding whose own words begin with the negation ("no wet nappy": little urine) has used
+        # that word up: it does not also deny what follows ("no wet nappy since yesterday, very sleepy").
+        cues_used = list(text)
+        for _, (start, end) in found:
+            if _NEGATION_BEFORE.match(text, start, end):
+                cues_used[start:end] = " " * (end - start)
+        scope = "".join(cues_used)
         mentions = []
-        for name, pattern in self._patterns:
-            for match in pattern.finditer(text):
-                start, end = match.span()
-                if end == start:
-                    continue
-                clause_start = max((s for s in clauses if s <= start), default=0)
-                before = text[clause_start:start]
-                if _OTHER_PERSON.search(before):
-                    continue
-                mentions.append(Mention(name, not self._negated(before, text[end : end + 40]), start, end))
+        for name, (start, end) in found:
+            clause_start = max((s for s in clauses if s <= start), default=0)
+            before = scope[clause_start:start]
+            if _OTHER_PERSON.search(before):
+                continue
+            mentions.append(Mention(name, not self._negated(before, text[end : end + 40]), start, end))
         age, _ = read_age(text)
         return Reading(mentions, age, read_sex(text), read_duration_days(text))
 

@@ -379,6 +379,16 @@ def test_pseudo_negations_and_clinical_shorthand(reader):
         ),
         ("Suddenly very breathless after a car crash, stabbing chest pain", 35, "road_accident"),
         ("Can't pass urine at all since last night, lower tummy swollen and very painful", 76, "urinary_retention"),
+        # dev14 (relatives, understaters, typed without punctuation): emergencies its first read missed
+        ("Her face looks funny, the left side has dropped and she's talking rubbish", 81, "face_droop"),
+        ("Type 1 diabetic on insulin, I found him sweaty and I can't wake him properly", 60, "confusion"),
+        ("She told her friend she's been saving up her tablets and is going to take them all tonight", 19, "suicidal"),
+        ("my 14 month old d&v 3 days no wet nappy since yesterday very sleepy and his eyes look sunken", 1.2, "drowsy"),
+        (
+            "Started ramipril, now my tongue and lips have swollen up and my voice sounds a bit funny",
+            62,
+            "hoarse_voice",
+        ),
     ],
 )
 def test_clinician_and_telephone_wording_makes_an_emergency(model, text, age, finding):
@@ -411,6 +421,19 @@ def test_words_near_a_finding_do_not_invent_it(model):
         f["name"] for f in model.assess("nosebleed, pinched for 20 minutes and still bleeding", age=30)["findings"]
     }
     assert "bleeding_wont_stop" in nosebleed
+
+
+def test_a_negation_a_finding_used_up_denies_nothing_after_it(reader):
+    """'no wet nappy' is a finding (little urine); its 'no' must not also deny the sleepiness after it,
+    while a 'no' inside a longer match still denies what it stands before, and 'wouldn't' denies."""
+    found = {m.name: m.present for m in reader.read("no wet nappy since yesterday afternoon very sleepy").findings()}
+    assert found["reduced_urine"] is True and found["drowsy"] is True
+    found = {m.name: m.present for m in reader.read("a bit breathless but no chest pain").findings()}
+    assert found["chest_pain"] is False
+    found = {m.name: m.present for m in reader.read("I feel flat all the time. I wouldn't hurt myself.").findings()}
+    assert found["suicidal"] is False and found["low_mood"] is True
+    found = {m.name: m.present for m in reader.read("tummy pain, smelly discharge, period not late").findings()}
+    assert "pregnant" not in found or found["pregnant"] is False
 
 
 def test_not_interested_in_feeds_is_a_symptom_not_a_negation(model):
