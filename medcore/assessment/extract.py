@@ -50,6 +50,7 @@ _OTHER_PERSON = re.compile(
     r"grandmother|grandfather|grandma|grandpa|aunt|uncle|parents?) (?:had|died|passed away))\b",
     re.IGNORECASE,
 )
+_CONTRACTED_S = re.compile(r"(?<=\w)['’]s\b")
 NEGATION_SCOPE_WORDS = 5  # "no fever, cough or rash" denies all three; a cue further back denies nothing
 _CLAUSE_BREAK = re.compile(r"[.!?;\n]+|\bbut\b|\bhowever\b|\balthough\b", re.IGNORECASE)
 
@@ -234,12 +235,17 @@ class FindingReader:
     def read(self, text: str) -> Reading:
         """Every finding mention in ``text`` with its negation, plus age, sex and duration."""
         clauses = self._clauses(text)
-        found = [
-            (name, match.span())
-            for name, pattern in self._patterns
-            for match in pattern.finditer(text)
-            if match.end() > match.start()
-        ]
+        # "my back's been sore": the patterns see "back s been sore" too (same length, same spans).
+        readings = dict.fromkeys([text, _CONTRACTED_S.sub(" s", text)])
+        found = list(
+            dict.fromkeys(
+                (name, match.span())
+                for name, pattern in self._patterns
+                for variant in readings
+                for match in pattern.finditer(variant)
+                if match.end() > match.start()
+            )
+        )
         # A finding whose own words begin with the negation ("no wet nappy": little urine) has used
         # that word up: it does not also deny what follows ("no wet nappy since yesterday, very sleepy").
         cues_used = list(text)

@@ -432,6 +432,8 @@ def test_a_negation_a_finding_used_up_denies_nothing_after_it(reader):
     assert found["chest_pain"] is False
     found = {m.name: m.present for m in reader.read("I feel flat all the time. I wouldn't hurt myself.").findings()}
     assert found["suicidal"] is False and found["low_mood"] is True
+    found = {m.name: m.present for m in reader.read("my lower back's been sore for 3 weeks").findings()}
+    assert found["back_pain"] is True  # "back's" read as "back s": the pattern's gap word
     found = {m.name: m.present for m in reader.read("tummy pain, smelly discharge, period not late").findings()}
     assert "pregnant" not in found or found["pregnant"] is False
 
