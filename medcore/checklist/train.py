@@ -5,9 +5,10 @@ rows are de-duplicated first and validation is held out by pattern (one per dise
 no pattern is on both sides. The model is used with a few ticked symptoms, so it is evaluated
 that way: from each held-out pattern, seeded draws keep 2, 3 or 4 of its symptoms, and top-1/3/5
 accuracy is reported beside a multinomial naive-Bayes baseline fitted on the same patterns.
-The fit is closed-form (per-disease symptom frequencies); the background mix and the weight of
-unticked symptoms are chosen on validation by log-loss after temperature scaling, and the
-temperature is fitted on the same validation draws. Nothing here looks at a test split.
+The fit is closed-form (per-disease symptom frequencies); the background mix, the weight of
+unticked symptoms and the temperature are chosen on an inner split of the training patterns (one
+more pattern per disease held out, with its own draws), so the held-out patterns chose nothing and
+their figures are honest. Nothing here looks at a test split.
 """
 
 from __future__ import annotations
@@ -50,8 +51,9 @@ ANSWER_NOISE = 0.05  # chance that a yes/no answer to a follow-up question is wr
 # draws whose scores tie between diseases, the log-loss optimum can run to an extreme that
 # only fits the validation draws (e.g. T -> 0.05 when every non-tied draw is right).
 TEMPERATURE_RANGE = (0.5, 4.0)
+INNER_SEED_OFFSET = 1000  # the inner split (choice of grid and temperature) is seeded apart from the outer one
 PRESENCE_SMOOTHING = 1.0  # pseudo-patterns behind each disease's symptom-presence estimate
-# Validation grid: (background mix of the tick profile, weight of unticked symptoms).
+# Grid chosen on the inner split: (background mix of the tick profile, weight of unticked symptoms).
 _NO_KNOWLEDGE: dict = {"descriptions": {}, "precautions": {}, "severity": {}}
 GRID = tuple((mix, weight) for mix in (0.01, 0.05, 0.2) for weight in (0.0, 0.02, 0.05))
 
@@ -273,18 +275,23 @@ def train_checklist_model(
     pooled_x = np.concatenate([draws[kept][0] for kept in KEPT])
     pooled_y = np.concatenate([draws[kept][1] for kept in KEPT])
 
-    # Choose the background mix and unticked weight by validation log-loss after temperature scaling.
+    # Choose the background mix, unticked weight and temperature on an inner split of the training
+    # patterns (log-loss after temperature scaling): the held-out patterns choose nothing.
+    inner = SymptomTable(train_x, [d for d, held in zip(patterns.diseases, validation) if not held], patterns.symptoms)
+    inner_y, inner_validation, inner_draws = validation_draws(inner, labels, seed + INNER_SEED_OFFSET)
+    inner_x = np.concatenate([inner_draws[kept][0] for kept in KEPT])
+    inner_pooled_y = np.concatenate([inner_draws[kept][1] for kept in KEPT])
     grid_results = []
     for mix, weight in GRID:
-        candidate = fit_parameters(train_x, train_y, len(labels), mix, weight)
+        candidate = fit_parameters(train_x[~inner_validation], inner_y[~inner_validation], len(labels), mix, weight)
         model = ChecklistModel(
             _parameters_json(candidate, labels, patterns.symptoms, 1.0, _NO_KNOWLEDGE), {"name": name}
         )
-        logits = model.logits(pooled_x)
-        fitted = fit_temperature(logits, pooled_y)
+        logits = model.logits(inner_x)
+        fitted = fit_temperature(logits, inner_pooled_y)
         temperature = float(np.clip(fitted, *TEMPERATURE_RANGE))
         proba = apply_temperature(logits, temperature)
-        log_loss = float(-np.mean(np.log(np.clip(proba[np.arange(len(pooled_y)), pooled_y], 1e-12, 1))))
+        log_loss = float(-np.mean(np.log(np.clip(proba[np.arange(len(inner_pooled_y)), inner_pooled_y], 1e-12, 1))))
         grid_results.append(
             {
                 "background_mix": mix,
@@ -292,17 +299,22 @@ def train_checklist_model(
                 "temperature": temperature,
                 "temperature_fitted": fitted,
                 "log_loss": log_loss,
-                "top1_3_kept": top_k_accuracy(y_by_kept[3], apply_temperature(model.logits(draws[3][0]), 1.0), 1),
+                "top1_3_kept": top_k_accuracy(
+                    inner_draws[3][1], apply_temperature(model.logits(inner_draws[3][0]), 1.0), 1
+                ),
+                "inner_logits": logits,
             }
         )
     best = min(grid_results, key=lambda row: (round(row["log_loss"], 6), row["unticked_weight"], row["background_mix"]))
+    # The grid's temperature (fitted on the inner draws) is kept only if it helps out of fold there.
+    choice = choose_calibration(best["inner_logits"], inner_pooled_y, seed=seed)
+    for row in grid_results:
+        del row["inner_logits"]
     parameters = fit_parameters(train_x, train_y, len(labels), best["background_mix"], best["unticked_weight"])
     uncalibrated = ChecklistModel(
         _parameters_json(parameters, labels, patterns.symptoms, 1.0, _NO_KNOWLEDGE), {"name": name}
     )
     logits = uncalibrated.logits(pooled_x)
-    # The grid's temperature (fitted on these very logits) is kept only if it helps out of fold.
-    choice = choose_calibration(logits, pooled_y, seed=seed)
     temperature = best["temperature"] if choice["chosen"] == "temperature" else 1.0
     raw, calibrated = apply_temperature(logits, 1.0), apply_temperature(logits, temperature)
     by_kept = {kept: apply_temperature(uncalibrated.logits(draws[kept][0]), temperature) for kept in KEPT}
@@ -376,7 +388,7 @@ def train_checklist_model(
             "rule": "ranked differential of the calibrated probabilities (no threshold); the top 3-5 are shown",
         },
         "calibration": {
-            "method": calibration_method(choice, "validation-draw (2, 3 and 4 kept symptoms pooled)")
+            "method": calibration_method(choice, "inner-split draw (2, 3 and 4 kept symptoms pooled)")
             + f"; a kept temperature is clipped to [{TEMPERATURE_RANGE[0]}, {TEMPERATURE_RANGE[1]}]",
             "chosen": choice["chosen"],
             "choice": choice,
@@ -399,7 +411,9 @@ def train_checklist_model(
             "data_sha256": sha256_file(data_file),
             "split": f"{len(table.diseases)} rows -> {len(patterns.diseases)} distinct (symptoms, disease) patterns; "
             f"{int((~validation).sum())} patterns for fitting, {n_validation} held out by pattern (one per disease "
-            f"with two or more, seed {seed}) for the grid choice, calibration and metrics. No test split used.",
+            f"with two or more, seed {seed}) for the metrics only. The grid, the temperature and whether to keep it "
+            f"were chosen on an inner split of the fitting patterns ({int(inner_validation.sum())} more held out, "
+            f"seed {seed + INNER_SEED_OFFSET}); the final fit uses all {int((~validation).sum())}. No test split used.",
             "seed": seed,
             "fit": "closed form (per-disease symptom frequencies over distinct patterns); no epochs",
             "refit_on_all_patterns": False,

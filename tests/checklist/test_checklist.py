@@ -203,6 +203,30 @@ def test_training_is_deterministic_for_a_seed(tiny, tmp_path):
     assert sha256_file(first / "model.json") == sha256_file(second / "model.json")
 
 
+def test_the_held_out_patterns_choose_nothing(tiny, tmp_path, monkeypatch):
+    """Issue 29 item 9: the grid, the temperature and whether to keep it come from an inner split, so
+    scrambling the held-out draws' labels changes the reported figures but not the model."""
+    import medcore.checklist.train as trainer
+
+    _, _, folder = tiny
+    honest = train_checklist_model("a", folder, out_dir=tmp_path / "a", seed=3)
+    real, calls = trainer.validation_draws, []
+
+    def scrambled_outer(patterns, labels, seed):
+        y, validation, draws = real(patterns, labels, seed)
+        calls.append(seed)
+        if len(calls) == 1:  # the outer (reporting) split: every held-out draw labelled wrongly
+            draws = {kept: (x, (labels_ + 1) % len(labels)) for kept, (x, labels_) in draws.items()}
+        return y, validation, draws
+
+    monkeypatch.setattr(trainer, "validation_draws", scrambled_outer)
+    scrambled = train_checklist_model("b", folder, out_dir=tmp_path / "b", seed=3)
+    assert len(calls) == 2
+    assert sha256_file(honest / "model.json") == sha256_file(scrambled / "model.json")
+    reported = [json.loads((path / "card.json").read_text())["metrics"]["validation"] for path in (honest, scrambled)]
+    assert reported[0]["accuracy"] > reported[1]["accuracy"]
+
+
 def test_epochs_do_not_apply(tiny, tmp_path):
     with pytest.raises(InvalidInputError, match="epochs do not apply"):
         train_checklist_model("a", tiny[2], epochs=5, out_dir=tmp_path / "a")
