@@ -389,6 +389,10 @@ def test_pseudo_negations_and_clinical_shorthand(reader):
             62,
             "hoarse_voice",
         ),
+        # dev15 (emergencies told by their consequences)
+        ("Shivering uncontrollably, I haven't had a wee since this morning and I feel like I'm dying", 45, "no_urine"),
+        ("I'm 36 weeks and the baby has hardly moved at all today", 31, "reduced_fetal_movement"),
+        ("Knocked boiling water down my arm, the skin has come off in big sheets and some bits look white", 40, "burn"),
     ],
 )
 def test_clinician_and_telephone_wording_makes_an_emergency(model, text, age, finding):
@@ -427,7 +431,7 @@ def test_a_negation_a_finding_used_up_denies_nothing_after_it(reader):
     """'no wet nappy' is a finding (little urine); its 'no' must not also deny the sleepiness after it,
     while a 'no' inside a longer match still denies what it stands before, and 'wouldn't' denies."""
     found = {m.name: m.present for m in reader.read("no wet nappy since yesterday afternoon very sleepy").findings()}
-    assert found["reduced_urine"] is True and found["drowsy"] is True
+    assert found["no_urine"] is True and found["drowsy"] is True
     found = {m.name: m.present for m in reader.read("a bit breathless but no chest pain").findings()}
     assert found["chest_pain"] is False
     found = {m.name: m.present for m in reader.read("I feel flat all the time. I wouldn't hurt myself.").findings()}
@@ -436,6 +440,15 @@ def test_a_negation_a_finding_used_up_denies_nothing_after_it(reader):
     assert found["back_pain"] is True  # "back's" read as "back s": the pattern's gap word
     found = {m.name: m.present for m in reader.read("tummy pain, smelly discharge, period not late").findings()}
     assert "pregnant" not in found or found["pregnant"] is False
+
+
+def test_fewer_wet_nappies_with_fever_is_same_day_and_none_for_hours_is_sepsis(model):
+    """NICE NG143/NG51: reduced urine is amber (same day); no urine for many hours is a high-risk sign."""
+    drier = model.assess("Fever for two days, only taking sips, nappies drier than usual, alert and smiling", age=1.5)
+    assert drier["triage"]["level"] == "urgent", drier["triage"]["reasons"]
+    dry = model.assess("Fever for two days, no wet nappy since yesterday morning", age=1.5)
+    assert dry["triage"]["level"] == "emergency", dry["triage"]["reasons"]
+    assert {"no_urine", "reduced_urine"} <= {f["name"] for f in dry["findings"] if f["present"]}
 
 
 def test_not_interested_in_feeds_is_a_symptom_not_a_negation(model):
