@@ -87,9 +87,9 @@ def test_cli_predict_and_evaluate(tmp_path, capsys):
 
 
 @pytest.mark.data
-def test_the_shipped_model_on_development_abstracts_it_also_learnt():
-    """The shipped model was refit on train + dev: on dev abstracts it must do at least as well as the
-    selection run's card figures (trained on train only), and the evaluation must say it saw them."""
+def test_the_shipped_model_on_development_abstracts_says_it_learnt_them(tmp_path):
+    """The shipped model was refit on train + dev, so figures on dev abstracts are in-sample: the
+    evaluation must say so (issue 29 item 8: requiring them to beat the card proved nothing)."""
     if not os.environ.get("MEDCORE_DATA_DIR"):
         pytest.skip("needs MEDCORE_DATA_DIR (the shared data sets)")
     from medcore.literature.data import DEV_FILE, read_pubtator
@@ -98,11 +98,11 @@ def test_the_shipped_model_on_development_abstracts_it_also_learnt():
     model = medcore.load_model("literature-extraction")
     docs = read_pubtator(Path(os.environ["MEDCORE_DATA_DIR"]) / DEV_FILE)[:60]
     result = evaluate_literature(model, docs, "dev")
-    card = model.card["metrics"]["validation"]
-    assert result["strict_chemical_f1"] >= card["strict_chemical_f1"] - 0.02
-    assert result["strict_disease_f1"] >= card["strict_disease_f1"] - 0.02
-    assert result["cid_f1"] >= card["cid_f1"] - 0.05
     assert any("60 of the 60 abstracts were used to train" in n for n in result["notes"])
+    fresh = tmp_path / "fresh.txt"
+    fresh.write_text(pubtator(range(2)))  # made-up abstracts: no PMID of the training files
+    mixed = evaluate_literature(model, docs[:4] + read_pubtator(fresh), "mixed")
+    assert any("4 of the 6 abstracts were used to train" in n for n in mixed["notes"]), mixed["notes"]
 
 
 def test_the_evaluation_page_shows_the_dev_figures_and_scores_an_upload():
