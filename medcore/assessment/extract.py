@@ -52,6 +52,9 @@ _OTHER_PERSON = re.compile(
 )
 _CONTRACTED_S = re.compile(r"(?<=\w)['’]s\b")
 NEGATION_SCOPE_WORDS = 5  # "no fever, cough or rash" denies all three; a cue further back denies nothing
+LIST_SCOPE_WORDS = 10  # ... unless the finding ends a list the cue began ("..., headache, dizziness or vomiting")
+_LIST_END = re.compile(r",[^,]*\b(?:or|nor)\s*$", re.IGNORECASE)
+_AUXILIARY = re.compile(r"^\s*(?:(?:had|have|has|been|got|felt|noticed|seen|experienced|any|a|an)\s+)+", re.IGNORECASE)
 _CLAUSE_BREAK = re.compile(r"[.!?;\n]+|\bbut\b|\bhowever\b|\balthough\b", re.IGNORECASE)
 
 _NUMBER_WORDS = {
@@ -271,7 +274,13 @@ class FindingReader:
     def _negated(before: str, after: str) -> bool:
         cues = list(_NEGATION_BEFORE.finditer(_PSEUDO_NEGATION.sub(lambda m: " " * len(m.group()), before)))
         if cues:
-            between = before[cues[-1].end() :]
-            if not _TERMINATORS.search(between) and len(between.split()) <= NEGATION_SCOPE_WORDS:
+            # "haven't had a fever": the verb right after the cue belongs to it, not a new clause.
+            between = _AUXILIARY.sub("", before[cues[-1].end() :])
+            words = len(between.split())
+            if not _TERMINATORS.search(between) and (
+                words <= NEGATION_SCOPE_WORDS
+                # the last item of a denied list: "no ear discharge, swelling behind the ear or drowsiness"
+                or (words <= LIST_SCOPE_WORDS and _LIST_END.search(between))
+            ):
                 return True
         return bool(_NEGATION_AFTER.search(after))

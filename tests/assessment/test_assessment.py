@@ -442,6 +442,27 @@ def test_a_negation_a_finding_used_up_denies_nothing_after_it(reader):
     assert "pregnant" not in found or found["pregnant"] is False
 
 
+@pytest.mark.parametrize(
+    "text, absent, present",
+    [
+        # dev16 (clinicians' summaries and long lists of pertinent negatives)
+        ("no blisters and I haven't had a fever, headache, dizziness or vomiting", ["fever", "vomiting"], []),
+        ("ear pain; no ear discharge, swelling behind the ear or drowsiness", ["drowsy"], ["ear_pain"]),
+        ("45 year old man and normally fit, fever and cough", ["seizure"], ["fever"]),
+        ("temperature 39.3 and a few faint rose-coloured spots on the abdomen", ["fainting"], ["rash"]),
+        ("6 episodes of watery, non-bloody diarrhoea", ["bloody_stool"], ["diarrhoea"]),
+        ("enlarged tonsils with exudate and palatal petechiae", ["nonblanching_rash"], ["tonsil_exudate"]),
+        ("breast red and painful, I've taken paracetamol", ["swallowed_object"], []),
+        ("red gritty eyes with sticky yellow discharge gluing the lashes", ["jaundice", "vaginal_discharge"], []),
+        ("she took all of her paracetamol last night", [], ["swallowed_object"]),
+    ],
+)
+def test_clinicians_words_and_long_negative_lists_are_read_right(reader, text, absent, present):
+    found = {m.name: m.present for m in reader.read(text).findings()}
+    assert not [name for name in absent if found.get(name)], found
+    assert all(found.get(name) for name in present), found
+
+
 def test_fewer_wet_nappies_with_fever_is_same_day_and_none_for_hours_is_sepsis(model):
     """NICE NG143/NG51: reduced urine is amber (same day); no urine for many hours is a high-risk sign."""
     drier = model.assess("Fever for two days, only taking sips, nappies drier than usual, alert and smiling", age=1.5)
