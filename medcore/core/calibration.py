@@ -10,7 +10,13 @@ import numpy as np
 
 from medcore.core.metrics import softmax
 
-__all__ = ["fit_temperature", "apply_temperature", "choose_calibration", "calibration_method"]
+__all__ = [
+    "fit_temperature",
+    "apply_temperature",
+    "cross_fitted_temperature",
+    "choose_calibration",
+    "calibration_method",
+]
 
 
 def _nll(logits: np.ndarray, y_true: np.ndarray, temperature: float) -> float:
@@ -50,6 +56,32 @@ def apply_temperature(logits: np.ndarray, temperature: float) -> np.ndarray:
     return softmax(np.asarray(logits, dtype=np.float64) / float(temperature))
 
 
+def _splits(y_true: np.ndarray, folds: int) -> int:
+    """As many folds as the rarest class allows (every fold needs each class once; none for one class)."""
+    counts = np.bincount(y_true)
+    present = counts[counts > 0]
+    return int(min(folds, present.min())) if len(present) > 1 else 0
+
+
+def cross_fitted_temperature(logits: np.ndarray, y_true: np.ndarray, folds: int = 5, seed: int = 0) -> np.ndarray:
+    """Probabilities (N, K) where each row is scaled by a temperature fitted on the other folds.
+
+    Figures on these are honest: no row's temperature was fitted on that row (with too few rows of
+    a class for two folds, the raw softmax is returned).
+    """
+    from sklearn.model_selection import StratifiedKFold
+
+    logits = np.asarray(logits, dtype=np.float64)
+    y_true = np.asarray(y_true).astype(int)
+    splits = _splits(y_true, folds)
+    if splits < 2:
+        return apply_temperature(logits, 1.0)
+    scaled = np.zeros_like(logits)
+    for fit_rows, held_rows in StratifiedKFold(splits, shuffle=True, random_state=seed).split(logits, y_true):
+        scaled[held_rows] = apply_temperature(logits[held_rows], fit_temperature(logits[fit_rows], y_true[fit_rows]))
+    return scaled
+
+
 def choose_calibration(logits: np.ndarray, y_true: np.ndarray, folds: int = 5, seed: int = 0) -> dict:
     """Keep temperature scaling only where it helps on rows it was not fitted on.
 
@@ -68,25 +100,12 @@ def choose_calibration(logits: np.ndarray, y_true: np.ndarray, folds: int = 5, s
         ``{"chosen": "none" | "temperature", "temperature": float (1.0 for none), "folds": int,
         "cross_validated": {"none": {"ece", "brier"}, "temperature": {"ece", "brier"}}}``.
     """
-    from sklearn.model_selection import StratifiedKFold
-
     from medcore.core.metrics import brier_score, expected_calibration_error
 
     logits = np.asarray(logits, dtype=np.float64)
     y_true = np.asarray(y_true).astype(int)
-    counts = np.bincount(y_true)
-    present = counts[counts > 0]
-    # Every fold needs each class once: as many folds as the rarest class allows (none for one class).
-    splits = int(min(folds, present.min())) if len(present) > 1 else 0
-    if splits >= 2:
-        scaled = np.zeros_like(logits)
-        splitter = StratifiedKFold(splits, shuffle=True, random_state=seed)
-        for fit_rows, held_rows in splitter.split(logits, y_true):
-            scaled[held_rows] = apply_temperature(
-                logits[held_rows], fit_temperature(logits[fit_rows], y_true[fit_rows])
-            )
-    else:
-        scaled = apply_temperature(logits, 1.0)
+    splits = _splits(y_true, folds)
+    scaled = cross_fitted_temperature(logits, y_true, folds, seed)
     raw = apply_temperature(logits, 1.0)
     figures = {
         name: {"ece": expected_calibration_error(y_true, proba), "brier": brier_score(y_true, proba)}

@@ -98,3 +98,33 @@ def test_training_is_deterministic_for_a_seed(tiny_bundle, tmp_path):
     card_b = json.loads((second / "card.json").read_text())
     assert card_a["metrics"] == card_b["metrics"]
     assert card_a["calibration"]["temperature"] == card_b["calibration"]["temperature"]
+
+
+def test_a_kept_temperature_is_scored_cross_fitted_not_on_the_rows_it_was_fitted_on(tmp_path, monkeypatch):
+    """Issue 29 item 9: the card's calibrated ECE and Brier come from cross_fitted_temperature (each row
+    scaled by a temperature from the other folds). A stand-in that returns even odds for every image
+    must therefore be what the card reports."""
+    import medcore.imaging.train as trainer
+    from medcore.core.metrics import brier_score
+
+    rng = np.random.default_rng(42)
+    x_train, y_train, _ = _synthetic(rng, 300)
+    x_val, y_val, _ = _synthetic(rng, 80)
+    data = tmp_path / "squares.npz"
+    np.savez_compressed(data, train_images=x_train, train_labels=y_train, val_images=x_val, val_labels=y_val)
+    calls = []
+
+    def even_odds(logits, y_true, folds=5, seed=0):
+        calls.append(len(y_true))
+        return np.full((len(y_true), 2), 0.5)
+
+    monkeypatch.setattr(trainer, "cross_fitted_temperature", even_odds)
+    path = train_image_model(
+        "breast-ultrasound", data, epochs=2, members=1, out_dir=tmp_path / "m", seed=1, recipe=SMALL_RECIPE
+    )
+    card = json.loads((path / "card.json").read_text())
+    assert card["calibration"]["chosen"] == "temperature" and calls == [len(y_val)]
+    after = card["calibration"]["validation_after"]
+    assert "cross-fitted" in after["note"]
+    assert after["brier"] == pytest.approx(brier_score(y_val.ravel(), np.full((len(y_val), 2), 0.5)))
+    assert card["metrics"]["validation"]["brier"] == after["brier"]
