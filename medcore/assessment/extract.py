@@ -18,9 +18,16 @@ from dataclasses import dataclass, field
 __all__ = ["Mention", "Reading", "FindingReader", "read_age", "read_sex", "read_duration_days"]
 
 
+_GAP_WORD = (
+    r"(?:(?!(?:no|not|never|isn['’]?t|aren['’]?t|wasn['’]?t|weren['’]?t|don['’]?t|doesn['’]?t|didn['’]?t|"
+    r"hasn['’]?t|haven['’]?t|without)\b)\w+(?:['’]\w+)?"
+)
+
+
 def _tolerant(pattern: str) -> str:
     """A pattern that also matches typed shortcuts: the apostrophe optional or curly ("cant", "don’t")."""
-    return pattern.replace("'", "['’]?").replace(r"(?:\w+", r"(?:\w+(?:['’]\w+)?")  # a gap word may be "there's"
+    # A gap word may be "there's", but never a negation: "eyes aren't painful" is not eye pain.
+    return pattern.replace("'", "['’]?").replace(r"(?:\w+", _GAP_WORD)
 
 
 _NEGATION_BEFORE = re.compile(

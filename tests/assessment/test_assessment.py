@@ -389,6 +389,11 @@ def test_pseudo_negations_and_clinical_shorthand(reader):
             62,
             "hoarse_voice",
         ),
+        # dev17-18 (parents, midwives, carers, clinicians' notes)
+        ("15 month old went stiff and then his arms and legs were jerking, temperature", 1.25, "seizure"),
+        ("He's been stockpiling his tablets and has written letters to the kids", 50, "suicidal"),
+        ("Taking 2 paracetamol every 3 hours day and night for toothache, now sick", 30, "swallowed_object"),
+        ("79M, unable to PU for 14h, severe suprapubic pain, palpable bladder", 79, "urinary_retention"),
         # dev15 (emergencies told by their consequences)
         ("Shivering uncontrollably, I haven't had a wee since this morning and I feel like I'm dying", 45, "no_urine"),
         ("I'm 36 weeks and the baby has hardly moved at all today", 31, "reduced_fetal_movement"),
@@ -455,6 +460,14 @@ def test_a_negation_a_finding_used_up_denies_nothing_after_it(reader):
         ("breast red and painful, I've taken paracetamol", ["swallowed_object"], []),
         ("red gritty eyes with sticky yellow discharge gluing the lashes", ["jaundice", "vaginal_discharge"], []),
         ("she took all of her paracetamol last night", [], ["swallowed_object"]),
+        # dev17-18: a negation inside a pattern's gap flips it ("eyes aren't painful or red")
+        (
+            "gritty and dry by the evening, my vision is fine and my eyes aren't painful or red",
+            ["eye_pain", "red_eye"],
+            [],
+        ),
+        ("4/12, taking about 60% of usual bottle feeds, mild subcostal recession", ["severe_breathless"], []),
+        ("My mother takes digoxin, vomiting, and her pulse is only about 38", [], ["very_slow_heart"]),
     ],
 )
 def test_clinicians_words_and_long_negative_lists_are_read_right(reader, text, absent, present):
