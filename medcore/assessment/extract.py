@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-__all__ = ["Mention", "Reading", "FindingReader", "read_age", "read_sex", "read_duration_days"]
+__all__ = ["Mention", "Reading", "FindingReader", "tolerant_pattern", "read_age", "read_sex", "read_duration_days"]
 
 
 _GAP_WORD = (
@@ -24,14 +24,14 @@ _GAP_WORD = (
 )
 
 
-def _tolerant(pattern: str) -> str:
+def tolerant_pattern(pattern: str) -> str:
     """A pattern that also matches typed shortcuts: the apostrophe optional or curly ("cant", "don’t")."""
     # A gap word may be "there's", but never a negation: "eyes aren't painful" is not eye pain.
     return pattern.replace("'", "['’]?").replace(r"(?:\w+", _GAP_WORD)
 
 
 _NEGATION_BEFORE = re.compile(
-    _tolerant(
+    tolerant_pattern(
         r"\b(?:no|not|denies|denied|deny|denying|without|negative for|never|nor|free of|absence of|hasn't|haven't|"
         r"hadn't|isn't|wasn't|aren't|don't|doesn't|didn't|wouldn't|would not|would never|no sign of|no signs of|no history of|ruled out|none|neither)\b"
     ),
@@ -44,7 +44,7 @@ _TERMINATORS = re.compile(
 )
 # Phrases that hold a negation word but do not deny a finding ("just not right", "won't stop").
 _PSEUDO_NEGATION = re.compile(
-    _tolerant(
+    tolerant_pattern(
         r"\b(?:not (?:right|himself|herself|myself|themselves|even|sure|only|just|well|improving|settling|getting better|"
         r"stopping|going away|eating|feeding|sleeping|interested in)|no (?:better|longer|improvement|relief)|(?:won't|doesn't|didn't|"
         r"will not|does not|can't get it to) (?:stop|settle|go away|help|work)|not helping|hasn't helped|no matter|(?:don't|can't|doesn't|didn't) remember|(?:isn't|not|hasn't|haven't) (?:touching|shifting|helping|working)|(?:aren't|isn't|wasn't|weren't|are not|is not) (?:really )?(?:there|real))\b"
@@ -238,7 +238,10 @@ class FindingReader:
 
     def __init__(self, vocabulary: list[dict]):
         self._patterns = [
-            (finding["id"], re.compile(_tolerant(r"(?<!\w)(?:" + "|".join(finding["patterns"]) + r")(?!\w)"), re.I))
+            (
+                finding["id"],
+                re.compile(tolerant_pattern(r"(?<!\w)(?:" + "|".join(finding["patterns"]) + r")(?!\w)"), re.I),
+            )
             for finding in vocabulary
         ]
 

@@ -21,7 +21,10 @@ from __future__ import annotations
 
 import csv
 import re
+import warnings
 from pathlib import Path
+
+from medcore.assessment.extract import tolerant_pattern
 
 __all__ = [
     "KNOWLEDGE_DIR",
@@ -131,10 +134,12 @@ def read_knowledge(folder: Path | str = KNOWLEDGE_DIR) -> dict:
             raise KnowledgeError(f"findings.csv row {number}: '{row['id']}' has no patterns.")
         for pattern in patterns:
             try:
-                re.compile(pattern)
-            except re.error as err:
+                with warnings.catch_warnings():  # as the reader compiles it, where a warning is a mistake
+                    warnings.simplefilter("error")
+                    re.compile(tolerant_pattern(pattern))
+            except (re.error, FutureWarning) as err:
                 raise KnowledgeError(
-                    f"findings.csv row {number}: pattern {pattern!r} is not a regex ({err})."
+                    f"findings.csv row {number}: pattern {pattern!r} is not a regex the reader can use ({err})."
                 ) from None
         findings.append(
             {

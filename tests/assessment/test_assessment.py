@@ -43,6 +43,8 @@ def test_every_table_row_passes_the_schema_and_has_a_source():
     ("file", "column", "value", "message"),
     [
         ("red_flags.csv", "all_of", "no_such_finding", "unknown findings"),
+        # a class opening on an apostrophe: the reader's apostrophe tolerance nests a set (a warning then)
+        ("findings.csv", "patterns", r"weeks['’]? gestation", "reader can use"),
         ("red_flags.csv", "source", "", "reason and a source"),
         ("presentations.csv", "finding", "no_such_finding", "unknown finding"),
         ("conditions.csv", "care", "whenever", "care"),
