@@ -396,6 +396,21 @@ def test_pseudo_negations_and_clinical_shorthand(reader):
         ("He's been stockpiling his tablets and has written letters to the kids", 50, "suicidal"),
         ("Taking 2 paracetamol every 3 hours day and night for toothache, now sick", 30, "swallowed_object"),
         ("79M, unable to PU for 14h, severe suprapubic pain, palpable bladder", 79, "urinary_retention"),
+        # dev21 (emergencies beyond the first list, in everyday words)
+        ("Suddenly dizzy with the room spinning, sick, keeps falling to the left and seeing double", 67, "vertigo"),
+        (
+            "Broke my shin yesterday, it's in a cast, tonight the pain is far worse and my toes are tingly",
+            24,
+            "fracture_or_cast",
+        ),
+        ("55M on haemodialysis, missed last 2 sessions, weakness, palpitations, K+ 7.4", 55, "high_potassium"),
+        ("38 weeks pregnant, waters broke and I can feel something like a cord hanging down", 30, "cord_prolapse"),
+        ("Had our baby ten days ago, barely slept, says the TV is sending her messages", 31, "hallucinations"),
+        (
+            "Brother has epilepsy. He's had one fit after another for 20 minutes and hasn't come round",
+            30,
+            "prolonged_seizure",
+        ),
         # dev15 (emergencies told by their consequences)
         ("Shivering uncontrollably, I haven't had a wee since this morning and I feel like I'm dying", 45, "no_urine"),
         ("I'm 36 weeks and the baby has hardly moved at all today", 31, "reduced_fetal_movement"),
@@ -476,6 +491,19 @@ def test_clinicians_words_and_long_negative_lists_are_read_right(reader, text, a
     found = {m.name: m.present for m in reader.read(text).findings()}
     assert not [name for name in absent if found.get(name)], found
     assert all(found.get(name) for name in present), found
+
+
+def test_a_usual_brief_seizure_in_known_epilepsy_is_not_an_emergency(model):
+    """NICE NG217 / NHS: a known epileptic's usual seizure with recovery needs no ambulance; a first
+    fit, or a fit of 5 minutes or more, does (the seizure rule alone would call every fit an emergency)."""
+    usual = model.assess(
+        "He has epilepsy; he had one of his usual seizures, a minute, back to normal in 20 min", age=24
+    )
+    assert usual["triage"]["level"] != "emergency", usual["triage"]["reasons"]
+    first = model.assess("He had a fit for a minute, never had one before, now back to normal", age=24)
+    assert first["triage"]["level"] == "emergency"
+    long = model.assess("She has epilepsy and her fit has lasted more than 5 minutes", age=24)
+    assert long["triage"]["level"] == "emergency"
 
 
 def test_fewer_wet_nappies_with_fever_is_same_day_and_none_for_hours_is_sepsis(model):
