@@ -485,6 +485,14 @@ def test_a_negation_a_finding_used_up_denies_nothing_after_it(reader):
         ),
         ("4/12, taking about 60% of usual bottle feeds, mild subcostal recession", ["severe_breathless"], []),
         ("My mother takes digoxin, vomiting, and her pulse is only about 38", [], ["very_slow_heart"]),
+        # dev23-24 (clinicians' plain case summaries)
+        (
+            "pain passing urine for three days, now 38.6 and an ache in her right loin",
+            [],
+            ["painful_urination", "flank_pain"],
+        ),
+        ("20 minutes of clumsiness in his right hand with difficulty finding his words", [], ["speech_problems"]),
+        ("snores loudly and stops breathing for several seconds at night before gasping", [], ["snoring_apnoea"]),
     ],
 )
 def test_clinicians_words_and_long_negative_lists_are_read_right(reader, text, absent, present):
