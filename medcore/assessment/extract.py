@@ -46,7 +46,7 @@ _TERMINATORS = re.compile(
 _PSEUDO_NEGATION = re.compile(
     tolerant_pattern(
         r"\b(?:not (?:right|himself|herself|myself|themselves|even|sure|only|just|well|improving|settling|getting better|"
-        r"stopping|going away|eating|feeding|sleeping|interested in)|no (?:better|longer|improvement|relief)|(?:won't|doesn't|didn't|"
+        r"stopping|going away|eating|feeding|sleeping|interested in|staying (?:down|in)|keeping (?:\w+ )?down)|no (?:better|longer|improvement|relief)|(?:won't|doesn't|didn't|"
         r"will not|does not|can't get it to) (?:stop|settle|go away|help|work)|not helping|hasn't helped|no matter|(?:don't|can't|doesn't|didn't) remember|(?:isn't|not|hasn't|haven't) (?:touching|shifting|helping|working)|(?:aren't|isn't|wasn't|weren't|are not|is not) (?:really )?(?:there|real))\b"
     ),
     re.IGNORECASE,

@@ -493,6 +493,14 @@ def test_a_negation_a_finding_used_up_denies_nothing_after_it(reader):
         ),
         ("20 minutes of clumsiness in his right hand with difficulty finding his words", [], ["speech_problems"]),
         ("snores loudly and stops breathing for several seconds at night before gasping", [], ["snoring_apnoea"]),
+        # dev25-26 (plain non-native English; long rambling emails): a usual dose is not an overdose
+        (
+            "I took 2 paracetamol tablets for the headache this morning",
+            ["swallowed_object", "overdose", "suicidal"],
+            [],
+        ),
+        ("I take 30 paracetamol tablet two hours ago because I was very sad and want to finish", [], ["suicidal"]),
+        ("My son is drinking water too much and going toilet many times", ["alcohol"], ["excessive_thirst"]),
     ],
 )
 def test_clinicians_words_and_long_negative_lists_are_read_right(reader, text, absent, present):
