@@ -3,12 +3,14 @@
 A figure without its uncertainty misleads: an AUC of 0.93 on 78 images is anything from
 about 0.87 to 0.98. ``bootstrap_intervals`` resamples rows (or whole groups, e.g. every row of
 one patient or one text) with a seeded generator and returns the 2.5th and 97.5th
-percentiles of each statistic. The calibration error is the exception: the plug-in ECE is biased
-upward (noise alone puts confidence and accuracy apart in a bin), so its resamples sit above it
-and their percentiles can exclude it. For it the interval is the basic bootstrap one around the
-bias-corrected estimate (``DebiasedInterval``), which always holds that estimate; ``classification_intervals`` does this for the scalar metrics
+percentiles of each statistic; ``classification_intervals`` does this for the scalar metrics
 of ``medcore.core.metrics.classification_summary`` and for the decision at an operating
 threshold; ``with_intervals`` writes them into a card's metrics as ``<metric>_ci95``.
+
+The calibration error is the exception: the plug-in ECE is biased upward (noise alone puts
+confidence and accuracy apart in a bin), so its resamples sit above it and their percentiles can
+exclude it. For it the interval is the basic bootstrap one around the bias-corrected estimate
+(``DebiasedInterval``), which always holds that estimate.
 """
 
 from __future__ import annotations
