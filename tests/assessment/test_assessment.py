@@ -411,6 +411,23 @@ def test_pseudo_negations_and_clinical_shorthand(reader):
             30,
             "prolonged_seizure",
         ),
+        # dev27 (what callers say to an emergency line)
+        ("My little boy's choking on a grape, he can't cough or make any sound and he's going blue!", 3, "choking"),
+        (
+            "Put his arm through a glass door, blood is squirting out and won't stop when I press on it",
+            30,
+            "heavy_bleeding",
+        ),
+        (
+            "My wife has epilepsy and she's been fitting for about seven minutes now and it's not stopping",
+            35,
+            "prolonged_seizure",
+        ),
+        ("My colleague just collapsed at her desk, she's not answering and she's gone a funny colour", 50, "confusion"),
+        ("We just pulled my nephew out of the pool, he was under for a minute, coughing and sleepy", 6, "drowning"),
+        ("My workmate grabbed a live cable and got thrown back, his heart's racing", 40, "electric_shock"),
+        ("Fallen off the scaffolding, two storeys, says he can't feel or move his legs", 25, "leg_weakness_both"),
+        ("My baby has a cold and keeps stopping breathing for a few seconds, blue round his lips", 0.3, "apnoea"),
         # dev15 (emergencies told by their consequences)
         ("Shivering uncontrollably, I haven't had a wee since this morning and I feel like I'm dying", 45, "no_urine"),
         ("I'm 36 weeks and the baby has hardly moved at all today", 31, "reduced_fetal_movement"),
