@@ -281,13 +281,13 @@ def train_checklist_model(
     inner_y, inner_validation, inner_draws = validation_draws(inner, labels, seed + INNER_SEED_OFFSET)
     inner_x = np.concatenate([inner_draws[kept][0] for kept in KEPT])
     inner_pooled_y = np.concatenate([inner_draws[kept][1] for kept in KEPT])
-    grid_results = []
+    grid_results, inner_logits = [], {}
     for mix, weight in GRID:
         candidate = fit_parameters(train_x[~inner_validation], inner_y[~inner_validation], len(labels), mix, weight)
         model = ChecklistModel(
             _parameters_json(candidate, labels, patterns.symptoms, 1.0, _NO_KNOWLEDGE), {"name": name}
         )
-        logits = model.logits(inner_x)
+        logits = inner_logits[mix, weight] = model.logits(inner_x)
         fitted = fit_temperature(logits, inner_pooled_y)
         temperature = float(np.clip(fitted, *TEMPERATURE_RANGE))
         proba = apply_temperature(logits, temperature)
@@ -302,14 +302,13 @@ def train_checklist_model(
                 "top1_3_kept": top_k_accuracy(
                     inner_draws[3][1], apply_temperature(model.logits(inner_draws[3][0]), 1.0), 1
                 ),
-                "inner_logits": logits,
             }
         )
     best = min(grid_results, key=lambda row: (round(row["log_loss"], 6), row["unticked_weight"], row["background_mix"]))
     # The grid's temperature (fitted on the inner draws) is kept only if it helps out of fold there.
-    choice = choose_calibration(best["inner_logits"], inner_pooled_y, seed=seed)
-    for row in grid_results:
-        del row["inner_logits"]
+    choice = choose_calibration(
+        inner_logits[best["background_mix"], best["unticked_weight"]], inner_pooled_y, seed=seed
+    )
     parameters = fit_parameters(train_x, train_y, len(labels), best["background_mix"], best["unticked_weight"])
     uncalibrated = ChecklistModel(
         _parameters_json(parameters, labels, patterns.symptoms, 1.0, _NO_KNOWLEDGE), {"name": name}

@@ -117,7 +117,7 @@ def bootstrap_intervals(
             # about the plug-in value, gives an estimate that the interval always holds.
             point = max(0.0, 2 * plugin - float(finite.mean()))
             intervals[name] = DebiasedInterval(
-                [max(0.0, 2 * plugin - high), max(0.0, 2 * plugin - low)], min(max(point, 0.0), 1.0), plugin
+                [max(0.0, 2 * plugin - high), max(0.0, 2 * plugin - low)], min(point, 1.0), plugin
             )
         else:
             intervals[name] = [low, high]

@@ -29,7 +29,7 @@ from medcore.dosing.data import DATA_FILE, DOSE, FACTOR_NAMES, HEIGHT, RACE, WEI
 from medcore.dosing.iwpc import baseline_doses
 from medcore.dosing.metrics import calibration_table, dose_figures, subgroup_figures
 
-__all__ = ["train_dose_model"]
+__all__ = ["train_dose_model", "dose_design", "out_of_fold_predictions"]
 
 FOLDS = 5
 MAX_FIT_DOSE = 200.0
@@ -94,6 +94,47 @@ def _predict(kind: str, fitted, x: np.ndarray) -> np.ndarray:
     return fitted.predict(x)
 
 
+def dose_design(frame) -> dict:
+    """The standardised IWPC factors of ``frame`` (patients with a dose), as the trainer fits them.
+
+    Returns:
+        ``frame`` (the factors), ``x`` (standardised, N x F), ``medians`` (fill-ins for missing
+        age, height, weight and target INR), ``mean`` and ``scale`` (the standardisation).
+    """
+    start = {"age_decades": 6, "height_cm": 0, "weight_kg": 0, "target_inr": 2.5}
+    medians = {
+        "age_decades": float(factors(frame, start)["age_decades"].median()),
+        "height_cm": float(frame[HEIGHT].median()),
+        "weight_kg": float(frame[WEIGHT].median()),
+        "target_inr": 2.5,
+    }
+    x_frame = factors(frame, medians)
+    x_raw = x_frame.to_numpy(dtype=float)
+    mean, scale = x_raw.mean(axis=0), x_raw.std(axis=0)
+    scale[scale == 0] = 1.0
+    return {"frame": x_frame, "x": (x_raw - mean) / scale, "medians": medians, "mean": mean, "scale": scale}
+
+
+def out_of_fold_predictions(x: np.ndarray, y: np.ndarray, seed: int, settings: dict = NETWORK):
+    """Seeded ``FOLDS``-fold predictions of sqrt(dose) by each member and their mean (the ensemble).
+
+    Doses above ``MAX_FIT_DOSE`` are predicted but never fitted. Returns ``(folds, {member: (N,)})``.
+    """
+    target, fit_rows = np.sqrt(y), y <= MAX_FIT_DOSE
+    folds = np.random.default_rng(seed).permutation(len(y)) % FOLDS
+    oof = {k: np.zeros(len(y)) for k in ("ridge", "trees", "network")}
+    for k in range(FOLDS):
+        train_rows = (folds != k) & fit_rows
+        test_rows = folds == k
+        oof["ridge"][test_rows] = _ridge(x[train_rows], target[train_rows]).predict(x[test_rows])
+        oof["trees"][test_rows] = _trees(x[train_rows], target[train_rows], seed).predict(x[test_rows])
+        net = _network(x[train_rows], target[train_rows], seed + k, settings)
+        oof["network"][test_rows] = _predict("network", net, x[test_rows])
+        _say(f"  fold {k + 1}/{FOLDS} done")
+    oof["ensemble"] = np.mean([oof["ridge"], oof["trees"], oof["network"]], axis=0)
+    return folds, oof
+
+
 def train_dose_model(
     name: str, data_path, epochs: int | None = None, seed: int = 0, out_dir=None, command: str = "", **options
 ) -> Path:
@@ -116,36 +157,13 @@ def train_dose_model(
         frame = frame.iloc[: int(options["rows"])].reset_index(drop=True)
     frame = frame[frame[DOSE].notna()].reset_index(drop=True)
     y = frame[DOSE].to_numpy(dtype=float)
-    medians = {
-        "age_decades": float(
-            factors(frame, {"age_decades": 6, "height_cm": 0, "weight_kg": 0, "target_inr": 2.5})[
-                "age_decades"
-            ].median()
-        ),
-        "height_cm": float(frame[HEIGHT].median()),
-        "weight_kg": float(frame[WEIGHT].median()),
-        "target_inr": 2.5,
-    }
-    x_frame = factors(frame, medians)
-    x_raw = x_frame.to_numpy(dtype=float)
-    mean, scale = x_raw.mean(axis=0), x_raw.std(axis=0)
-    scale[scale == 0] = 1.0
-    x = (x_raw - mean) / scale
+    design = dose_design(frame)
+    x_frame, x, medians, mean, scale = (design[k] for k in ("frame", "x", "medians", "mean", "scale"))
     target = np.sqrt(y)
     fit_rows = y <= MAX_FIT_DOSE
     _say(f"{name}: {len(y)} patients with a dose ({int((~fit_rows).sum())} over {MAX_FIT_DOSE:g} mg/week not fitted)")
 
-    folds = np.random.default_rng(seed).permutation(len(y)) % FOLDS
-    oof = {k: np.zeros(len(y)) for k in ("ridge", "trees", "network")}
-    for k in range(FOLDS):
-        train_rows = (folds != k) & fit_rows
-        test_rows = folds == k
-        oof["ridge"][test_rows] = _ridge(x[train_rows], target[train_rows]).predict(x[test_rows])
-        oof["trees"][test_rows] = _trees(x[train_rows], target[train_rows], seed).predict(x[test_rows])
-        net = _network(x[train_rows], target[train_rows], seed + k, settings)
-        oof["network"][test_rows] = _predict("network", net, x[test_rows])
-        _say(f"  fold {k + 1}/{FOLDS} done")
-    oof["ensemble"] = np.mean([oof["ridge"], oof["trees"], oof["network"]], axis=0)
+    folds, oof = out_of_fold_predictions(x, y, seed, settings)
     doses = {k: np.maximum(v, 0.5) ** 2 for k, v in oof.items()}
     candidates = {k: dose_figures(y, v, seed) for k, v in doses.items()}
     base = baseline_doses(x_frame)
