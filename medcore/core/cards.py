@@ -163,7 +163,8 @@ def own_vs_shipped(card: dict, result: dict):
     }
     own_point = result.get("operating_point")
     if own_point:
-        shipped_point = card.get("operating_point", {}).get("validation", {})
+        point = card.get("operating_point", {})  # cross-fitted decisions where the card has them (honest)
+        shipped_point = {**point.get("validation", {}), **point.get("cross_fitted", {})}
         rows["your data"].update({k: own_point.get(k) for k in _OPERATING_METRICS})
         rows["shipped (held-out data of its card)"].update({k: shipped_point.get(k) for k in _OPERATING_METRICS})
     popularity = result.get("baseline", {}).get("popularity")

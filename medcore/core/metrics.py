@@ -22,6 +22,8 @@ __all__ = [
     "binary_operating_point",
     "decision_confusion",
     "youden_threshold",
+    "sensitivity_threshold",
+    "cross_fitted_thresholds",
     "classification_summary",
 ]
 
@@ -196,6 +198,47 @@ def sensitivity_threshold(y_true: np.ndarray, score: np.ndarray, target: float) 
         return float(np.min(score))
     needed = int(np.ceil(target * len(positives) - 1e-9))  # positives that must score >= threshold
     return float(positives[max(needed, 1) - 1])
+
+
+def cross_fitted_thresholds(
+    y_true: np.ndarray,
+    score: np.ndarray,
+    choose,
+    groups: np.ndarray | None = None,
+    folds: int = 5,
+    seed: int = 0,
+) -> np.ndarray:
+    """Per row, the threshold ``choose(y, score)`` picks on the other folds: decisions that chose nothing.
+
+    A threshold chosen on the rows it is then scored on flatters its sensitivity and specificity;
+    ``score >= cross_fitted_thresholds(...)`` gives each row a decision from a threshold its own row
+    (and, with ``groups``, its own patient) did not choose. With too few positives or negatives for
+    two folds, every row gets the threshold chosen on all rows (and the figures stay optimistic).
+
+    Args:
+        y_true: bool array (N,): the positive class.
+        score: float array (N,).
+        choose: ``(y_true, score) -> threshold``, e.g. ``youden_threshold``.
+        groups: int array (N,) of patients; a patient's rows share a fold.
+        folds: number of folds (stratified, seeded).
+    """
+    from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
+
+    y_true = np.asarray(y_true).astype(bool)
+    score = np.asarray(score, dtype=np.float64)
+    splits = int(min(folds, y_true.sum(), (~y_true).sum()))
+    if groups is not None:
+        splits = min(splits, len(np.unique(groups)))
+    if splits < 2:
+        return np.full(len(score), float(choose(y_true, score)))
+    if groups is None:
+        splitter = StratifiedKFold(splits, shuffle=True, random_state=seed).split(score, y_true)
+    else:
+        splitter = StratifiedGroupKFold(splits, shuffle=True, random_state=seed).split(score, y_true, groups)
+    thresholds = np.empty(len(score))
+    for fit_rows, held_rows in splitter:
+        thresholds[held_rows] = choose(y_true[fit_rows], score[fit_rows])
+    return thresholds
 
 
 def classification_summary(

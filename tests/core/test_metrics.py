@@ -243,3 +243,40 @@ def test_every_shipped_card_holds_its_ece_inside_the_interval():
             assert low <= value <= high, f"{card.parent.name}: {key} {value} outside [{low}, {high}]"
             checked += 1
     assert checked >= 10
+
+
+def test_a_cross_fitted_threshold_is_never_chosen_on_its_own_row_or_patient(rng):
+    """Issue 29 item 9: with a stand-in 'choose' returning the mean score of the rows it sees, each row's
+    threshold must be the mean of exactly the rows outside its fold; a patient's rows share a fold."""
+    from medcore.core.metrics import cross_fitted_thresholds
+
+    def mean_of_seen(y, score):
+        return score.mean()
+
+    y = np.array([True, False] * 20)
+    score = rng.random(40)
+    thresholds = cross_fitted_thresholds(y, score, mean_of_seen, folds=5, seed=0)
+    assert len(np.unique(thresholds)) == 5  # one choice per fold
+    for row in range(40):
+        assert thresholds[row] == pytest.approx(score[thresholds != thresholds[row]].mean())
+    patients = np.repeat(np.arange(10), 4)
+    grouped = cross_fitted_thresholds(y, score, mean_of_seen, patients, folds=5, seed=0)
+    for patient in range(10):
+        assert len(np.unique(grouped[patients == patient])) == 1
+    # Too few positives for two folds: the all-rows choice for everyone, not an error.
+    single = cross_fitted_thresholds(np.arange(10) == 3, score[:10], mean_of_seen)
+    assert np.allclose(single, score[:10].mean())
+
+
+def test_cross_fitted_decisions_are_honest_where_same_row_ones_flatter():
+    """A threshold chosen on pure noise looks better than chance on its own rows; cross-fitted it does not."""
+    from medcore.core.metrics import cross_fitted_thresholds
+
+    same_rows, honest = [], []
+    for draw in range(20):
+        noise = np.random.default_rng(draw)
+        y, score = noise.random(60) < 0.5, noise.random(60)
+        same_rows.append(binary_operating_point(y, score, youden_threshold(y, score))["balanced_accuracy"])
+        decided = score >= cross_fitted_thresholds(y, score, youden_threshold, seed=draw)
+        honest.append(binary_operating_point(y, decided, 0.5)["balanced_accuracy"])
+    assert np.mean(same_rows) > 0.56 and abs(np.mean(honest) - 0.5) < 0.04

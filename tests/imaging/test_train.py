@@ -128,3 +128,26 @@ def test_a_kept_temperature_is_scored_cross_fitted_not_on_the_rows_it_was_fitted
     assert "cross-fitted" in after["note"]
     assert after["brier"] == pytest.approx(brier_score(y_val.ravel(), np.full((len(y_val), 2), 0.5)))
     assert card["metrics"]["validation"]["brier"] == after["brier"]
+
+
+def test_the_cards_decision_figures_are_cross_fitted_and_the_same_row_ones_labelled(tmp_path, monkeypatch):
+    """Issue 29 item 9: the shipped threshold is chosen on every held-out row, so the card's sensitivity,
+    specificity and decision accuracy come from cross_fitted_thresholds. A stand-in that sets every row's
+    threshold above 1 (nothing called positive) must therefore be what the card reports."""
+    import medcore.imaging.train as trainer
+
+    rng = np.random.default_rng(42)
+    x_train, y_train, _ = _synthetic(rng, 300)
+    x_val, y_val, _ = _synthetic(rng, 80)
+    data = tmp_path / "squares.npz"
+    np.savez_compressed(data, train_images=x_train, train_labels=y_train, val_images=x_val, val_labels=y_val)
+    monkeypatch.setattr(trainer, "cross_fitted_thresholds", lambda y, score, *args, **kw: np.full(len(y), 1.01))
+    path = train_image_model(
+        "breast-ultrasound", data, epochs=2, members=1, out_dir=tmp_path / "m", seed=1, recipe=SMALL_RECIPE
+    )
+    card = json.loads((path / "card.json").read_text())
+    validation, point = card["metrics"]["validation"], card["operating_point"]
+    assert validation["sensitivity"] == 0.0 and validation["specificity"] == 1.0
+    assert validation["sensitivity_ci95"] == [0.0, 0.0]
+    assert point["cross_fitted"]["sensitivity"] == 0.0
+    assert point["validation"]["sensitivity"] > 0.5 and "optimistic" in point["validation"]["note"]
