@@ -51,6 +51,10 @@ class ImageRecipe:
     anchors: tuple[tuple[str, str], ...] = ()  # (source, published figures) for the card
     licence: str = "CC BY 4.0 (MedMNIST v2; cite Yang et al., Sci Data 2023 and the source data paper)"
     resample: str = "bicubic"  # the last resize to ``side``: as the training images were made
+    # an npz beside the data (relative to the shared data folder) of the training images' originals, with
+    # ``images``, ``original_sizes``, ``breastmnist_split`` and ``breastmnist_index``: restored to their
+    # original size and read as uploads are, for the card's full-size check
+    originals: str | None = None
 
     @property
     def preparation(self) -> dict:
@@ -168,6 +172,7 @@ IMAGE_RECIPES: dict[str, ImageRecipe] = {
         # BreastMNIST's own reduction of the BUSI originals (verified pixel for pixel, busi_segmentation/SOURCE.md):
         # centre square with rounded offsets, bilinear to 28 px. Bicubic differs by 1.7 grey levels on average.
         resample="bilinear",
+        originals="busi_segmentation/busi_seg_trainval.npz",
     ),
     "retina-dr": ImageRecipe(
         task="Retinal fundus photograph: diabetic-retinopathy grade 0-4",

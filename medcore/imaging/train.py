@@ -123,6 +123,36 @@ def patient_split(labels: np.ndarray, patients: np.ndarray, seed: int) -> tuple[
     return next(splitter.split(np.zeros(len(labels)), labels, patients))
 
 
+def _restored_originals(recipe: ImageRecipe, data_path: Path, labels: np.ndarray, n_train: int) -> dict | None:
+    """The recipe's ``originals`` (when the file is there), restored to their original size and aspect ratio.
+
+    Returns:
+        None, or ``{"note", "images", "labels", "groups": None, "rows"}``: ``rows`` index train + val
+        (train first), so each original can be read by the cross-validation member that did not train on it.
+    """
+    if not recipe.originals:
+        return None
+    file = data_path.parent.parent / recipe.originals
+    if not file.is_file():
+        return None
+    with np.load(file, allow_pickle=False) as data:
+        images, sizes = data["images"], data["original_sizes"]
+        rows = np.where(data["breastmnist_split"] == "train", 0, n_train) + data["breastmnist_index"]
+    restored = [
+        np.asarray(Image.fromarray(image).resize((int(width), int(height)), Image.Resampling.LANCZOS))
+        for image, (height, width) in zip(images, sizes)
+    ]
+    return {
+        "note": f"{len(rows)} originals of the same images ({recipe.originals}: {images.shape[1]} px copies of the "
+        f"whole frame, restored to their original size and aspect ratio, {sizes[:, 1].min()}-{sizes[:, 1].max()} px "
+        "wide), read as uploads are, each by the member that did not train on it",
+        "images": restored,
+        "labels": labels[rows],
+        "groups": None,
+        "rows": rows,
+    }
+
+
 def _training_images(recipe: ImageRecipe, data_path: Path, seed: int):
     """The images the recipe trains and validates on, prepared as uploads are.
 
@@ -136,7 +166,8 @@ def _training_images(recipe: ImageRecipe, data_path: Path, seed: int):
         x_train, y_train = load_medmnist_npz(data_path, "train")
         x_val, y_val = load_medmnist_npz(data_path, "val")
         note = f"MedMNIST's train ({len(y_train)} images) and val ({len(y_val)} images) splits"
-        return _as_nhwc(x_train), y_train, _as_nhwc(x_val), y_val, None, note, None
+        full_size = _restored_originals(recipe, data_path, np.concatenate([y_train, y_val]), len(y_train))
+        return _as_nhwc(x_train), y_train, _as_nhwc(x_val), y_val, None, note, full_size
     images, labels, patients, rows = load_chest_xray(data_path, list(recipe.labels))
     sizes = [(int(row["original_width"]), int(row["original_height"])) for row in rows]
     fit, held = patient_split(labels, patients, seed)
@@ -213,6 +244,13 @@ def train_member(recipe, index, seed, x_train, y_train, x_val, y_val, epochs, pr
     return model, history
 
 
+def _fold_splits(y: np.ndarray, folds: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(fit rows, held rows) of each cross-validation member: stratified, seeded."""
+    from sklearn.model_selection import StratifiedKFold
+
+    return list(StratifiedKFold(folds, shuffle=True, random_state=seed).split(np.zeros(len(y)), y))
+
+
 def _train_members(recipe, seed, x_train, y_train, x_val, y_val, folds, epochs, n_members, progress):
     """Train the members; return them, their histories and held-out images with their logits.
 
@@ -222,15 +260,12 @@ def _train_members(recipe, seed, x_train, y_train, x_val, y_val, folds, epochs, 
         member that did not train on it); else the val images, predicted by the whole ensemble
         (filled in by the caller, returned here as None).
     """
-    from sklearn.model_selection import StratifiedKFold
-
     members, histories = [], []
     if folds > 1:
         x_all, y_all = np.concatenate([x_train, x_val]), np.concatenate([y_train, y_val])
         plain = np.zeros((len(y_all), len(recipe.labels)))
         flipped = np.zeros_like(plain)
-        splitter = StratifiedKFold(folds, shuffle=True, random_state=seed)
-        for index, (fit_rows, held_rows) in enumerate(splitter.split(x_all, y_all)):
+        for index, (fit_rows, held_rows) in enumerate(_fold_splits(y_all, folds, seed)):
             member, history = train_member(
                 recipe,
                 index,
@@ -421,11 +456,24 @@ def train_image_model(
         folds,
         full_size,
     )
-    if full_size is not None:  # held-out images at their original size, read as uploads are
+    if full_size is not None and (folds or "rows" not in full_size):  # originals, read as uploads are
         batch = prepared_batch(full_size["images"], recipe.side, x_train.shape[-1], **recipe.preparation)
-        full_logits = _features(feature_net, batch)[0]
-        if use_flip:
-            full_logits = (full_logits + _features(feature_net, batch[:, :, ::-1].copy())[0]) / 2
+        if "rows" in full_size:  # each by the cross-validation member that did not train on its image
+            full_logits = np.zeros((len(batch), len(labels)))
+            fold_of = np.zeros(len(y_held), int)
+            for index, (_, held_rows) in enumerate(_fold_splits(y_held, folds, seed)):
+                fold_of[held_rows] = index
+            for index, member in enumerate(trained):
+                mine = np.flatnonzero(fold_of[full_size["rows"]] == index)
+                if len(mine):
+                    logits = member(batch[mine], training=False).numpy()
+                    if use_flip:
+                        logits = (logits + member(batch[mine][:, :, ::-1].copy(), training=False).numpy()) / 2
+                    full_logits[mine] = logits
+        else:
+            full_logits = _features(feature_net, batch)[0]
+            if use_flip:
+                full_logits = (full_logits + _features(feature_net, batch[:, :, ::-1].copy())[0]) / 2
         full_proba = apply_temperature(full_logits, temperature)
         full_y = full_size["labels"]
         figures["full_size"] = with_intervals(
@@ -436,6 +484,11 @@ def train_image_model(
             },
             classification_intervals(full_y, full_proba, positive, threshold, full_size["groups"], seed=seed),
         )
+        if "rows" in full_size:  # the same images as the training files hold them, for the comparison
+            rows = full_size["rows"]
+            figures["full_size"]["same_images_as_trained"] = classification_scalars(
+                y_held[rows], calibrated[rows], positive, threshold
+            )
     means = x_train.reshape(len(x_train), -1).mean(axis=1)
     stds = x_train.reshape(len(x_train), -1).std(axis=1)
     wall_time = time.time() - started
