@@ -4,7 +4,7 @@ Not a test; nothing is asserted. Reproduce with:
     .venv/bin/python benchmarks/segmentation.py
 
 Quality comes from the bundle's card: BreastMNIST's 78 val images of BUSI, which also chose the
-epoch, threshold, test-time flip and blob size (optimistic). The aims of issue 17 are on the 156
+epoch, threshold, test-time flip, blob size and presence cut-off (optimistic). The aims of issue 17 are on the 156
 withheld images: Dice >= 0.80 on images with a lesion, <= 1 % false area on normal images.
 Speed: load time, one 256 px frame through segment + measure, 100 frames.
 """

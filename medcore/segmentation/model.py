@@ -1,8 +1,9 @@
 """The segmentation model: a lesion mask of the input's size, its measures, and "no mask" outside its domain.
 
 ``segment(image)`` resizes to the U-Net's 128 px, averages the prediction with its left-right
-mirror (test-time flip), thresholds at the card's value, removes blobs smaller than the card's
-minimum area, and resizes back (nearest). ``analyse(images)`` adds the domain check: intensity
+mirror (test-time flip), leaves the frame empty when the presence head's probability is below the
+card's ``presence_threshold``, else thresholds the map at the card's value, removes blobs smaller
+than the card's minimum area, and resizes back (nearest). ``analyse(images)`` adds the domain check: intensity
 statistics of the image against the training frames (Mahalanobis distance beyond the card's
 threshold, or a colour image) -> ``out_of_domain`` with a message and no mask.
 """
@@ -56,16 +57,20 @@ class SegmentationModel:
         self.threshold = float(card["operating_point"]["threshold"])
         self.min_area = float(card["operating_point"]["min_blob_percent"])
         self.flip = bool(card["operating_point"]["test_time_flip"])
+        self.presence_threshold = float(card["operating_point"].get("presence_threshold", 0.0))
         self._mean, self._inverse = domain["mean"], domain["inverse_covariance"]
         self._limit = float(card["domain_check"]["threshold"])
 
-    def _probability(self, grey: np.ndarray) -> np.ndarray:
+    def _predict(self, grey: np.ndarray) -> tuple[np.ndarray, float]:
+        """The 128 px lesion map and the probability that the frame holds a lesion (1 without the head)."""
         import tensorflow as tf
 
         x = resize(grey, SIDE).astype(np.float32)[None, :, :, None] / 255
         batch = np.concatenate([x, x[:, :, ::-1]]) if self.flip else x
-        p = self._forward(tf.constant(batch)).numpy()[..., 0]
-        return (p[0] + p[1][:, ::-1]) / 2 if self.flip else p[0]
+        out = self._forward(tf.constant(batch))
+        p = (out["lesion"] if isinstance(out, dict) else out).numpy()[..., 0]
+        present = out["present"].numpy()[:, 0].mean() if isinstance(out, dict) else 1.0
+        return ((p[0] + p[1][:, ::-1]) / 2 if self.flip else p[0]), float(present)
 
     def _clean(self, binary: np.ndarray) -> np.ndarray:
         from scipy import ndimage
@@ -80,8 +85,17 @@ class SegmentationModel:
     def probabilities(self, image: np.ndarray) -> np.ndarray:
         """Lesion probability (H, W) in [0, 1] at the input's size."""
         grey = to_grey(image)
-        p = self._probability(grey)
+        p = self._predict(grey)[0]
         return np.clip(_to_size(p, grey.shape), 0, 1)
+
+    def outline(self, image: np.ndarray) -> tuple[np.ndarray, float]:
+        """The lesion mask (as ``segment``) and the presence score behind it (1.0 without a presence head)."""
+        grey = to_grey(image)
+        p, present = self._predict(grey)
+        if present < self.presence_threshold:
+            return np.zeros(grey.shape, np.uint8), present
+        small = self._clean(p >= self.threshold)
+        return _to_size(small.astype(np.float32), grey.shape, nearest=True).astype(np.uint8), present
 
     def segment(self, image: np.ndarray) -> np.ndarray:
         """The lesion mask (H, W) uint8 in {0, 1} of the input's height and width.
@@ -89,9 +103,7 @@ class SegmentationModel:
         Raises:
             InvalidInputError: not a uint8 grey or RGB image of at least 8 x 8 pixels.
         """
-        grey = to_grey(image)
-        small = self._clean(self._probability(grey) >= self.threshold)
-        return _to_size(small.astype(np.float32), grey.shape, nearest=True).astype(np.uint8)
+        return self.outline(image)[0]
 
     def measure(self, mask: np.ndarray, pixel_spacing: tuple[float, float] | None = None) -> dict:
         """Area, longest diameter, circularity and margin irregularity of a mask (see ``measure.measure``)."""
@@ -115,17 +127,25 @@ class SegmentationModel:
         return None
 
     def analyse(self, images: list[np.ndarray], pixel_spacing: tuple[float, float] | None = None) -> list[dict]:
-        """Per image: ``mask``, ``measures``, ``out_of_domain``, ``reason``."""
+        """Per image: ``mask``, ``measures``, ``presence`` (the lesion-presence score), ``out_of_domain``, ``reason``."""
         if not isinstance(images, (list, tuple)):
             raise InvalidInputError("Expected a list of images (uint8 arrays).")
         out = []
         for image in images:
             reason = self.domain_reason(image)
             if reason:
-                out.append({"mask": None, "measures": None, "out_of_domain": True, "reason": reason})
+                out.append({"mask": None, "measures": None, "presence": None, "out_of_domain": True, "reason": reason})
                 continue
-            mask = self.segment(image)
-            out.append({"mask": mask, "measures": measure(mask, pixel_spacing), "out_of_domain": False, "reason": None})
+            mask, presence = self.outline(image)
+            out.append(
+                {
+                    "mask": mask,
+                    "measures": measure(mask, pixel_spacing),
+                    "presence": presence,
+                    "out_of_domain": False,
+                    "reason": None,
+                }
+            )
         return out
 
 

@@ -653,10 +653,17 @@ def lesion_section(
             }
             st.table(pd.DataFrame({"measure": list(rows), "value": list(rows.values())}).set_index("measure"))
         validation = model.card["metrics"]["validation"]
-        st.caption(
+        quality = (
             f"Outline quality on {validation['n_lesion_images']} validation images with a lesion: Dice "
             f"{validation['dice']:.2f} (95 % CI {validation['dice_ci95'][0]:.2f}-{validation['dice_ci95'][1]:.2f})."
         )
+        if "normal_left_empty" in validation:
+            low, high = validation["normal_left_empty_ci95"]
+            quality += (
+                f" Normal frames left empty: {validation['normal_left_empty']:.0%} (95 % CI {low:.0%}-{high:.0%}, "
+                f"n={validation['n_normal_images']})."
+            )
+        st.caption(quality)
     flag = agreement(measures, malignant_probability, threshold)
     if flag:
         st.warning(flag)

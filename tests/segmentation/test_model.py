@@ -37,6 +37,20 @@ def test_the_cards_threshold_decides_the_mask(tiny_segmentation_model, monkeypat
     assert not tiny_segmentation_model.segment(images[1]).any()
 
 
+def test_the_cards_presence_threshold_leaves_a_frame_empty(tiny_segmentation_model, monkeypatch):
+    """The presence head's score is below the card's cut-off -> no outline at all, and analyse says why."""
+    images, _, _ = synthetic_frames(4, seed=5)
+    mask, presence = tiny_segmentation_model.outline(images[1])
+    assert mask.any() and 0 <= presence <= 1
+    assert tiny_segmentation_model._network.output["present"] is not None  # the shipped head, trained here too
+    monkeypatch.setattr(tiny_segmentation_model, "presence_threshold", presence + 1e-6)
+    (result,) = tiny_segmentation_model.analyse([images[1]])
+    assert not result["mask"].any() and not result["measures"]["lesion_found"]
+    assert result["presence"] == pytest.approx(presence)
+    monkeypatch.setattr(tiny_segmentation_model, "presence_threshold", presence - 1e-6)
+    assert tiny_segmentation_model.segment(images[1]).any()
+
+
 def test_small_blobs_are_removed(tiny_segmentation_model, monkeypatch):
     monkeypatch.setattr(tiny_segmentation_model, "min_area", 0.0)
     binary = np.zeros((128, 128), bool)
@@ -67,6 +81,7 @@ def test_the_card_records_dice_false_area_and_the_choices(tiny_segmentation_bund
         assert low <= v[key] <= high
     point = card["operating_point"]
     assert point["threshold"] in (0.3, 0.4, 0.5, 0.6, 0.7) and "val images" in card["training"]["chosen_on"]
+    assert point["presence_threshold"] in (0.0, 0.2, 0.35, 0.5, 0.65) and "optimistic" in card["training"]["chosen_on"]
 
 
 def test_evaluation_on_a_labelled_npz(tiny_segmentation_model):
