@@ -50,6 +50,13 @@ def test_a_breast_ultrasound_gets_its_lesion_outlined_and_measured(busi):
     figures = [json.loads(c.proto.spec) for c in app.get("plotly_chart")]
     outline = [t for f in figures for t in f["data"] if t.get("name") == "lesion outline"]
     assert len(outline) == 1
+    validation = medcore.load_model("breast-lesion-segmentation").card["metrics"]["validation"]
+    low, high = validation["normal_left_empty_ci95"]
+    empty = (
+        f"Normal frames left empty: {validation['normal_left_empty']:.0%} (95 % CI {low:.0%}-{high:.0%}, "
+        f"n={validation['n_normal_images']})"
+    )
+    assert any(empty in c.value for c in app.caption)  # the figure with both ends of its interval and n
     if expected["measures"]["lesion_found"]:
         area = f"{expected['measures']['area_percent']:.1f} % of the image"
         assert any(area in str(t.value) for t in app.table)
