@@ -409,8 +409,9 @@ def train_image_model(
             },
             "cross_fitted": {
                 **{k: v for k, v in binary_operating_point(is_positive, decided, 0.5).items() if k != "threshold"},
-                "note": "each row decided by the threshold chosen on the other 5 folds (patients kept whole): "
-                "the card's decision figures",
+                "note": "each row decided by the threshold chosen on the other folds of a 5-fold split"
+                + (" (patients kept whole)" if held_groups is not None else "")
+                + ": the card's decision figures",
             },
         }
     # Bootstrap over patients where one patient has several images (their images move together).
@@ -499,10 +500,13 @@ def train_image_model(
         if folds
         else f"{split_note}; the validation images chose the epoch, test-time flipping, the temperature and the "
         "threshold, and give every figure in this card (AUC and accuracy optimistic for the epoch and flip)"
-    ) + (
-        "; decision figures cross-fitted (each row decided by a threshold chosen on the other folds) and a kept "
-        "temperature's ECE and Brier likewise"
     )
+    if positive is not None:
+        held_description += (
+            "; decision figures cross-fitted (each row decided by a threshold chosen on the other folds)"
+        )
+    if calibration_choice["chosen"] == "temperature":
+        held_description += "; a kept temperature's ECE and Brier cross-fitted likewise"
     framing = (
         f"the whole frame squashed to a square (aspect ratio not kept) -> {recipe.source[1]} resize to "
         f"{recipe.source[0]} px "
