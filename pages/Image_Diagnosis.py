@@ -143,10 +143,16 @@ if threshold is not None:
         low, high = point[f"{key}_ci95"]
         return f"{key} {point[key]:.3f} (95 % CI {low:.3f}-{high:.3f})"
 
+    how = (
+        "On held-out images, each decided by a threshold chosen the same way on other images"
+        if point["cross_fitted"]
+        else "At this threshold on held-out images"
+    )
     st.caption(
-        f"Read by the {chosen.answered_by}. At this threshold on held-out images (n={point['n']}; "
+        f"Read by the {chosen.answered_by}. {how} (n={point['n']}; "
         f"{point['split'].replace(' (', ', ').replace(')', '')}): {_with_interval('sensitivity')}, "
         f"{_with_interval('specificity')}."
+        + ("" if point["cross_fitted"] else " Optimistic: these images also chose the threshold.")
     )
 ranked = sorted(chosen.probabilities.values(), reverse=True)
 if threshold is None and ranked[0] < 0.5:

@@ -71,6 +71,9 @@ def test_image_page_preselects_the_model_and_shows_probabilities_heatmap_and_ref
     assert table["decision"].iloc[0] == result.decision
     point = next(c.value for c in app.caption if c.value.startswith("Read by the 128 px network"))
     assert "sensitivity 0." in point and "specificity 0." in point and "95 % CI" in point and "n=" in point
+    # pneumonia's card still reports its figures at the threshold the same X-rays chose: the page says so
+    assert "cross_fitted" not in medcore.load_model("pneumonia-cxr").card["operating_point"]
+    assert point.endswith("Optimistic: these images also chose the threshold.")
 
 
 @pytest.mark.data

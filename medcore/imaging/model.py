@@ -358,10 +358,16 @@ def answering_card(card: dict, answered_by: str) -> dict:
 
 def operating_point(card: dict, answered_by: str = "") -> dict:
     """The validation figures at the operating threshold of the network that answered: sensitivity,
-    specificity, their 95 % intervals, n and the split (works with a local model's card or a remote one's)."""
-    figures = answering_card(card, answered_by)["metrics"]["validation"]
+    specificity, their 95 % intervals, n, the split and ``cross_fitted`` (True when each image was decided
+    by a threshold chosen on other images; False when the same images chose the threshold: optimistic).
+    Works with a local model's card or a remote one's."""
+    answering = answering_card(card, answered_by)
+    figures = answering["metrics"]["validation"]
     keys = ("sensitivity", "sensitivity_ci95", "specificity", "specificity_ci95", "n")
-    return {key: figures[key] for key in keys if key in figures} | {"split": figures.get("split", "")}
+    return {key: figures[key] for key in keys if key in figures} | {
+        "split": figures.get("split", ""),
+        "cross_fitted": "cross_fitted" in answering.get("operating_point", {}),
+    }
 
 
 def decision_text(card: dict, result: ImageResult) -> str:
