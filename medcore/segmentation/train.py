@@ -168,18 +168,18 @@ def train_segmentation_model(
     # (Dice on lesion images minus false area on normals)
     plain, flipped = (net(tf.constant(v), training=False) for v in (x[val], x[val][:, :, ::-1]))
     masks_val = [y[i, ..., 0] for i in val]
+    lesion, mirrored = plain["lesion"].numpy()[..., 0], flipped["lesion"].numpy()[..., 0][:, :, ::-1]
+    present, present_mirrored = plain["present"].numpy()[:, 0], flipped["present"].numpy()[:, 0]
     candidates = []
-    for flip in (False, True):
-        probs = plain["lesion"].numpy()[..., 0]
-        present = plain["present"].numpy()[:, 0]
-        if flip:
-            probs = (probs + flipped["lesion"].numpy()[..., 0][:, :, ::-1]) / 2
-            present = (present + flipped["present"].numpy()[:, 0]) / 2
+    for flip, probs, scores in (
+        (False, lesion, present),
+        (True, (lesion + mirrored) / 2, (present + present_mirrored) / 2),
+    ):
         for threshold in THRESHOLDS:
             for min_blob in MIN_BLOBS:
                 masks = [_postprocess(q, threshold, min_blob) for q in probs]
                 for gate in PRESENCE:
-                    predicted = [q if s >= gate else np.zeros_like(q) for q, s in zip(masks, present)]
+                    predicted = [q if score >= gate else np.zeros_like(q) for q, score in zip(masks, scores)]
                     lesion_dice = np.mean([dice(m, q) for m, q in zip(masks_val, predicted) if m.any()])
                     normal_area = np.mean([q.mean() for m, q in zip(masks_val, predicted) if not m.any()] or [0.0])
                     candidates.append((lesion_dice - normal_area, flip, threshold, min_blob, gate))
