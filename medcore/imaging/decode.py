@@ -10,7 +10,9 @@ training data (tiny, very dark or bright, low contrast, colour into a grayscale 
 from __future__ import annotations
 
 import io
+import struct
 import warnings as _warnings
+import zlib
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -131,6 +133,8 @@ def _decode_pillow(data: bytes, name: str, kind: str) -> DecodedImage:
                     "Export the frame you want as PNG."
                 )
             image.load()
+            if kind == "PNG" and not _png_pixels_complete(data):
+                raise EOFError("the PNG's pixel data end before its last row")
             image = ImageOps.exif_transpose(image)
     except InvalidInputError:
         raise
@@ -156,6 +160,44 @@ def _decode_pillow(data: bytes, name: str, kind: str) -> DecodedImage:
         background = Image.new("RGBA", rgba.size, (0, 0, 0, 255))
         image = Image.alpha_composite(background, rgba)
     return DecodedImage(name, np.asarray(image.convert("RGB"), dtype=np.uint8), kind, notes)
+
+
+_CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}  # PNG colour type -> samples per pixel
+_ADAM7 = ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2))
+
+
+def _png_pixels_complete(data: bytes) -> bool:
+    """Whether a PNG's compressed pixel data hold every row its header declares.
+
+    Pillow accepts a PNG whose data stop exactly at a row boundary and leaves the missing rows
+    black; a truncated upload must be refused instead. Call after Pillow has read the file (so
+    the chunks are well formed and the size is within the pixel limit)."""
+    offset, idat, header = 8, [], None
+    while offset + 8 <= len(data):
+        length, kind = struct.unpack(">I4s", data[offset : offset + 8])
+        body = data[offset + 8 : offset + 8 + length]
+        if kind == b"IHDR":
+            header = struct.unpack(">IIBBBBB", body[:13])
+        elif kind == b"IDAT":
+            idat.append(body)
+        elif kind == b"IEND":
+            break
+        offset += 12 + length
+    if header is None or header[3] not in _CHANNELS:
+        return False
+    width, height, depth, colour, _, _, interlaced = header
+    bits = depth * _CHANNELS[colour]
+    passes = _ADAM7 if interlaced else ((0, 0, 1, 1),)
+    expected = 0
+    for x0, y0, dx, dy in passes:
+        columns, rows = -(-max(width - x0, 0) // dx), -(-max(height - y0, 0) // dy)
+        if columns and rows:
+            expected += rows * (1 + -(-columns * bits // 8))  # a filter byte, then the packed row
+    try:
+        pixels = zlib.decompressobj().decompress(b"".join(idat), expected)
+    except zlib.error:
+        return False
+    return len(pixels) == expected
 
 
 def _palette_is_colour(image) -> bool:

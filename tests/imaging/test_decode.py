@@ -67,6 +67,36 @@ def test_truncated_png_is_refused(rng):
         decode_image(data[: len(data) // 2], "cut.png")
 
 
+def _png_rows(pixels: np.ndarray, rows: int | None = None, interlaced: bool = False) -> bytes:
+    """An 8-bit greyscale PNG of ``pixels`` whose data stop after ``rows`` filtered rows (all: None)."""
+    from medcore.imaging.decode import _ADAM7
+
+    height, width = pixels.shape
+    passes = _ADAM7 if interlaced else ((0, 0, 1, 1),)
+    lines = [b"\x00" + row.tobytes() for x0, y0, dx, dy in passes for row in pixels[y0::dy, x0::dx] if row.size]
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, int(interlaced))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"".join(lines[:rows])))
+        + chunk(b"IEND", b"")
+    )
+
+
+@pytest.mark.parametrize("interlaced", [False, True])
+def test_a_png_whose_data_stop_at_a_row_boundary_is_refused_not_padded_with_black(rng, interlaced):
+    """Pillow decodes such a file without complaint and leaves the missing rows black (found by the
+    fuzz test: a 15 x 8 header over 64 bytes of rows)."""
+    pixels = rng.integers(1, 256, (20, 13), dtype=np.uint8)
+    np.testing.assert_array_equal(decode_image(_png_rows(pixels, interlaced=interlaced), "whole.png").pixels, pixels)
+    with pytest.raises(InvalidInputError, match="'cut.png' looks like a PNG but could not be decoded: it is truncated"):
+        decode_image(_png_rows(pixels, rows=12, interlaced=interlaced), "cut.png")
+
+
 def test_truncated_jpeg_is_refused(rng):
     data = jpeg_bytes(rng.integers(0, 256, (64, 64), dtype=np.uint8))
     with pytest.raises(InvalidInputError, match="truncated or corrupt"):
