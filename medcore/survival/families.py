@@ -1,4 +1,4 @@
-"""The three model families a survival model is chosen from, all of the Cox form.
+"""The model families a survival model is chosen from, all of the Cox form.
 
 Each family learns a log-hazard ``f(x)`` from the standardised design matrix; the survival
 curve is then ``S(t | x) = exp(-H0(t) exp(f(x)))`` with ``H0`` the Breslow baseline cumulative
@@ -10,6 +10,8 @@ hazard of the same training rows (``breslow``), so every curve is non-increasing
   ``GradientBoostingSurvivalAnalysis``), stored as plain node arrays and evaluated in NumPy.
 - ``neural``: a DeepSurv-style multilayer perceptron in Keras trained on the negative Cox
   partial log-likelihood, stored as ``model.keras``.
+- ``blend``: ``w * cox + (1 - w) * gbm``, the two log-hazards mixed with a weight on Cox chosen
+  by cross-validated C (``medcore.survival.train``), stored as both in one ``risk.npz``.
 
 A fitted family holds ``M`` members: member 0 is the fit on all rows, the others are fits on
 bootstrap resamples of them (the band around a patient's curve). ``log_hazards(X)`` returns
@@ -33,13 +35,17 @@ __all__ = [
     "LinearRisk",
     "TreeRisk",
     "NeuralRisk",
+    "BlendRisk",
+    "BLEND_WEIGHTS",
     "load_risk",
 ]
 
-FAMILIES = ("cox", "gbm", "neural")
+FAMILIES = ("cox", "gbm", "neural", "blend")
+BLEND_WEIGHTS = tuple(round(w, 1) for w in np.linspace(0.0, 1.0, 11))  # the weights on Cox tried
 SETTINGS: dict[str, dict] = {
     "cox": {"alpha": 0.01, "ties": "efron"},
     "gbm": {"n_estimators": 200, "learning_rate": 0.05, "max_depth": 2, "min_samples_leaf": 20, "subsample": 0.8},
+    "blend": {"parts": ["cox", "gbm"], "weights_tried": list(BLEND_WEIGHTS)},
     "neural": {
         "hidden": [32, 32],
         "dropout": 0.1,
@@ -164,6 +170,25 @@ class NeuralRisk:
         return {"model.keras": path}
 
 
+class BlendRisk:
+    """Members' ``weight * cox + (1 - weight) * gbm`` log-hazards (member m mixes the two m-th fits)."""
+
+    family = "blend"
+
+    def __init__(self, cox: LinearRisk, gbm: TreeRisk, weight: float):
+        self.cox, self.gbm, self.weight = cox, gbm, float(weight)
+
+    def log_hazards(self, design: np.ndarray, first_only: bool = False) -> np.ndarray:
+        cox = self.cox.log_hazards(design, first_only)
+        gbm = self.gbm.log_hazards(design, first_only)
+        return self.weight * cox + (1.0 - self.weight) * gbm
+
+    def save(self, folder: Path) -> dict[str, Path]:
+        path = Path(folder) / "risk.npz"
+        np.savez(path, beta=self.cox.beta, blend_weight=np.array(self.weight), **self.gbm.arrays)
+        return {"risk.npz": path}
+
+
 def load_risk(family: str, folder: Path):
     """The stored risk function of a bundle."""
     if family == "cox":
@@ -172,6 +197,10 @@ def load_risk(family: str, folder: Path):
     if family == "gbm":
         with np.load(Path(folder) / "risk.npz", allow_pickle=False) as data:
             return TreeRisk({k: data[k] for k in data.files})
+    if family == "blend":
+        with np.load(Path(folder) / "risk.npz", allow_pickle=False) as data:
+            trees = {k: data[k] for k in data.files if k not in ("beta", "blend_weight")}
+            return BlendRisk(LinearRisk(data["beta"]), TreeRisk(trees), float(data["blend_weight"]))
     if family == "neural":
         import keras
 
@@ -187,6 +216,7 @@ def fit_family(
     members: int = 1,
     seed: int = 0,
     epochs: int | None = None,
+    blend_weight: float = 0.5,
 ):
     """Fit ``family`` on the rows (member 0) and on ``members - 1`` bootstrap resamples of them.
 
@@ -196,18 +226,22 @@ def fit_family(
         members: 1 + the number of bootstrap refits.
         seed: seeds the resamples and every fit.
         epochs: the neural family's maximum epochs (default ``SETTINGS``).
+        blend_weight: the blend's weight on Cox.
 
     Returns:
-        ``(risk, samples)``: ``LinearRisk``, ``TreeRisk`` or ``NeuralRisk`` with ``members``
+        ``(risk, samples)``: ``LinearRisk``, ``TreeRisk``, ``NeuralRisk`` or ``BlendRisk`` with ``members``
         members, and the row indices each member was fitted on (for its Breslow baseline).
     """
     rng = np.random.default_rng(seed)
     samples = [np.arange(len(time))] + [rng.integers(0, len(time), len(time)) for _ in range(members - 1)]
-    if family == "cox":
-        return LinearRisk(np.stack([_fit_cox(design[s], time[s], event[s]) for s in samples])), samples
-    if family == "gbm":
-        fitted = [_fit_gbm(design[s], time[s], event[s], seed + i) for i, s in enumerate(samples)]
-        return TreeRisk.from_estimators(fitted, design), samples
+    if family in ("cox", "gbm", "blend"):
+        cox = gbm = None
+        if family != "gbm":
+            cox = LinearRisk(np.stack([_fit_cox(design[s], time[s], event[s]) for s in samples]))
+        if family != "cox":
+            fitted = [_fit_gbm(design[s], time[s], event[s], seed + i) for i, s in enumerate(samples)]
+            gbm = TreeRisk.from_estimators(fitted, design)
+        return (BlendRisk(cox, gbm, blend_weight) if family == "blend" else cox or gbm), samples
     if family == "neural":
         networks = [_fit_network(design[s], time[s], event[s], seed + i, epochs) for i, s in enumerate(samples)]
         return NeuralRisk(_joined(networks, design.shape[1])), samples

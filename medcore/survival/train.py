@@ -5,6 +5,9 @@
    is fitted on four folds (standardisation and domain check too) and predicts the fifth. The
    pooled out-of-fold predictions give each family's C-index, time-dependent AUC, integrated
    Brier score and calibration at 1/3/5 years, with 95 % bootstrap intervals.
+   The blend of Cox and boosting (``w * cox + (1 - w) * gbm``) reuses those fits: each fold's
+   weight is chosen by C on the other folds' out-of-fold rows, so its figures, too, are on rows
+   that chose nothing; the shipped weight is the one all out-of-fold rows choose.
 3. The family with the highest cross-validated C-index is refitted on every training row
    (member 0, the prediction) and on bootstrap resamples (the band).
 4. The bundle records every candidate's figures, calibration tables, Kaplan-Meier curves of
@@ -28,7 +31,7 @@ from medcore.core.settings import models_dir
 from medcore.core.tables import find_data_file
 from medcore.core.uncertainty import bootstrap_intervals, with_intervals
 from medcore.survival.data import Cohort, cohort_of, design_columns, design_matrix, read_labelled
-from medcore.survival.families import FAMILIES, SETTINGS, breslow, fit_family
+from medcore.survival.families import BLEND_WEIGHTS, FAMILIES, SETTINGS, breslow, fit_family
 from medcore.survival.metrics import (
     SURVIVAL_RESAMPLES,
     calibration_table,
@@ -43,7 +46,7 @@ from medcore.survival.metrics import (
 __all__ = ["FOLDS", "BAND_MEMBERS", "DOMAIN_QUANTILE", "train_survival_model"]
 
 FOLDS = 5
-BAND_MEMBERS = {"cox": 20, "gbm": 20, "neural": 10}  # member 0 + bootstrap refits
+BAND_MEMBERS = {"cox": 20, "gbm": 20, "neural": 10, "blend": 20}  # member 0 + bootstrap refits
 DOMAIN_QUANTILE = 0.995  # rows further out than 99.5 % of the training rows are refused
 GRID_POINTS = 200
 
@@ -85,12 +88,18 @@ def _outside(frame: pd.DataFrame, reference: pd.DataFrame, cohort: Cohort) -> np
 
 
 def _fold_predictions(cohort, covariates, design, time, event, grid, families, epochs, seed, progress):
-    """Out-of-fold log-hazards and curves of every family, plus out-of-fold domain refusals."""
+    """Out-of-fold log-hazards and curves of every family, plus out-of-fold domain refusals.
+
+    Returns ``(log_hazard, curves, refused, blend)``: ``blend`` is None, or the shipped weight on
+    Cox and each fold's (see ``_blend_out_of_fold``) when ``"blend"`` is among ``families``.
+    """
     from sklearn.model_selection import StratifiedKFold
 
     folds = list(StratifiedKFold(FOLDS, shuffle=True, random_state=seed).split(design, event))
-    log_hazard = {family: np.zeros(len(time)) for family in families}
-    curves = {family: np.zeros((len(time), len(grid))) for family in families}
+    fitted = [f for f in families if f != "blend"]
+    log_hazard = {family: np.zeros(len(time)) for family in fitted}
+    curves = {family: np.zeros((len(time), len(grid))) for family in fitted}
+    fit_log_hazards = [{} for _ in folds]  # each fold's in-sample log-hazards (the blend's baselines)
     refused = np.zeros(len(time), dtype=bool)
     for k, (fit_rows, held_out) in enumerate(folds):
         mean, scale = _standardiser(design[fit_rows])
@@ -100,14 +109,50 @@ def _fold_predictions(cohort, covariates, design, time, event, grid, families, e
         refused[held_out] = (_distance(held_x.astype(np.float64), center, precision) > threshold) | _outside(
             covariates.iloc[held_out], covariates.iloc[fit_rows], cohort
         )
-        for family in families:
+        for family in fitted:
             risk, _ = fit_family(family, fit_x, time[fit_rows], event[fit_rows], 1, seed + k, epochs)
-            baseline = breslow(risk.log_hazards(fit_x)[:, 0], time[fit_rows], event[fit_rows], grid)
+            fit_log_hazards[k][family] = risk.log_hazards(fit_x)[:, 0]
+            baseline = breslow(fit_log_hazards[k][family], time[fit_rows], event[fit_rows], grid)
             held = risk.log_hazards(held_x)[:, 0]
             log_hazard[family][held_out] = held
-            curves[family][held_out] = np.exp(-baseline[None, :] * np.exp(np.clip(held, -50, 50))[:, None])
+            curves[family][held_out] = _curves(baseline, held)
             progress.update(1)
-    return log_hazard, curves, refused
+    blend = None
+    if "blend" in families:
+        log_hazard["blend"], curves["blend"], blend = _blend_out_of_fold(
+            folds, fit_log_hazards, log_hazard, time, event, grid
+        )
+    return log_hazard, curves, refused, blend
+
+
+def _curves(baseline: np.ndarray, log_hazard: np.ndarray) -> np.ndarray:
+    return np.exp(-baseline[None, :] * np.exp(np.clip(log_hazard, -50, 50))[:, None])
+
+
+def _best_weight(time, event, cox, gbm) -> float:
+    """The weight on Cox in ``BLEND_WEIGHTS`` with the highest Harrell's C (the first of equals)."""
+    scores = [harrell_c(time, event, w * cox + (1 - w) * gbm) for w in BLEND_WEIGHTS]
+    return BLEND_WEIGHTS[int(np.argmax(scores))]
+
+
+def _blend_out_of_fold(folds, fit_log_hazards, log_hazard, time, event, grid):
+    """The blend's out-of-fold log-hazards and curves, cross-fitted.
+
+    Fold k's rows are mixed with the weight that the other folds' out-of-fold rows choose (so the
+    figures are on rows that chose nothing), its curves on the Breslow baseline of fold k's fits
+    mixed the same way. Returns them with ``{"weight": the weight every out-of-fold row chooses
+    (shipped), "fold_weights": [...]}``.
+    """
+    cox, gbm = log_hazard["cox"], log_hazard["gbm"]
+    mixed, curves, weights = np.zeros(len(time)), np.zeros((len(time), len(grid))), []
+    for k, (fit_rows, held_out) in enumerate(folds):
+        others = np.setdiff1d(np.arange(len(time)), held_out)
+        w = _best_weight(time[others], event[others], cox[others], gbm[others])
+        fit_mixed = w * fit_log_hazards[k]["cox"] + (1 - w) * fit_log_hazards[k]["gbm"]
+        mixed[held_out] = w * cox[held_out] + (1 - w) * gbm[held_out]
+        curves[held_out] = _curves(breslow(fit_mixed, time[fit_rows], event[fit_rows], grid), mixed[held_out])
+        weights.append(w)
+    return mixed, curves, {"weight": _best_weight(time, event, cox, gbm), "fold_weights": weights}
 
 
 def _figures(time, event, risk, grid, curves, cohort, seed) -> dict:
@@ -210,11 +255,14 @@ def train_survival_model(
     unknown = [f for f in families if f not in FAMILIES]
     if unknown or not families:
         raise InvalidInputError(f"Unknown survival families {unknown}; choose from {', '.join(FAMILIES)}.")
+    if "blend" in families and not {"cox", "gbm"} <= set(families):
+        raise InvalidInputError("The blend mixes the cox and gbm candidates: list both beside it.")
     frame, time, event = read_labelled(file, cohort, file.name)
     design = design_matrix(frame, cohort.covariates).astype(np.float64)
     grid = _time_grid(time, cohort.horizons)
-    progress = tqdm(total=FOLDS * len(families) + 1, desc=f"{name}: cross-validation", file=sys.stderr)
-    log_hazard, curves, refused = _fold_predictions(
+    fitted = [f for f in families if f != "blend"]
+    progress = tqdm(total=FOLDS * len(fitted) + 1, desc=f"{name}: cross-validation", file=sys.stderr)
+    log_hazard, curves, refused, blend = _fold_predictions(
         cohort, frame, design, time, event, grid, families, epochs, seed, progress
     )
     candidates = {f: _figures(time, event, log_hazard[f], grid, curves[f], cohort, seed) for f in families}
@@ -223,7 +271,8 @@ def train_survival_model(
     progress.set_description(f"{name}: refitting {chosen} with {members - 1} bootstrap refits")
     mean, scale = _standardiser(design)
     standardised = ((design - mean) / scale).astype(np.float32)
-    risk, samples = fit_family(chosen, standardised, time, event, members, seed, epochs)
+    weight = blend["weight"] if blend else 0.5
+    risk, samples = fit_family(chosen, standardised, time, event, members, seed, epochs, blend_weight=weight)
     all_log_hazards = risk.log_hazards(standardised)
     baseline = np.stack([breslow(all_log_hazards[s, m], time[s], event[s], grid) for m, s in enumerate(samples)])
     center, precision, threshold = _domain(standardised.astype(np.float64))
@@ -273,8 +322,8 @@ def train_survival_model(
         "task": f"{cohort.title}: risk and survival curve from {len(cohort.covariates)} covariates",
         "description": f"Predicts how likely a patient is to stay free of {cohort.event} over time "
         f"({cohort.time_unit}), with a 95 % band, the patient's risk percentile in the training cohort, "
-        f"each covariate's contribution and treatment what-ifs. Model: {chosen} (chosen among "
-        f"{', '.join(families)} by cross-validated Harrell's C).",
+        f"each covariate's contribution and treatment what-ifs. Model: {_family_text(chosen, blend)} (chosen "
+        f"among {', '.join(families)} by cross-validated Harrell's C).",
         "intended_use": "Decision support for clinicians discussing prognosis with patients like those of the "
         f"training cohort ({cohort.dataset}); to compare risk between patients and see which recorded factors "
         "drive it.",
@@ -298,7 +347,7 @@ def train_survival_model(
         "architecture": {
             "family": chosen,
             "form": "Cox: S(t|x) = exp(-H0(t) exp(f(x))), H0 the Breslow estimate on the training rows",
-            "settings": SETTINGS[chosen],
+            "settings": _settings(chosen, blend),
             "band": f"2.5th-97.5th percentile of {members - 1} bootstrap refits of the same family, widened "
             "to include the prediction where every refit lies on one side of it",
             "candidates": list(families),
@@ -342,7 +391,13 @@ def train_survival_model(
             "data_file": cohort.file,
             "data_sha256": sha256_file(file),
             "split": split,
-            "chosen_on": "cross-validated Harrell's C on the training file only (the family with the highest)",
+            "chosen_on": "cross-validated Harrell's C on the training file only (the family with the highest)"
+            + (
+                "; the blend's weight on Cox is chosen the same way (0.0-1.0 in steps of 0.1), and its figures "
+                "mix each fold with the weight the other folds chose"
+                if blend
+                else ""
+            ),
             "seed": seed,
             "epochs": epochs or SETTINGS["neural"]["max_epochs"],
             "patients": int(len(time)),
@@ -401,6 +456,7 @@ def train_survival_model(
     evaluation = {
         "candidates": candidates,
         "chosen": chosen,
+        **({"blend": blend} if blend else {}),
         "calibration": {
             horizon_label(h, cohort.time_unit): calibration_table(time, event, survival_at(grid, curves[chosen], h), h)
             for h in horizons
@@ -413,6 +469,25 @@ def train_survival_model(
     shutil.rmtree(staging, ignore_errors=True)
     print(f"{name}: chose {chosen}; CV C {validation['c_index']:.3f} (n={len(time)})", file=sys.stderr)
     return path
+
+
+def _family_text(family: str, blend: dict | None) -> str:
+    if family != "blend":
+        return family
+    weight = blend["weight"]
+    return f"blend of Cox and gbm ({weight:.1f} x the Cox log-hazard + {1 - weight:.1f} x the boosted trees' one)"
+
+
+def _settings(family: str, blend: dict | None) -> dict:
+    if family != "blend":
+        return SETTINGS[family]
+    return {
+        **SETTINGS["blend"],
+        "weight_on_cox": blend["weight"],
+        "fold_weights": blend["fold_weights"],
+        "cox": SETTINGS["cox"],
+        "gbm": SETTINGS["gbm"],
+    }
 
 
 def _extra_versions() -> dict[str, str]:

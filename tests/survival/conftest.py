@@ -46,11 +46,13 @@ def cohort_csv(tmp_path_factory) -> str:
 
 @pytest.fixture(scope="session")
 def tiny_bundle(tmp_path_factory, cohort_csv):
-    """A survival-gbsg bundle trained on the synthetic cohort: Cox and boosting candidates, seconds."""
+    """A survival-gbsg bundle trained on the synthetic cohort: Cox, boosting and their blend, seconds."""
     from medcore.survival.train import train_survival_model
 
     out = tmp_path_factory.mktemp("survival-models") / "survival-gbsg"
-    return train_survival_model("survival-gbsg", cohort_csv, seed=0, out_dir=out, families=("cox", "gbm"), members=5)
+    return train_survival_model(
+        "survival-gbsg", cohort_csv, seed=0, out_dir=out, families=("cox", "gbm", "blend"), members=5
+    )
 
 
 @pytest.fixture(scope="session")

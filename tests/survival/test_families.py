@@ -61,3 +61,20 @@ def test_the_deepsurv_network_learns_the_ranking(design):
     x, time, event = design
     risk, _ = fit_family("neural", x, time, event, members=1, seed=0, epochs=150)
     assert harrell_c(time, event, risk.log_hazards(x)[:, 0]) > 0.7
+
+
+def test_the_blend_mixes_its_cox_and_boosted_members_and_survives_a_save(design, tmp_path):
+    from medcore.survival.families import load_risk
+
+    x, time, event = design
+    blend, samples = fit_family("blend", x, time, event, members=2, seed=0, blend_weight=0.3)
+    cox, cox_samples = fit_family("cox", x, time, event, members=2, seed=0)
+    gbm, _ = fit_family("gbm", x, time, event, members=2, seed=0)
+    assert all(np.array_equal(a, b) for a, b in zip(samples, cox_samples))  # member m of both parts: one resample
+    expected = 0.3 * cox.log_hazards(x) + 0.7 * gbm.log_hazards(x)
+    np.testing.assert_allclose(blend.log_hazards(x), expected, atol=1e-9)
+    np.testing.assert_allclose(blend.log_hazards(x, first_only=True), expected[:, :1], atol=1e-9)
+    blend.save(tmp_path)
+    loaded = load_risk("blend", tmp_path)
+    assert loaded.weight == 0.3
+    np.testing.assert_allclose(loaded.log_hazards(x), expected, atol=1e-9)
