@@ -173,14 +173,14 @@ def _png_pixels_complete(data: bytes) -> bool:
     black; a truncated upload must be refused instead. Call after Pillow has read the file (so
     the chunks are well formed and the size is within the pixel limit)."""
     offset, idat, header = 8, [], None
-    while offset + 8 <= len(data):
+    while offset + 8 <= len(data):  # the first IHDR and the first run of IDAT chunks, as Pillow reads them
         length, kind = struct.unpack(">I4s", data[offset : offset + 8])
         body = data[offset + 8 : offset + 8 + length]
-        if kind == b"IHDR":
+        if kind == b"IHDR" and header is None and len(body) >= 13:
             header = struct.unpack(">IIBBBBB", body[:13])
         elif kind == b"IDAT":
             idat.append(body)
-        elif kind == b"IEND":
+        elif idat or kind == b"IEND":
             break
         offset += 12 + length
     if header is None or header[3] not in _CHANNELS:
@@ -193,9 +193,11 @@ def _png_pixels_complete(data: bytes) -> bool:
         columns, rows = -(-max(width - x0, 0) // dx), -(-max(height - y0, 0) // dy)
         if columns and rows:
             expected += rows * (1 + -(-columns * bits // 8))  # a filter byte, then the packed row
+    if width * height > LIMITS["max_image_pixels"]:
+        return False
     try:
         pixels = zlib.decompressobj().decompress(b"".join(idat), expected)
-    except zlib.error:
+    except (zlib.error, OverflowError):
         return False
     return len(pixels) == expected
 

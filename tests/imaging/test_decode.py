@@ -67,34 +67,67 @@ def test_truncated_png_is_refused(rng):
         decode_image(data[: len(data) // 2], "cut.png")
 
 
-def _png_rows(pixels: np.ndarray, rows: int | None = None, interlaced: bool = False) -> bytes:
-    """An 8-bit greyscale PNG of ``pixels`` whose data stop after ``rows`` filtered rows (all: None)."""
+def _chunk(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+
+
+def _png_rows(pixels: np.ndarray, rows: int | None = None, interlaced: bool = False, after: bytes = b"") -> bytes:
+    """An 8-bit greyscale (H, W) or RGB (H, W, 3) PNG of ``pixels`` whose data stop after ``rows``
+    filtered rows (all: None); ``after`` is put between the IDAT and IEND chunks."""
     from medcore.imaging.decode import _ADAM7
 
-    height, width = pixels.shape
+    height, width = pixels.shape[:2]
     passes = _ADAM7 if interlaced else ((0, 0, 1, 1),)
     lines = [b"\x00" + row.tobytes() for x0, y0, dx, dy in passes for row in pixels[y0::dy, x0::dx] if row.size]
-
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, int(interlaced))
+    colour = 2 if pixels.ndim == 3 else 0
+    header = struct.pack(">IIBBBBB", width, height, 8, colour, 0, 0, int(interlaced))
     return (
         b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(b"".join(lines[:rows])))
-        + chunk(b"IEND", b"")
+        + _chunk(b"IHDR", header)
+        + _chunk(b"IDAT", zlib.compress(b"".join(lines[:rows])))
+        + after
+        + _chunk(b"IEND", b"")
     )
 
 
 @pytest.mark.parametrize("interlaced", [False, True])
-def test_a_png_whose_data_stop_at_a_row_boundary_is_refused_not_padded_with_black(rng, interlaced):
+@pytest.mark.parametrize("shape", [(20, 13), (9, 11, 3)])
+def test_a_png_whose_data_stop_at_a_row_boundary_is_refused_not_padded_with_black(rng, interlaced, shape):
     """Pillow decodes such a file without complaint and leaves the missing rows black (found by the
-    fuzz test: a 15 x 8 header over 64 bytes of rows)."""
-    pixels = rng.integers(1, 256, (20, 13), dtype=np.uint8)
+    fuzz test: a 15 x 8 header over 64 bytes of rows). Grey and RGB, plain and Adam7."""
+    pixels = rng.integers(1, 256, shape, dtype=np.uint8)
     np.testing.assert_array_equal(decode_image(_png_rows(pixels, interlaced=interlaced), "whole.png").pixels, pixels)
     with pytest.raises(InvalidInputError, match="'cut.png' looks like a PNG but could not be decoded: it is truncated"):
-        decode_image(_png_rows(pixels, rows=12, interlaced=interlaced), "cut.png")
+        decode_image(_png_rows(pixels, rows=-1, interlaced=interlaced), "cut.png")
+
+
+def test_every_small_interlaced_png_is_whole_and_a_one_bit_png_one_row_short_is_not(rng):
+    """Adam7 passes that hold no pixel carry no bytes; rows of under a byte per pixel are rounded up."""
+    from medcore.imaging.decode import _png_pixels_complete
+
+    for height in range(1, 10):
+        for width in range(1, 10):
+            assert _png_pixels_complete(_png_rows(rng.integers(0, 256, (height, width), dtype=np.uint8), None, True))
+    buffer = io.BytesIO()
+    Image.fromarray(rng.integers(0, 2, (8, 9)).astype(bool)).save(buffer, "PNG")  # 1 bit: 2 bytes a row
+    whole = buffer.getvalue()
+    start = whole.index(b"IDAT") - 4
+    length = struct.unpack(">I", whole[start : start + 4])[0]
+    rows = zlib.decompress(whole[start + 8 : start + 8 + length])
+    assert len(rows) == 8 * 3
+    short = whole[:start] + _chunk(b"IDAT", zlib.compress(rows[:-3])) + whole[start + 12 + length :]
+    assert _png_pixels_complete(whole) and not _png_pixels_complete(short)
+
+
+def test_only_the_first_png_header_counts_as_pillow_reads_it(rng):
+    """A second IHDR after the pixel data must not decide how many rows are due: a cut file stays
+    refused whatever it declares later, and a huge later header neither crashes nor is believed."""
+    pixels = rng.integers(1, 256, (20, 13), dtype=np.uint8)
+    smaller = _chunk(b"IHDR", struct.pack(">IIBBBBB", 13, 12, 8, 0, 0, 0, 0))
+    with pytest.raises(InvalidInputError, match="truncated or corrupt"):
+        decode_image(_png_rows(pixels, rows=12, after=smaller), "cut.png")
+    huge = _chunk(b"IHDR", struct.pack(">IIBBBBB", 2**31 - 1, 2**31 - 1, 16, 6, 0, 0, 0))
+    np.testing.assert_array_equal(decode_image(_png_rows(pixels, after=huge), "late.png").pixels, pixels)
 
 
 def test_truncated_jpeg_is_refused(rng):
