@@ -41,7 +41,7 @@ __all__ = [
 ]
 
 FAMILIES = ("cox", "gbm", "neural", "blend")
-BLEND_WEIGHTS = tuple(round(w, 1) for w in np.linspace(0.0, 1.0, 11))  # the weights on Cox tried
+BLEND_WEIGHTS = tuple(i / 10 for i in range(11))  # the weights on Cox tried: 0.0, 0.1, ..., 1.0
 SETTINGS: dict[str, dict] = {
     "cox": {"alpha": 0.01, "ties": "efron"},
     "gbm": {"n_estimators": 200, "learning_rate": 0.05, "max_depth": 2, "min_samples_leaf": 20, "subsample": 0.8},

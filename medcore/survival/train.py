@@ -5,10 +5,12 @@
    is fitted on four folds (standardisation and domain check too) and predicts the fifth. The
    pooled out-of-fold predictions give each family's C-index, time-dependent AUC, integrated
    Brier score and calibration at 1/3/5 years, with 95 % bootstrap intervals.
-   The blend of Cox and boosting (``w * cox + (1 - w) * gbm``) reuses those fits: each fold's
-   weight is chosen by C on the other folds' out-of-fold rows, so its figures, too, are on rows
-   that chose nothing; the shipped weight is the one all out-of-fold rows choose.
-3. The family with the highest cross-validated C-index is refitted on every training row
+   The blend of Cox and boosting (``w * cox + (1 - w) * gbm``) reuses those fits: each fold is
+   mixed by the weight that C on the other folds' out-of-fold rows chooses (cross-fitted, though
+   not nested: those rows were predicted by models that had seen the fold); the shipped weight is
+   the one all out-of-fold rows choose.
+3. The family with the highest cross-validated C-index (its figures are those that chose it, so
+   optimistic by the choice among the candidates) is refitted on every training row
    (member 0, the prediction) and on bootstrap resamples (the band).
 4. The bundle records every candidate's figures, calibration tables, Kaplan-Meier curves of
    the cohort by out-of-fold risk tertile, subgroups and the domain check's measured refusal rates.
@@ -391,10 +393,12 @@ def train_survival_model(
             "data_file": cohort.file,
             "data_sha256": sha256_file(file),
             "split": split,
-            "chosen_on": "cross-validated Harrell's C on the training file only (the family with the highest)"
+            "chosen_on": "cross-validated Harrell's C on the training file only (the family with the highest; "
+            "the figures reported are the ones that chose it, so optimistic by the choice among the candidates)"
             + (
                 "; the blend's weight on Cox is chosen the same way (0.0-1.0 in steps of 0.1), and its figures "
-                "mix each fold with the weight the other folds chose"
+                "mix each fold with the weight the other folds' out-of-fold rows chose (not nested: those rows "
+                "were predicted by models that had seen the fold)"
                 if blend
                 else ""
             ),
