@@ -7,7 +7,7 @@ from medcore import MedcoreError, ui
 from medcore.core.audit import input_digest
 from medcore.core.plots import probability_bars
 from medcore.imaging.modality import detect_uploads, route_models, suggested_model
-from medcore.imaging.model import MODALITY_MODEL, decision_text, operating_point, results_frame
+from medcore.imaging.model import MODALITY_MODEL, decision_text, operating_point_text, results_frame
 
 ui.page_header("Image diagnosis")
 
@@ -136,24 +136,9 @@ for note in chosen.warnings:
     st.warning(note)
 threshold = chosen.threshold
 st.markdown(f"**Result: {decision_text(model.card, chosen)}**")
-if threshold is not None:
-    point = operating_point(model.card, chosen.answered_by)
-
-    def _with_interval(key: str) -> str:
-        low, high = point[f"{key}_ci95"]
-        return f"{key} {point[key]:.3f} (95 % CI {low:.3f}-{high:.3f})"
-
-    how = (
-        "On held-out images, each decided by a threshold chosen the same way on other images"
-        if point["cross_fitted"]
-        else "At this threshold on held-out images"
-    )
-    st.caption(
-        f"Read by the {chosen.answered_by}. {how} (n={point['n']}; "
-        f"{point['split'].replace(' (', ', ').replace(')', '')}): {_with_interval('sensitivity')}, "
-        f"{_with_interval('specificity')}."
-        + ("" if point["cross_fitted"] else " Optimistic: these images also chose the threshold.")
-    )
+point = operating_point_text(model.card, chosen.answered_by) if threshold is not None else None
+if point:
+    st.caption(point)
 ranked = sorted(chosen.probabilities.values(), reverse=True)
 if threshold is None and ranked[0] < 0.5:
     st.warning(

@@ -39,7 +39,7 @@ __all__ = [
     "answering_card",
     "decision_text",
     "load_image_model",
-    "operating_point",
+    "operating_point_text",
     "percent",
     "results_frame",
 ]
@@ -356,18 +356,34 @@ def answering_card(card: dict, answered_by: str) -> dict:
     return small if small and answered_by == f"{small['input']['shape'][0]} px network" else card
 
 
-def operating_point(card: dict, answered_by: str = "") -> dict:
-    """The validation figures at the operating threshold of the network that answered: sensitivity,
-    specificity, their 95 % intervals, n, the split and ``cross_fitted`` (True when each image was decided
-    by a threshold chosen on other images; False when the same images chose the threshold: optimistic).
-    Works with a local model's card or a remote one's."""
+def operating_point_text(card: dict, answered_by: str = "") -> str | None:
+    """What the answering network's threshold does on held-out images, in one sentence with n and the
+    intervals: "Read by the 128 px network. On held-out images, each decided by a threshold chosen the
+    same way on other images (n=869; ...): sensitivity 0.950 (95 % CI ...), specificity ...". A card
+    whose threshold was chosen on the same images it reports (no ``cross_fitted`` figures) ends with
+    "Optimistic: these images also chose the threshold." None without a threshold. Works with a local
+    model's card or a remote one's."""
     answering = answering_card(card, answered_by)
     figures = answering["metrics"]["validation"]
-    keys = ("sensitivity", "sensitivity_ci95", "specificity", "specificity_ci95", "n")
-    return {key: figures[key] for key in keys if key in figures} | {
-        "split": figures.get("split", ""),
-        "cross_fitted": "cross_fitted" in answering.get("operating_point", {}),
-    }
+    if "threshold" not in answering.get("operating_point", {}) or "sensitivity" not in figures:
+        return None
+    cross_fitted = "cross_fitted" in answering["operating_point"]
+
+    def with_interval(key: str) -> str:
+        low, high = figures[f"{key}_ci95"]
+        return f"{key} {figures[key]:.3f} (95 % CI {low:.3f}-{high:.3f})"
+
+    how = (
+        "On held-out images, each decided by a threshold chosen the same way on other images"
+        if cross_fitted
+        else "At this threshold on held-out images"
+    )
+    split = figures.get("split", "").replace(" (", ", ").replace(")", "")
+    return (
+        f"Read by the {answered_by or 'network'}. {how} (n={figures['n']}; {split}): "
+        f"{with_interval('sensitivity')}, {with_interval('specificity')}."
+        + ("" if cross_fitted else " Optimistic: these images also chose the threshold.")
+    )
 
 
 def decision_text(card: dict, result: ImageResult) -> str:

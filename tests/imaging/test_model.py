@@ -132,3 +132,34 @@ def test_analyse_decides_at_the_cards_threshold_not_by_argmax(genuine, monkeypat
         expected = "pneumonia" if result.probabilities["pneumonia"] >= 0.999 else "normal"
         assert result.decision == expected
     assert any(r.predicted == "pneumonia" and r.decision == "normal" for r in read)  # argmax would differ here
+
+
+def _card(sensitivity: float, cross_fitted: bool, side: int = 128) -> dict:
+    point = {"threshold": 0.4, **({"cross_fitted": {"sensitivity": sensitivity}} if cross_fitted else {})}
+    figures = {
+        "split": "validation patients (grouped by patient)",
+        "n": 869,
+        "sensitivity": sensitivity,
+        "sensitivity_ci95": [sensitivity - 0.02, sensitivity + 0.01],
+        "specificity": 0.9,
+        "specificity_ci95": [0.871, 0.932],
+    }
+    return {"input": {"shape": [side, side, 1]}, "operating_point": point, "metrics": {"validation": figures}}
+
+
+def test_the_threshold_caption_says_how_its_figures_were_made_and_whose_they_are():
+    """Issue 29 item 9: cross-fitted figures say so; figures the same images chose end 'Optimistic'; a
+    small upload reads the figures of the network that answered it; no threshold, no caption."""
+    from medcore.imaging.model import operating_point_text
+
+    card = _card(0.95, cross_fitted=True) | {"small_input": _card(0.8, cross_fitted=False, side=28)}
+    text = operating_point_text(card, "128 px network")
+    assert text.startswith("Read by the 128 px network. On held-out images, each decided by a threshold chosen")
+    assert "(n=869; validation patients, grouped by patient)" in text
+    assert "sensitivity 0.950 (95 % CI 0.930-0.960)" in text and "specificity 0.900 (95 % CI 0.871-0.932)" in text
+    assert "Optimistic" not in text
+    small = operating_point_text(card, "28 px network")
+    assert "sensitivity 0.800 (95 % CI 0.780-0.810)" in small
+    assert small.endswith("Optimistic: these images also chose the threshold.") and "At this threshold" in small
+    card["operating_point"].pop("threshold")
+    assert operating_point_text(card, "128 px network") is None
