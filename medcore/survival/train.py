@@ -140,9 +140,9 @@ def _best_weight(time, event, cox, gbm) -> float:
 def _blend_out_of_fold(folds, fit_log_hazards, log_hazard, time, event, grid):
     """The blend's out-of-fold log-hazards and curves, cross-fitted.
 
-    Fold k's rows are mixed with the weight that the other folds' out-of-fold rows choose (so the
-    figures are on rows that chose nothing), its curves on the Breslow baseline of fold k's fits
-    mixed the same way. Returns them with ``{"weight": the weight every out-of-fold row chooses
+    Fold k's rows are mixed with the weight that the other folds' out-of-fold rows choose (fold k's
+    labels do not choose it, though its rows trained the models that predicted those rows), its
+    curves on the Breslow baseline of fold k's fits mixed the same way. Returns them with ``{"weight": the weight every out-of-fold row chooses
     (shipped), "fold_weights": [...]}``.
     """
     cox, gbm = log_hazard["cox"], log_hazard["gbm"]
