@@ -5,6 +5,7 @@ import streamlit as st
 from medcore import MedcoreError, ui
 from medcore.core.audit import input_digest
 from medcore.core.cards import format_figure
+from medcore.survival.families import family_label
 from medcore.survival.inputs import fill_unmeasured
 from medcore.survival.metrics import horizon_label
 from medcore.survival.plots import contributions_figure, risk_groups_figure, survival_figure
@@ -16,7 +17,7 @@ name = model.name
 card = model.card
 st.markdown(f"**Intended use.** {card['intended_use']}")
 st.caption(
-    f"Model: {card['architecture']['family']}, cross-validated on {card['training']['patients']:,} training "
+    f"Model: {family_label(card['architecture'])}, cross-validated on {card['training']['patients']:,} training "
     f"patients: {format_figure(card['metrics']['validation'], 'c_index')}. Time in {model.time_unit}."
 )
 horizons = {horizon_label(h, model.time_unit): h for h in model.horizons}

@@ -37,6 +37,7 @@ __all__ = [
     "NeuralRisk",
     "BlendRisk",
     "BLEND_WEIGHTS",
+    "family_label",
     "load_risk",
 ]
 
@@ -56,6 +57,23 @@ SETTINGS: dict[str, dict] = {
         "inner_validation": 0.2,
     },
 }
+
+
+_FAMILY_NAMES = {
+    "cox": "Cox regression",
+    "gbm": "gradient-boosted Cox trees",
+    "neural": "DeepSurv network",
+}
+
+
+def family_label(architecture: dict) -> str:
+    """A card's model in words: "gradient-boosted Cox trees", or for the blend
+    "0.4 x Cox regression + 0.6 x gradient-boosted Cox trees (on the log-hazard)"."""
+    family = architecture["family"]
+    if family != "blend":
+        return _FAMILY_NAMES.get(family, family)
+    weight = float(architecture["settings"]["weight_on_cox"])
+    return f"{weight:.1f} x {_FAMILY_NAMES['cox']} + {1 - weight:.1f} x {_FAMILY_NAMES['gbm']} (on the log-hazard)"
 
 
 def breslow(log_hazard: np.ndarray, time: np.ndarray, event: np.ndarray, grid: np.ndarray) -> np.ndarray:

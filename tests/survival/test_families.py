@@ -78,3 +78,12 @@ def test_the_blend_mixes_its_cox_and_boosted_members_and_survives_a_save(design,
     loaded = load_risk("blend", tmp_path)
     assert loaded.weight == 0.3
     np.testing.assert_allclose(loaded.log_hazards(x), expected, atol=1e-9)
+
+
+def test_each_family_is_named_in_words():
+    from medcore.survival.families import family_label
+
+    assert family_label({"family": "gbm"}) == "gradient-boosted Cox trees"
+    assert family_label({"family": "neural"}) == "DeepSurv network"
+    blend = {"family": "blend", "settings": {"weight_on_cox": 0.3}}
+    assert family_label(blend) == "0.3 x Cox regression + 0.7 x gradient-boosted Cox trees (on the log-hazard)"

@@ -31,6 +31,12 @@ def test_the_form_starts_at_the_median_patient_and_shows_what_the_model_says():
     assert any("press Predict" in info.value for info in app.info)
     model = medcore.load_model("survival-gbsg")
     assert app.number_input(key="survival-gbsg-age").value == model.reference_row["age"]
+    # The model in words, with its mix (the shipped card is the Cox + trees blend), not a code name.
+    weight = model.card["architecture"]["settings"]["weight_on_cox"]
+    expected = (
+        f"Model: {weight:.1f} x Cox regression + {1 - weight:.1f} x gradient-boosted Cox trees (on the log-hazard)"
+    )
+    assert any(c.value.startswith(expected + ", cross-validated on 1,546") for c in app.caption)
     app = _predict(app)
     assert not app.exception
     result = model.analyse([model.reference_row])[0]
