@@ -193,8 +193,6 @@ def _png_pixels_complete(data: bytes) -> bool:
         columns, rows = -(-max(width - x0, 0) // dx), -(-max(height - y0, 0) // dy)
         if columns and rows:
             expected += rows * (1 + -(-columns * bits // 8))  # a filter byte, then the packed row
-    if width * height > LIMITS["max_image_pixels"]:
-        return False
     try:
         pixels = zlib.decompressobj().decompress(b"".join(idat), expected)
     except (zlib.error, OverflowError):

@@ -57,19 +57,19 @@ class SegmentationModel:
         self.threshold = float(card["operating_point"]["threshold"])
         self.min_area = float(card["operating_point"]["min_blob_percent"])
         self.flip = bool(card["operating_point"]["test_time_flip"])
-        self.presence_threshold = float(card["operating_point"].get("presence_threshold", 0.0))
+        self.presence_threshold = float(card["operating_point"]["presence_threshold"])
         self._mean, self._inverse = domain["mean"], domain["inverse_covariance"]
         self._limit = float(card["domain_check"]["threshold"])
 
     def _predict(self, grey: np.ndarray) -> tuple[np.ndarray, float]:
-        """The 128 px lesion map and the probability that the frame holds a lesion (1 without the head)."""
+        """The 128 px lesion map and the probability that the frame holds a lesion."""
         import tensorflow as tf
 
         x = resize(grey, SIDE).astype(np.float32)[None, :, :, None] / 255
         batch = np.concatenate([x, x[:, :, ::-1]]) if self.flip else x
         out = self._forward(tf.constant(batch))
-        p = (out["lesion"] if isinstance(out, dict) else out).numpy()[..., 0]
-        present = out["present"].numpy()[:, 0].mean() if isinstance(out, dict) else 1.0
+        p = out["lesion"].numpy()[..., 0]
+        present = out["present"].numpy()[:, 0].mean()
         return ((p[0] + p[1][:, ::-1]) / 2 if self.flip else p[0]), float(present)
 
     def _clean(self, binary: np.ndarray) -> np.ndarray:
@@ -89,7 +89,7 @@ class SegmentationModel:
         return np.clip(_to_size(p, grey.shape), 0, 1)
 
     def outline(self, image: np.ndarray) -> tuple[np.ndarray, float]:
-        """The lesion mask (as ``segment``) and the presence score behind it (1.0 without a presence head)."""
+        """The lesion mask (as ``segment``) and the presence score behind it."""
         grey = to_grey(image)
         p, present = self._predict(grey)
         if present < self.presence_threshold:

@@ -1,9 +1,8 @@
 """The Keras U-Net: four levels, batch-normalised double convolutions, a sigmoid lesion map.
 
-With ``presence`` (the shipped network) a second head reads the bottleneck (global average pooling,
-one sigmoid unit): the probability that the frame holds a lesion at all. Trained beside the map it
-is a second task for the shared encoder, and a card cut-off above 0 lets the model leave a frame
-empty on it.
+A second head reads the bottleneck (global average pooling, one sigmoid unit): the probability
+that the frame holds a lesion at all. Trained beside the map it is a second task for the shared
+encoder, and a card cut-off above 0 lets the model leave a frame empty on it.
 
 ``dice_bce`` is the map's training loss (soft Dice + binary cross-entropy). ``augment`` keeps
 ultrasound plausible: left-right flips, small shifts, zoom into the frame, gain and gamma changes,
@@ -29,11 +28,9 @@ def _block(x, filters: int, name: str):
     return x
 
 
-def build_unet(base: int = 16, seed: int = 0, presence: bool = False):
-    """An untrained U-Net (SIDE x SIDE x 1 -> SIDE x SIDE x 1 probabilities).
-
-    With ``presence`` the model returns ``{"lesion": map, "present": (N, 1) probability}``.
-    """
+def build_unet(base: int = 16, seed: int = 0):
+    """An untrained U-Net with its presence head: SIDE x SIDE x 1 -> ``{"lesion": (N, SIDE, SIDE, 1)
+    probabilities, "present": (N, 1) probability}``."""
     import keras
     from keras import layers
 
@@ -52,8 +49,6 @@ def build_unet(base: int = 16, seed: int = 0, presence: bool = False):
         x = layers.Concatenate(name=f"skip{level}")([x, skips[level]])
         x = _block(x, filters, f"dec{level}")
     out = layers.Conv2D(1, 1, activation="sigmoid", name="lesion")(x)
-    if not presence:
-        return keras.Model(inputs, out, name="breast_lesion_unet")
     pooled = layers.GlobalAveragePooling2D(name="present_pool")(bottom)
     present = layers.Dense(1, activation="sigmoid", name="present")(pooled)
     return keras.Model(inputs, {"lesion": out, "present": present}, name="breast_lesion_unet")

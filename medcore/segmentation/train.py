@@ -32,7 +32,6 @@ __all__ = ["train_segmentation_model", "SETTINGS"]
 SETTINGS = {
     "side": 128,
     "base_filters": 16,
-    "presence_head": True,
     "presence_loss_weight": 0.5,
     "batch_size": 16,
     "learning_rate": 2e-3,
@@ -130,7 +129,7 @@ def train_segmentation_model(
     y = np.stack([resize(m, side, nearest=True) for m in data["masks"]]).astype(np.float32)[..., None]
     _say(f"{name}: {len(train)} train and {len(val)} val images at {side} px")
 
-    net = build_unet(SETTINGS["base_filters"], seed, presence=True)
+    net = build_unet(SETTINGS["base_filters"], seed)
     net.compile(
         optimizer=keras.optimizers.Adam(SETTINGS["learning_rate"]),
         loss={"lesion": dice_bce, "present": "binary_crossentropy"},
@@ -187,7 +186,7 @@ def train_segmentation_model(
     _say(f"  chosen on val: flip {flip}, threshold {threshold}, minimum blob {min_blob} %, presence {gate}")
 
     staging = Path(tempfile.mkdtemp(prefix="medcore-segmentation-"))
-    shipped = build_unet(SETTINGS["base_filters"], seed, presence=True)
+    shipped = build_unet(SETTINGS["base_filters"], seed)
     shipped.set_weights(net.get_weights())
     shipped.save(staging / "model.keras")
     feats = np.stack([image_features(data["images"][i]) for i in train])[:, :-1]
