@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from medcore.core.calibration import apply_temperature
+from medcore.core.calibration import calibrate
 from medcore.core.cards import percent
 from medcore.core.errors import InvalidInputError, MedcoreError
 from medcore.imaging.decode import (
@@ -93,7 +93,7 @@ class ImageModel:
         self.labels: list[str] = list(card["labels"])
         self.side: int = int(card["input"]["shape"][0])
         self.channels: int = int(card["input"]["shape"][2])
-        self.temperature: float = float(card["calibration"]["temperature"])
+        self.calibration: dict = card["calibration"]  # ``calibrate``'s temperature, or class-wise scale and bias
         self.tta_flip: bool = bool(card["preprocessing"].get("test_time_flip", False))
         self.threshold: float | None = card.get("operating_point", {}).get("threshold")
         self.positive_label: str | None = card.get("operating_point", {}).get("positive_label")
@@ -167,7 +167,7 @@ class ImageModel:
         probabilities = np.zeros((len(images), len(self.labels)))
         if (~small).any():
             batch = np.stack([self._prepare_one(image).model_input for image, s in zip(images, small) if not s])
-            probabilities[~small] = apply_temperature(self.logits(batch), self.temperature)
+            probabilities[~small] = calibrate(self.logits(batch), self.calibration)
         if small.any():
             probabilities[small] = self.small._probabilities([image for image, s in zip(images, small) if s])
         return probabilities
@@ -238,7 +238,7 @@ class ImageModel:
         if good:
             batch = np.stack([r.prepared.model_input for r in good])
             logits, features = self._logits_and_features(batch)
-            probabilities = apply_temperature(logits, self.temperature)
+            probabilities = calibrate(logits, self.calibration)
             distances = self.domain.distance(features) / self.domain.threshold if self.domain else [None] * len(good)
             seen = known if detections is not None else _detect_modality(decoded_images)
             self._judge_domain(good, decoded_images, seen, distances)
@@ -327,7 +327,7 @@ class ImageModel:
         maps = self._network.maps(batch)  # once, for the decision and the map
         if class_index is None:
             logits = self.logits(batch) if self.tta_flip else self._network.forward(batch, maps)[0]
-            proba = apply_temperature(logits.astype(np.float64), self.temperature)[0]
+            proba = calibrate(logits.astype(np.float64), self.calibration)[0]
             class_index = self.labels.index(self.decide(proba))
         if not 0 <= class_index < len(self.labels):
             raise InvalidInputError(

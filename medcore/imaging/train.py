@@ -7,7 +7,8 @@ epoch it is scored on held-out images and the epoch with the best AUC + accuracy
 recipe asks for k-fold cross-validation over train + val: member i trains on every fold but
 i, and the members' out-of-fold predictions stand for new images; otherwise the members
 train on train and the val split stands for new images. On those held-out predictions
-test-time flipping is kept only if it helps, a temperature is fitted, binary models get an
+test-time flipping is kept only if it helps, a calibration is chosen out of fold (none, a
+temperature or class-wise scaling), binary models get an
 operating threshold (the recipe's sensitivity target, else Youden's J), and every figure gets a
 95 % bootstrap interval (over patients where the data name them). A recipe with a ``small``
 recipe gets that network too, in the same bundle, for uploads under ``SMALL_INPUT`` px. The
@@ -31,9 +32,10 @@ from PIL import Image
 from medcore.core.bundle import sha256_file, write_bundle
 from medcore.core.calibration import (
     apply_temperature,
+    calibrate,
     calibration_method,
     choose_calibration,
-    cross_fitted_temperature,
+    cross_fitted_calibration,
 )
 from medcore.core.metrics import (
     auc_ovr,
@@ -366,12 +368,17 @@ def train_image_model(
         y_held, apply_temperature(plain, 1)
     )
     logits = flipped if use_flip else plain
-    calibration_choice = choose_calibration(logits, y_held, seed=seed)
-    temperature = calibration_choice["temperature"]
-    raw, calibrated = apply_temperature(logits, 1.0), apply_temperature(logits, temperature)
+    calibration_choice = choose_calibration(logits, y_held, seed=seed, class_wise=True)
+    kept_calibration = {k: calibration_choice[k] for k in ("temperature", "scale", "bias")}
+    raw, calibrated = apply_temperature(logits, 1.0), calibrate(logits, kept_calibration)
+    # A kept calibration was fitted on these very rows: the card's probability figures (ECE, Brier and, as
+    # class-wise scaling can move an argmax, accuracy, F1 and AUC) come from cross-fitting instead, each
+    # row calibrated by parameters fitted on the other folds. The shipped threshold reads ``calibrated``.
+    fitted = calibration_choice["chosen"] != "none"
+    honest = cross_fitted_calibration(logits, y_held, calibration_choice["chosen"], seed=seed) if fitted else calibrated
     labels = list(recipe.labels)
     positive = None if recipe.positive_label is None else labels.index(recipe.positive_label)
-    summary = classification_summary(y_held, calibrated, labels, positive)
+    summary = classification_summary(y_held, honest, labels, positive)
     if folds:  # each member on its own held-out fold, at its kept epoch
         member_auc = [h["val_auc"][h["best_epoch"] - 1] for h in histories]
         member_note = "each member alone on the fold it did not train on, which also chose its epoch (optimistic)"
@@ -415,7 +422,7 @@ def train_image_model(
             },
         }
     # Bootstrap over patients where one patient has several images (their images move together).
-    intervals = classification_intervals(y_held, calibrated, positive, threshold, held_groups, seed=seed)
+    intervals = classification_intervals(y_held, honest, positive, threshold, held_groups, seed=seed)
     if decided is not None:
         intervals.update(
             bootstrap_intervals(
@@ -423,12 +430,6 @@ def train_image_model(
             )
         )
     before_intervals = calibration_intervals(y_held, raw, held_groups, seed=seed)
-    # A kept temperature was fitted on these very rows: its ECE and Brier are reported on probabilities
-    # whose temperature was fitted on the other folds (cross-fitted), not on the refit one.
-    if calibration_choice["chosen"] == "temperature":
-        honest = cross_fitted_temperature(logits, y_held, seed=seed)
-        intervals.update(calibration_intervals(y_held, honest, held_groups, seed=seed))
-        summary["ece"], summary["brier"] = expected_calibration_error(y_held, honest), brier_score(y_held, honest)
     figures = {
         "split": f"{folds}-fold cross-validation over train + val (out-of-fold)"
         if folds
@@ -475,7 +476,7 @@ def train_image_model(
             full_logits = _features(feature_net, batch)[0]
             if use_flip:
                 full_logits = (full_logits + _features(feature_net, batch[:, :, ::-1].copy())[0]) / 2
-        full_proba = apply_temperature(full_logits, temperature)
+        full_proba = calibrate(full_logits, kept_calibration)
         full_y = full_size["labels"]
         figures["full_size"] = with_intervals(
             {
@@ -496,17 +497,17 @@ def train_image_model(
     held_description = (
         f"{folds}-fold cross-validation over train + val ({len(y_held)} images, stratified, seed {seed}): member i "
         "trains on the other folds and early-stops on fold i; the out-of-fold predictions chose test-time "
-        "flipping, fitted the temperature and the threshold, and give every figure in this card"
+        "flipping, chose and fitted the calibration and the threshold, and give every figure in this card"
         if folds
-        else f"{split_note}; the validation images chose the epoch, test-time flipping, the temperature and the "
+        else f"{split_note}; the validation images chose the epoch, test-time flipping, the calibration and the "
         "threshold, and give every figure in this card (AUC and accuracy optimistic for the epoch and flip)"
     )
     if positive is not None:
         held_description += (
             "; decision figures cross-fitted (each row decided by a threshold chosen on the other folds)"
         )
-    if calibration_choice["chosen"] == "temperature":
-        held_description += "; a kept temperature's ECE and Brier cross-fitted likewise"
+    if fitted:
+        held_description += "; a kept calibration's figures cross-fitted likewise"
     framing = (
         f"the whole frame squashed to a square (aspect ratio not kept) -> {recipe.source[1]} resize to "
         f"{recipe.source[0]} px "
@@ -555,7 +556,7 @@ def train_image_model(
         "calibration": {
             "method": calibration_method(calibration_choice, "out-of-fold" if folds else "val"),
             "chosen": calibration_choice["chosen"],
-            "temperature": temperature,
+            **{k: v for k, v in kept_calibration.items() if v is not None},
             "choice": calibration_choice,
             "validation_before": with_intervals(
                 {"ece": expected_calibration_error(y_held, raw), "brier": brier_score(y_held, raw)},
@@ -566,8 +567,8 @@ def train_image_model(
                     {"ece": summary["ece"], "brier": summary["brier"]}, {k: intervals[k] for k in ("ece", "brier")}
                 ),
                 **(
-                    {"note": "cross-fitted: each row scaled by a temperature fitted on the other folds"}
-                    if calibration_choice["chosen"] == "temperature"
+                    {"note": "cross-fitted: each row calibrated by parameters fitted on the other folds"}
+                    if fitted
                     else {}
                 ),
             },

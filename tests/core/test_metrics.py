@@ -171,6 +171,65 @@ def test_calibration_is_kept_only_where_it_helps_out_of_fold():
     assert calibration_method(kept, "val").startswith("none (temperature scaling did not help)")
 
 
+def _balanced_training_logits(rng, n=1500):
+    """Logits of a two-class model trained with balanced class weights on a 20 % minority: its
+    log-odds are right up to a prior shift of log(4) towards the minority and a 1.5x over-confidence."""
+    y_true_logit = rng.normal(size=n) * 2.0 - 1.6  # the true log-odds of class 0, about 20 % prevalence
+    y = np.where(rng.random(n) < 1 / (1 + np.exp(-y_true_logit)), 0, 1)
+    shown = 1.5 * (y_true_logit + np.log(4.0))  # shifted towards the minority, then over-confident
+    return np.stack([shown / 2, -shown / 2], axis=1), y
+
+
+def test_class_wise_calibration_undoes_a_balanced_training_prior_shift_out_of_fold(rng):
+    """Issue 30 (calibration): temperature alone cannot move the prior that class-balanced training
+    shifted; class-wise scaling (beta calibration for two classes) can. It must win out of fold, undo
+    the shift and keep the ranking, and ``calibrate`` must apply exactly what was fitted."""
+    from medcore.core.calibration import calibrate, calibration_method, choose_calibration, cross_fitted_calibration
+    from medcore.core.metrics import auc_ovr
+
+    logits, y = _balanced_training_logits(rng)
+    choice = choose_calibration(logits, y, seed=0, class_wise=True)
+    cv = choice["cross_validated"]
+    assert choice["chosen"] == "class-wise"
+    assert cv["class-wise"]["brier"] < min(cv["none"]["brier"], cv["temperature"]["brier"])
+    assert cv["class-wise"]["brier"] < 0.9 * cv["temperature"]["brier"]
+    prevalence = np.mean(y == 0)
+    # Out of fold, the temperature leaves the prior shifted; class-wise scaling puts it back.
+    assert cross_fitted_calibration(logits, y, "temperature", seed=0)[:, 0].mean() > prevalence + 0.1
+    assert cross_fitted_calibration(logits, y, "class-wise", seed=0)[:, 0].mean() == pytest.approx(prevalence, abs=0.02)
+    proba = calibrate(logits, choice)
+    assert proba[:, 0].mean() == pytest.approx(prevalence, abs=0.01)
+    assert softmax(logits)[:, 0].mean() > prevalence + 0.1  # it was shifted
+    assert auc_ovr(y, proba) == pytest.approx(auc_ovr(y, softmax(logits)), abs=1e-9)  # ranking kept
+    assert choice["temperature"] == 1.0 and len(choice["scale"]) == len(choice["bias"]) == 2
+    assert calibration_method(choice, "out-of-fold").startswith("class-wise scaling")
+    # Without the opt-in it is never tried (a model that cannot apply it never gets it).
+    plain = choose_calibration(logits, y, seed=0)
+    assert set(plain["cross_validated"]) == {"none", "temperature"} and plain["scale"] is None
+
+
+def test_class_wise_calibration_is_not_kept_on_calibrated_scores_and_cross_fits_honestly(rng):
+    from medcore.core.calibration import choose_calibration, cross_fitted_calibration, fit_class_wise
+
+    y = rng.integers(0, 3, 900)
+    logits = rng.normal(size=(900, 3)) + 1.5 * np.eye(3)[y]
+    y = np.array([rng.choice(3, p=row) for row in softmax(logits)])  # calibrated by construction
+    choice = choose_calibration(logits, y, seed=0, class_wise=True)
+    assert choice["chosen"] != "class-wise" and choice["scale"] is None
+    # It did score the lowest Brier here, by noise: the one-standard-error rule is what refused it.
+    cv, gain = choice["cross_validated"], choice["class_wise_gain"]
+    assert cv["class-wise"]["brier"] < cv[choice["chosen"]]["brier"] and 0 < gain["brier"] < gain["se"]
+    # On noise, a fit on the same rows flatters; the cross-fitted one does not.
+    noise, labels = rng.normal(size=(120, 3)), rng.integers(0, 3, 120)
+    scale, bias = fit_class_wise(noise, labels)
+    from medcore.core.calibration import apply_class_wise
+    from medcore.core.metrics import brier_score
+
+    same_rows = brier_score(labels, apply_class_wise(noise, scale, bias))
+    crossed = brier_score(labels, cross_fitted_calibration(noise, labels, "class-wise", seed=0))
+    assert same_rows < crossed
+
+
 def test_the_decision_matrix_agrees_with_sensitivity_and_specificity_at_the_threshold(rng):
     from medcore.core.metrics import decision_confusion
 

@@ -56,7 +56,9 @@ def test_bundle_is_complete_and_learned_the_task(tiny_bundle):
     assert check["threshold"] > 0 and check["validation"]["n_genuine"] == validation["n"]
     # Uniform noise looks nothing like dark noise with a bright square: the distance check refuses it.
     assert check["validation"]["families"]["uniform noise"]["caught"] > 0.9
-    assert card["calibration"]["temperature"] != 1.0  # fitted, not left at its start
+    kept = card["calibration"]
+    assert kept["chosen"] != "none"  # over-confident on its own training task: a calibration is kept
+    assert kept["temperature"] != 1.0 if kept["chosen"] == "temperature" else kept["scale"] != [1.0, 1.0]
     assert 0 < card["operating_point"]["threshold"] < 1
     evaluation = json.loads((path / "evaluation.json").read_text())
     assert len(evaluation["history"][0]["val_auc"]) == card["training"]["epochs_run"][0]
@@ -100,10 +102,11 @@ def test_training_is_deterministic_for_a_seed(tiny_bundle, tmp_path):
     assert card_a["calibration"]["temperature"] == card_b["calibration"]["temperature"]
 
 
-def test_a_kept_temperature_is_scored_cross_fitted_not_on_the_rows_it_was_fitted_on(tmp_path, monkeypatch):
-    """Issue 29 item 9: the card's calibrated ECE and Brier come from cross_fitted_temperature (each row
-    scaled by a temperature from the other folds). A stand-in that returns even odds for every image
-    must therefore be what the card reports."""
+def test_a_kept_calibration_is_scored_cross_fitted_not_on_the_rows_it_was_fitted_on(tmp_path, monkeypatch):
+    """Issue 29 item 9, issue 30: the card's calibrated figures come from cross_fitted_calibration (each row
+    calibrated by parameters from the other folds). A stand-in that returns even odds for every image
+    must therefore be what the card reports: its Brier and, as class-wise scaling can move an argmax,
+    its accuracy (every even-odds row is called the first class)."""
     import medcore.imaging.train as trainer
     from medcore.core.metrics import brier_score
 
@@ -114,20 +117,22 @@ def test_a_kept_temperature_is_scored_cross_fitted_not_on_the_rows_it_was_fitted
     np.savez_compressed(data, train_images=x_train, train_labels=y_train, val_images=x_val, val_labels=y_val)
     calls = []
 
-    def even_odds(logits, y_true, folds=5, seed=0):
-        calls.append(len(y_true))
+    def even_odds(logits, y_true, method, folds=5, seed=0):
+        calls.append((len(y_true), method))
         return np.full((len(y_true), 2), 0.5)
 
-    monkeypatch.setattr(trainer, "cross_fitted_temperature", even_odds)
+    monkeypatch.setattr(trainer, "cross_fitted_calibration", even_odds)
     path = train_image_model(
         "breast-ultrasound", data, epochs=2, members=1, out_dir=tmp_path / "m", seed=1, recipe=SMALL_RECIPE
     )
     card = json.loads((path / "card.json").read_text())
-    assert card["calibration"]["chosen"] == "temperature" and calls == [len(y_val)]
+    chosen = card["calibration"]["chosen"]
+    assert chosen != "none" and calls == [(len(y_val), chosen)]
     after = card["calibration"]["validation_after"]
     assert "cross-fitted" in after["note"]
     assert after["brier"] == pytest.approx(brier_score(y_val.ravel(), np.full((len(y_val), 2), 0.5)))
     assert card["metrics"]["validation"]["brier"] == after["brier"]
+    assert card["metrics"]["validation"]["accuracy"] == pytest.approx(np.mean(y_val.ravel() == 0))
 
 
 def test_the_cards_decision_figures_are_cross_fitted_and_the_same_row_ones_labelled(tmp_path, monkeypatch):
