@@ -6,8 +6,8 @@ layer on sublinear TF-IDF word 1-2-grams and character 2-5-grams, plus a one-blo
 Transformer encoder over the first words. When the card's ensemble lists ``baseline``, the
 bundle also holds the TF-IDF + logistic-regression baseline as JSON (vocabulary) and ``.npz``
 (idf, coefficients; read with ``allow_pickle=False``), re-implemented here in NumPy. Each
-member's logits are temperature-scaled, their probabilities averaged and, if the card says
-so, scaled once more. ``TextModel.prepare`` strips control characters, truncates long text
+member's logits are calibrated as its card says (a temperature, or class-wise scaling of the
+log-probabilities), their probabilities averaged and, if the card says so, calibrated once more. ``TextModel.prepare`` strips control characters, truncates long text
 with a warning and refuses text it cannot read; ``explain`` is occlusion (each word's effect on the class's log-odds).
 """
 
@@ -20,7 +20,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from medcore.core.calibration import apply_temperature
+from medcore.core.calibration import calibrate
 from medcore.core.errors import InvalidInputError
 from medcore.core.validate import check_text_length
 from medcore.text.layers import TfidfLogisticBaseline  # also registers the Keras layers model.keras needs
@@ -71,8 +71,14 @@ class TextModel:
         self.max_chars: int = int(card["input"]["max_chars"])
         calibration = card["calibration"]
         self.members: list[str] = list(calibration["members"])
-        self.temperatures: dict[str, float] = {k: float(v) for k, v in calibration["temperatures"].items()}
-        self.ensemble_temperature: float = float(calibration.get("ensemble_temperature", 1.0))
+        class_wise = calibration.get("class_wise", {})  # members (and "ensemble") whose class-wise scaling was kept
+        self.calibrations: dict[str, dict] = {
+            k: {"temperature": float(v), **class_wise.get(k, {})} for k, v in calibration["temperatures"].items()
+        }
+        self.ensemble_calibration: dict = {
+            "temperature": float(calibration.get("ensemble_temperature", 1.0)),
+            **class_wise.get("ensemble", {}),
+        }
         if "baseline" in self.members and baseline is None:
             raise ValueError(f"the card of '{self.name}' ships the baseline, but its parameters were not loaded")
         self._keras = keras_model
@@ -183,9 +189,9 @@ class TextModel:
 
     def _proba_of_cleaned(self, cleaned: list[str]) -> np.ndarray:
         logits = self.member_logits(cleaned)
-        proba = np.mean([apply_temperature(logits[m], self.temperatures[m]) for m in self.members], axis=0)
-        if self.ensemble_temperature != 1.0:
-            proba = apply_temperature(np.log(np.clip(proba, 1e-300, 1.0)), self.ensemble_temperature)
+        proba = np.mean([calibrate(logits[m], self.calibrations[m]) for m in self.members], axis=0)
+        if self.ensemble_calibration != {"temperature": 1.0}:
+            proba = calibrate(np.log(np.clip(proba, 1e-300, 1.0)), self.ensemble_calibration)
         return proba / proba.sum(axis=1, keepdims=True)
 
     def predict_proba(self, texts: list[str]) -> np.ndarray:

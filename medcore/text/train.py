@@ -11,7 +11,8 @@ the epoch with the best validation accuracy, ties broken by temperature-scaled l
 (epoch 0, no encoder, counts). A scikit-learn TF-IDF + logistic-regression baseline is
 trained on the same split. The shipped model is the network alone or the average of both
 calibrated models, whichever is more accurate on validation; every figure in the card is on
-the validation split, which also chose and calibrated the model.
+the validation split, which also chose and calibrated the model (the calibration cross-fitted:
+each row's figures read parameters fitted on the other folds).
 """
 
 from __future__ import annotations
@@ -25,7 +26,13 @@ from pathlib import Path
 import numpy as np
 
 from medcore.core.bundle import sha256_file, write_bundle
-from medcore.core.calibration import apply_temperature, calibration_method, choose_calibration
+from medcore.core.calibration import (
+    apply_temperature,
+    calibrate,
+    calibration_method,
+    choose_calibration,
+    cross_fitted_calibration,
+)
 from medcore.core.errors import InvalidInputError
 from medcore.core.metrics import brier_score, classification_summary, expected_calibration_error, reliability_curve
 from medcore.core.uncertainty import (
@@ -55,6 +62,11 @@ def fit_baseline(train_texts, targets, recipe: TextRecipe):
     classifier = LogisticRegression(C=recipe.inverse_regularisation, max_iter=2000)
     classifier.fit(features, columns, sample_weight=targets[rows, columns])
     return TfidfLogisticBaseline.from_sklearn(vectorizer, classifier), (vectorizer, classifier)
+
+
+def _log_average(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """Log of the average of two members' calibrated probabilities: the ensemble's calibration input."""
+    return np.log(np.clip((first + second) / 2, 1e-12, 1))
 
 
 def train_text_model(
@@ -171,22 +183,28 @@ def train_text_model(
             raise RuntimeError("the exported baseline does not reproduce scikit-learn's decision function")
 
         choices = {
-            "network": choose_calibration(net_logits, y_val, seed=seed),
-            "baseline": choose_calibration(base_logits, y_val, seed=seed),
+            "network": choose_calibration(net_logits, y_val, seed=seed, class_wise=True),
+            "baseline": choose_calibration(base_logits, y_val, seed=seed, class_wise=True),
         }
-        temperatures = {member: choice["temperature"] for member, choice in choices.items()}
-        calibrated = {
-            "network": apply_temperature(net_logits, temperatures["network"]),
-            "baseline": apply_temperature(base_logits, temperatures["baseline"]),
+        member_logits = {"network": net_logits, "baseline": base_logits}
+        calibrated = {member: calibrate(member_logits[member], choices[member]) for member in member_logits}
+        choices["ensemble"] = choose_calibration(
+            _log_average(calibrated["network"], calibrated["baseline"]), y_val, seed=seed, class_wise=True
+        )
+        # A kept calibration was fitted on these very rows, and class-wise scaling can move an argmax: every
+        # figure (and the choice of the shipped model) reads cross-fitted probabilities instead, each row
+        # calibrated by parameters fitted on the other folds, the ensemble's members first, then the average.
+        honest = {
+            member: cross_fitted_calibration(member_logits[member], y_val, choices[member]["chosen"], seed=seed)
+            for member in member_logits
         }
-        average = (calibrated["network"] + calibrated["baseline"]) / 2
-        choices["ensemble"] = choose_calibration(np.log(np.clip(average, 1e-12, 1)), y_val, seed=seed)
-        ensemble_temperature = choices["ensemble"]["temperature"]
-        calibrated["ensemble"] = apply_temperature(np.log(np.clip(average, 1e-12, 1)), ensemble_temperature)
-        scores = {key: text_scores(y_val, proba, val_texts) for key, proba in calibrated.items()}
+        honest["ensemble"] = cross_fitted_calibration(
+            _log_average(honest["network"], honest["baseline"]), y_val, choices["ensemble"]["chosen"], seed=seed
+        )
+        scores = {key: text_scores(y_val, proba, val_texts) for key, proba in honest.items()}
         shipped = max(("network", "ensemble"), key=lambda k: (scores[k]["accuracy"], -scores[k]["nll"]))
         members = ["network"] if shipped == "network" else ["network", "baseline"]
-        proba = calibrated[shipped]
+        proba = honest[shipped]
         raw_logits = net_logits if shipped == "network" else (net_logits + base_logits) / 2
         raw = apply_temperature(raw_logits, 1.0)  # before any calibration
         summary = classification_summary(y_val, proba, labels)
@@ -214,7 +232,7 @@ def train_text_model(
             )
 
         def figures(key: str, method: str) -> dict:
-            other = classification_summary(y_val, calibrated[key], labels)
+            other = classification_summary(y_val, honest[key], labels)
             return {
                 "method": method,
                 **{k: scores[key][k] for k in ("accuracy", "top3_accuracy", "macro_f1", "any_label_accuracy")},
@@ -268,12 +286,18 @@ def train_text_model(
                     choices["network" if shipped == "network" else "ensemble"],
                     "out-of-fold" if recipe.folds > 1 else "validation",
                 )
-                + ("; each member's own temperature is chosen the same way" if shipped != "network" else ""),
+                + ("; each member's own calibration is chosen the same way" if shipped != "network" else "")
+                + "; every figure reads probabilities calibrated by parameters fitted on other rows (cross-fitted)",
                 "chosen": choices["network" if shipped == "network" else "ensemble"]["chosen"],
                 "choice": {member: choices[member] for member in members},
                 "members": members,
-                "temperatures": {m: temperatures[m] for m in members},
-                "ensemble_temperature": ensemble_temperature if shipped != "network" else 1.0,
+                "temperatures": {m: choices[m]["temperature"] for m in members},
+                "ensemble_temperature": choices["ensemble"]["temperature"] if shipped != "network" else 1.0,
+                "class_wise": {
+                    key: {"scale": choices[key]["scale"], "bias": choices[key]["bias"]}
+                    for key in members + (["ensemble"] if shipped != "network" else [])
+                    if choices[key]["chosen"] == "class-wise"
+                },
                 "validation_before": with_intervals(
                     {"ece": expected_calibration_error(y_val, raw), "brier": brier_score(y_val, raw)},
                     calibration_intervals(y_val, raw, groups=text_group, seed=seed),
@@ -366,7 +390,7 @@ def train_text_model(
             "ece_before": expected_calibration_error(y_val, raw),
             "history": histories,
             "baseline": {
-                k: v for k, v in classification_summary(y_val, calibrated["baseline"], labels).items() if k != "roc"
+                k: v for k, v in classification_summary(y_val, honest["baseline"], labels).items() if k != "roc"
             },
         }
         out_dir = Path(out_dir) if out_dir else models_dir() / name

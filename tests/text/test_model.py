@@ -335,7 +335,18 @@ def test_shipped_bundle_agrees_with_its_card(data_dir, name):
     _, val = grouped_split(texts, labels, seed=model.card["training"]["seed"])
     val_texts = [texts[i] for i in val]
     y_val = np.array([names.index(labels[i]) for i in val])
-    scores = text_scores(y_val, model.predict_proba(val_texts), val_texts)
+    proba = model.predict_proba(val_texts)
+    calibration = model.card["calibration"]
+    if calibration["chosen"] != "none":
+        # A kept calibration was fitted on these rows: the card reads them calibrated by parameters fitted
+        # on the other folds (cross-fitted), so that is what is recomputed here from the shipped logits.
+        from medcore.core.calibration import cross_fitted_calibration
+
+        assert calibration["members"] == ["network"]
+        logits = model.member_logits([model.prepare(text)[0] for text in val_texts])["network"]
+        seed = model.card["training"]["seed"]
+        proba = cross_fitted_calibration(logits, y_val, calibration["chosen"], seed=seed)
+    scores = text_scores(y_val, proba, val_texts)
     assert scores["accuracy"] == pytest.approx(card["accuracy"], abs=1e-6)
     assert scores["top3_accuracy"] == pytest.approx(card["top3_accuracy"], abs=1e-6)
 
@@ -348,8 +359,9 @@ def test_shipped_symptom_model_reads_plain_english():
 
 @pytest.mark.parametrize("name", TEXT_MODELS)
 def test_shipped_probabilities_are_the_calibrated_ones(name):
-    """predict_proba = softmax(network logits / the card's temperature), recomputed apart from medcore's code."""
-    from scipy.special import softmax
+    """predict_proba = softmax(network logits / the card's temperature), or with class-wise scaling
+    softmax(scale * log_softmax(logits) + bias), recomputed apart from medcore's code."""
+    from scipy.special import log_softmax, softmax
 
     model = _shipped(name)
     calibration = model.card["calibration"]
@@ -361,5 +373,12 @@ def test_shipped_probabilities_are_the_calibrated_ones(name):
         assert temperature == 1.0
     texts = ["I have an itchy red rash on my arms", "fever, chills and a cough for three days"]
     cleaned = [model.prepare(text)[0] for text in texts]
-    expected = softmax(model.member_logits(cleaned)["network"] / temperature, axis=1)
+    logits = model.member_logits(cleaned)["network"]
+    expected = softmax(logits / temperature, axis=1)
+    if calibration["chosen"] == "class-wise":
+        scale, bias = (np.array(calibration["class_wise"]["network"][k]) for k in ("scale", "bias"))
+        assert np.abs(scale - 1).max() > 0.02 or np.abs(bias).max() > 0.02, "an identity could not tell it apart"
+        expected = softmax(scale * log_softmax(logits, axis=1) + bias, axis=1)
+    else:
+        assert "class_wise" not in calibration or not calibration["class_wise"]
     np.testing.assert_allclose(model.predict_proba(texts), expected, atol=1e-9)
