@@ -161,6 +161,10 @@ IMAGE_RECIPES: dict[str, ImageRecipe] = {
             "Every upload is read at 28 px, reduced as BreastMNIST reduced the BUSI originals. A 128 px network "
             "trained on the 256 px BUSI originals (same 5-fold protocol, December 2026) ranked worse (AUC 0.816 "
             "against 0.861) and was not shipped.",
+            "Lesion shape was tried as an auxiliary task: a head on the last feature map learning each cell's "
+            "lesion share from the training folds' hand-drawn masks (benchmarks/breast_lesion_head.py). Out-of-fold "
+            "AUC moved by less than the run-to-run spread (weight 1: 0.870 against 0.863 without in one run, 0.858 "
+            "against 0.872 in another with different numerical libraries), so it was not adopted.",
         ),
         width=16,
         members=5,
