@@ -8,14 +8,13 @@ recipe asks for k-fold cross-validation over train + val: member i trains on eve
 i, and the members' out-of-fold predictions stand for new images; otherwise the members
 train on train and the val split stands for new images. On those held-out predictions
 test-time flipping is kept only if it helps, a calibration is chosen out of fold (none, a
-temperature or class-wise scaling), binary models get an
-operating threshold (the recipe's sensitivity target, else Youden's J), and every figure gets a
-95 % bootstrap interval (over patients where the data name them). A recipe with a ``small``
-recipe gets that network too, in the same bundle, for uploads under ``SMALL_INPUT`` px. The
-domain check (``medcore.imaging.domain``) is fitted on the training images' pooled features
-and its threshold set on held-out genuine images; it is measured on other modalities and on
-synthetic and photographic inputs (``medcore.imaging.negatives``). Nothing here looks at a
-test split.
+temperature or class-wise scaling), binary models get an operating threshold (the recipe's
+sensitivity target, else Youden's J), and every figure gets a 95 % bootstrap interval (over
+patients where the data name them). A recipe with a ``small`` recipe gets that network too, in
+the same bundle, for uploads under ``SMALL_INPUT`` px. The domain check
+(``medcore.imaging.domain``) is fitted on the training images' pooled features and its threshold
+set on held-out genuine images; it is measured on other modalities and on synthetic and
+photographic inputs (``medcore.imaging.negatives``). Nothing here looks at a test split.
 """
 
 from __future__ import annotations

@@ -7,8 +7,9 @@ Transformer encoder over the first words. When the card's ensemble lists ``basel
 bundle also holds the TF-IDF + logistic-regression baseline as JSON (vocabulary) and ``.npz``
 (idf, coefficients; read with ``allow_pickle=False``), re-implemented here in NumPy. Each
 member's logits are calibrated as its card says (a temperature, or class-wise scaling of the
-log-probabilities), their probabilities averaged and, if the card says so, calibrated once more. ``TextModel.prepare`` strips control characters, truncates long text
-with a warning and refuses text it cannot read; ``explain`` is occlusion (each word's effect on the class's log-odds).
+log-probabilities), their probabilities averaged and, if the card says so, calibrated once more.
+``TextModel.prepare`` strips control characters, truncates long text with a warning and refuses
+text it cannot read; ``explain`` is occlusion (each word's effect on the class's log-odds).
 """
 
 from __future__ import annotations
