@@ -10,6 +10,7 @@ import streamlit as st  # noqa: E402
 from medcore import ui  # noqa: E402
 from medcore.core.cards import NOTICE, models_table  # noqa: E402
 
+ui.leave_pages_folder_mode()  # opened as /home on a fresh server: through app.py
 ui.require_login()
 st.title("medcore: clinical decision support")
 st.warning(NOTICE)

@@ -58,8 +58,16 @@ def _assert_no_exception(page) -> None:
     assert page.locator("[data-testid='stException']").count() == 0, "the page shows an exception"
 
 
+def _menu(page) -> list[str]:
+    """The sidebar's page links once its section headers are drawn (after each link's icon)."""
+    nav = page.get_by_test_id("stSidebarNav")
+    nav.get_by_test_id("stNavSectionHeader").first.wait_for(timeout=30_000)
+    return [link.inner_text().strip().split("\n")[-1] for link in nav.get_by_role("link").all()]
+
+
 def test_a_bookmarked_page_opens_on_a_fresh_server(server, browser):  # server: skips without Chromium
-    """The first visit of a new server goes straight to a page's URL (a bookmark): no "Page not found"."""
+    """The first visits of a new server go straight to pages' URLs (bookmarks): no "Page not found", and
+    app.py's sectioned menu, not Streamlit's flat list of the pages/ folder's files ("app", "home")."""
     try:
         fresh = start_server(timeout=60)
     except ServerStartError as err:
@@ -71,6 +79,14 @@ def test_a_bookmarked_page_opens_on_a_fresh_server(server, browser):  # server: 
         page.wait_for_timeout(1000)  # the dialog, when it comes, comes with the first run
         assert page.get_by_text("Page not found").count() == 0
         assert page.get_by_role("heading", name="Record classification").count() == 1
+        from medcore.ui.navigation import PAGES
+
+        titles = [entry.title for entry in PAGES]
+        assert _menu(page) == titles  # app.py's sections, though app.py's URL was never opened
+        second = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()  # a second bookmark
+        second.goto(f"{fresh.url}/Model_Evaluation")
+        second.get_by_role("heading", name="Model evaluation").wait_for(timeout=90_000)
+        assert _menu(second) == titles
     finally:
         fresh.stop()
 

@@ -23,7 +23,7 @@ from medcore.ui.cache import (
 )
 from medcore.ui.care import built_history, care_evidence, lifestyle_inputs, plan_tables, where_section
 from medcore.ui.login import login_mode, require_login
-from medcore.ui.navigation import PAGES, SECTIONS, navigation
+from medcore.ui.navigation import PAGES, SECTIONS, leave_pages_folder_mode, navigation
 from medcore.ui.runtime import keep_keras_state
 from medcore.ui.sections import (
     assessment_figures,
@@ -60,6 +60,7 @@ __all__ = [
     "model_card",
     "model_cards",
     "navigation",
+    "leave_pages_folder_mode",
     "page_header",
     "require_login",
     "session_memo",
@@ -74,7 +75,9 @@ keep_keras_state()  # no Keras clear_session (a full garbage collection) after e
 
 
 def page_header(title: str) -> None:
-    """Every page's first lines: sign-in (when configured), the title and the decision-support notice."""
+    """Every page's first lines: through app.py's navigation (a bookmark on a fresh server), sign-in
+    (when configured), the title and the decision-support notice."""
+    leave_pages_folder_mode()
     require_login()
     st.title(title)
     st.caption(NOTICE)

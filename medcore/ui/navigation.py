@@ -6,10 +6,11 @@ page to its code; docs/architecture.md shows the same table). ``app.py`` runs
 ``navigation().run()``; every page file also runs on its own (``AppTest.from_file``).
 A page file is named after its URL path (``pages/Image_Diagnosis.py`` -> ``/Image_Diagnosis``):
 until some session of a fresh server has run ``app.py`` (and so ``st.navigation``), Streamlit
-resolves URLs from the ``pages/`` folder's file names. A bookmarked URL then runs its page file
-directly (with Streamlit's flat page list in the sidebar for that first session); a URL matching
-no file would show "Page not found". A test keeps the names and paths equal. Only a project
-without a ``pages/`` folder avoids the flat first session.
+serves the ``pages/`` folder the old way, running a bookmarked URL's page file directly, without
+``app.py`` and with a flat page list named after the files (for every session, until one opens
+the home page). ``leave_pages_folder_mode``, the first thing every page file does (not ``app.py``,
+whose ``st.navigation`` ends the mode itself), ends that mode and reruns, so ``app.py`` and its
+sections take over; a test keeps the file names and paths equal, so the rerun finds the same page.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import streamlit as st
 
 from medcore.core.settings import PROJECT_ROOT
 
-__all__ = ["PageEntry", "PAGES", "SECTIONS", "navigation"]
+__all__ = ["PageEntry", "PAGES", "SECTIONS", "navigation", "leave_pages_folder_mode"]
 
 
 @dataclass(frozen=True)
@@ -133,3 +134,18 @@ def navigation():
             )
         )
     return st.navigation({section: pages for section, pages in sections.items() if pages})
+
+
+def leave_pages_folder_mode() -> None:
+    """Rerun through ``app.py`` when Streamlit ran this page the old ``pages/``-folder way.
+
+    On a fresh server, before any session has run ``app.py``, a page's URL runs its file directly:
+    no sections, menu entries named after files ("app", "home"), no wide layout. Streamlit keeps
+    that mode in a class flag that only ``st.navigation`` clears; clearing it here and rerunning
+    makes this session (and every later one) run ``app.py``, which opens the same page.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if getattr(PagesManager, "uses_pages_directory", False) and st.runtime.exists():
+        PagesManager.uses_pages_directory = False
+        st.rerun()
