@@ -12,6 +12,6 @@ import streamlit as st  # noqa: E402
 
 from medcore import ui  # noqa: E402
 
-st.set_page_config(page_title="medcore", page_icon=":material/stethoscope:", layout="wide")
+st.set_page_config(page_title="medcore", page_icon=ui.favicon(), layout="wide")  # drawn: no outside host
 ui.require_login()
 ui.navigation().run()

@@ -177,7 +177,9 @@ class BrowserlessSession:
         elif kind == "delta" and msg.delta.WhichOneof("type") == "new_element":
             self._elements[tuple(msg.metadata.delta_path)] = msg.delta.new_element
         elif kind == "script_finished":
-            if self._run is not None and not self._run.done():
+            if msg.script_finished == ForwardMsg.FINISHED_EARLY_FOR_RERUN:
+                self._elements = {}  # the script asked for a rerun (st.rerun): the answer comes with that run
+            elif self._run is not None and not self._run.done():
                 self._run.set_result(RunResult(msg.script_finished, dict(self._elements)))
         elif kind == "file_urls_response":
             future = self._file_urls.get(msg.file_urls_response.response_id)

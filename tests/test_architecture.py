@@ -127,7 +127,8 @@ def test_every_page_icon_is_a_material_icon_that_needs_no_emoji_font():
     icons = [entry.icon for entry in pages]
     assert all(re.fullmatch(r":material/[a-z0-9_]+:", icon) for icon in icons), icons
     assert len(set(icons)) == len(icons)  # each page recognisable by its icon
-    assert 'page_icon=":material/' in (PROJECT / "app.py").read_text()
+    # The tab icon is drawn locally: a Material page_icon is fetched from fonts.gstatic.com.
+    assert "page_icon=ui.favicon()" in (PROJECT / "app.py").read_text()
 
 
 def test_each_page_uses_the_ui_package_and_points_at_the_folder_that_does_its_work():

@@ -23,7 +23,7 @@ from medcore.ui.cache import (
 )
 from medcore.ui.care import built_history, care_evidence, lifestyle_inputs, plan_tables, where_section
 from medcore.ui.login import login_mode, require_login
-from medcore.ui.navigation import PAGES, SECTIONS, leave_pages_folder_mode, navigation
+from medcore.ui.navigation import PAGES, SECTIONS, favicon, leave_pages_folder_mode, navigation
 from medcore.ui.runtime import keep_keras_state
 from medcore.ui.sections import (
     assessment_figures,
@@ -61,6 +61,7 @@ __all__ = [
     "model_cards",
     "navigation",
     "leave_pages_folder_mode",
+    "favicon",
     "page_header",
     "require_login",
     "session_memo",

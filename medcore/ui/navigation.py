@@ -21,7 +21,7 @@ import streamlit as st
 
 from medcore.core.settings import PROJECT_ROOT
 
-__all__ = ["PageEntry", "PAGES", "SECTIONS", "navigation", "leave_pages_folder_mode"]
+__all__ = ["PageEntry", "PAGES", "SECTIONS", "navigation", "leave_pages_folder_mode", "favicon"]
 
 
 @dataclass(frozen=True)
@@ -149,3 +149,21 @@ def leave_pages_folder_mode() -> None:
     if getattr(PagesManager, "uses_pages_directory", False) and st.runtime.exists():
         PagesManager.uses_pages_directory = False
         st.rerun()
+
+
+def favicon():
+    """The browser tab's icon, drawn here (a PIL image Streamlit serves itself).
+
+    A Material icon as ``page_icon`` makes the browser fetch its SVG from fonts.gstatic.com on
+    every page load: a request to an outside host that a hospital network may block and that
+    tells a third party the dashboard is in use. The sidebar's Material icons use Streamlit's
+    bundled font and fetch nothing.
+    """
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGBA", (64, 64), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(image)
+    draw.rounded_rectangle((2, 2, 61, 61), radius=14, fill=(190, 40, 60, 255))
+    draw.rectangle((26, 12, 37, 51), fill=(255, 255, 255, 255))  # a white cross
+    draw.rectangle((12, 26, 51, 37), fill=(255, 255, 255, 255))
+    return image
