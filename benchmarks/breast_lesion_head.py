@@ -53,6 +53,7 @@ def train_fold(weight, index, seed, x, y, masks, known, x_held, y_held, recipe):
 
     from medcore.core.metrics import auc_ovr, softmax
     from medcore.imaging.cnn import build_member
+    from medcore.imaging.train import _augmenter
 
     keras.utils.set_random_seed(seed)
     member = build_member(28, 1, 2, recipe.width, f"m{index}_", depth=recipe.depth)
@@ -61,15 +62,8 @@ def train_fold(weight, index, seed, x, y, masks, known, x_held, y_held, recipe):
     steps = int(np.ceil(len(x) / recipe.batch_size))
     schedule = keras.optimizers.schedules.CosineDecay(recipe.learning_rate, steps * recipe.epochs)
     optimizer = keras.optimizers.AdamW(learning_rate=schedule, weight_decay=1e-4)
-    geometry = keras.Sequential(
-        [
-            keras.layers.RandomFlip("horizontal", seed=seed + 4),
-            keras.layers.RandomRotation(0.05, fill_mode="constant", seed=seed),
-            keras.layers.RandomTranslation(0.08, 0.08, fill_mode="constant", seed=seed + 1),
-            keras.layers.RandomZoom(0.1, fill_mode="constant", seed=seed + 2),
-        ]
-    )
-    contrast = keras.layers.RandomContrast(0.1, seed=seed + 3)
+    augmentation = _augmenter(True, seed).layers  # the trainer's own augmentation: geometry, then contrast last
+    geometry, contrast = keras.Sequential(augmentation[:-1]), augmentation[-1]
     class_weight = tf.constant(len(y) / (2 * np.maximum(np.bincount(y, minlength=2), 1)), tf.float32)
     cross_entropy = keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction="none")
     batches = (

@@ -86,10 +86,9 @@ def fit_class_wise(logits: np.ndarray, y_true: np.ndarray, penalty: float = 1e-3
 
     def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
         scale, bias = np.exp(theta[:k]), np.concatenate([[0.0], theta[k:]])
-        z = log_p * scale + bias
-        proba = np.exp(_log_softmax(z))
-        value = -np.mean(np.sum(onehot * _log_softmax(z), axis=1)) + penalty * np.sum(theta**2)
-        residual = (proba - onehot) / n  # d loss / d z
+        log_q = _log_softmax(log_p * scale + bias)
+        value = -np.mean(np.sum(onehot * log_q, axis=1)) + penalty * np.sum(theta**2)
+        residual = (np.exp(log_q) - onehot) / n  # d loss / d z
         grad = np.concatenate([np.sum(residual * log_p, axis=0) * scale, np.sum(residual, axis=0)[1:]])
         return float(value), grad + 2 * penalty * theta
 

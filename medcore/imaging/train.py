@@ -368,8 +368,7 @@ def train_image_model(
     )
     logits = flipped if use_flip else plain
     calibration_choice = choose_calibration(logits, y_held, seed=seed, class_wise=True)
-    kept_calibration = {k: calibration_choice[k] for k in ("temperature", "scale", "bias")}
-    raw, calibrated = apply_temperature(logits, 1.0), calibrate(logits, kept_calibration)
+    raw, calibrated = apply_temperature(logits, 1.0), calibrate(logits, calibration_choice)
     # A kept calibration was fitted on these very rows: the card's probability figures (ECE, Brier and, as
     # class-wise scaling can move an argmax, accuracy, F1 and AUC) come from cross-fitting instead, each
     # row calibrated by parameters fitted on the other folds. The shipped threshold reads ``calibrated``.
@@ -475,7 +474,7 @@ def train_image_model(
             full_logits = _features(feature_net, batch)[0]
             if use_flip:
                 full_logits = (full_logits + _features(feature_net, batch[:, :, ::-1].copy())[0]) / 2
-        full_proba = calibrate(full_logits, kept_calibration)
+        full_proba = calibrate(full_logits, calibration_choice)
         full_y = full_size["labels"]
         figures["full_size"] = with_intervals(
             {
@@ -555,7 +554,7 @@ def train_image_model(
         "calibration": {
             "method": calibration_method(calibration_choice, "out-of-fold" if folds else "val"),
             "chosen": calibration_choice["chosen"],
-            **{k: v for k, v in kept_calibration.items() if v is not None},
+            **{k: calibration_choice[k] for k in ("temperature", "scale", "bias") if calibration_choice[k] is not None},
             "choice": calibration_choice,
             "validation_before": with_intervals(
                 {"ece": expected_calibration_error(y_held, raw), "brier": brier_score(y_held, raw)},

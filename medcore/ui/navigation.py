@@ -15,6 +15,7 @@ sections take over; a test keeps the file names and paths equal, so the rerun fi
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import streamlit as st
@@ -151,8 +152,9 @@ def leave_pages_folder_mode() -> None:
         st.rerun()
 
 
+@functools.cache
 def favicon():
-    """The browser tab's icon, drawn here (a PIL image Streamlit serves itself).
+    """The browser tab's icon, drawn once per process (a PIL image Streamlit serves itself).
 
     A Material icon as ``page_icon`` makes the browser fetch its SVG from fonts.gstatic.com on
     every page load: a request to an outside host that a hospital network may block and that
